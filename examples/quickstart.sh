@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A guided tour of ldb on the bundled examples.
+#
+# Runs against a TEMPORARY instance and a temporary HOME, so your real ~/.ldb is never touched;
+# everything is deleted on exit. Set LDB to try another build, e.g.
+#   LDB=/path/to/other/ldb bash examples/quickstart.sh
+set -euo pipefail
+
+ldb() { command "${LDB:-ldb}" "$@"; }
+
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export HOME="$work/home" LDB_DIR="$work/instance"
+mkdir -p "$HOME"
+
+echo "== init a temporary instance at $LDB_DIR =="
+ldb init "$LDB_DIR"
+
+echo "== add-storage $here =="
+ldb add-storage "$here"
+
+echo "== index strict-pairs (image + same-named .json; unannotated images are skipped) =="
+ldb index --format strict --add-tags examples "$here/strict-pairs"
+
+echo "== index bare-pairs (also picks up the 2 images without annotations) =="
+ldb index --format bare "$here/strict-pairs"
+
+echo "== index class-folders (label inferred from the folder path) =="
+ldb index --format infer "$here/class-folders"
+
+echo "== index a Label Studio export (image paths relative to annotations.json) =="
+ldb index --format label-studio "$here/label-studio/annotations.json"
+
+echo "== index annotation-only files (new annotation versions for strict-pairs objects) =="
+ldb index --format annot "$here/annotation-only"
+
+echo "== list ds:root =="
+ldb list ds:root
+
+echo "== list ds:root -s (summary) =="
+ldb list ds:root -s
+
+echo "== status ds:root =="
+ldb status ds:root
+
+echo "== eval -j ds:root (current annotation of every object; first 40 lines shown) =="
+ldb eval -j ds:root > "$work/eval.json"
+head -n 40 "$work/eval.json"
+echo "... ($(wc -l < "$work/eval.json") lines in total)"
+
+echo "== list --json ds:root =="
+ldb list --json ds:root | python3 -c 'import json,sys; print(len(json.load(sys.stdin)), "objects as JSON")'

@@ -1,0 +1,476 @@
+"""The catalog: every indexed object, path, annotation version, tag and storage location.
+
+One SQLite database in the instance directory (WAL, busy timeout, foreign keys).
+All writes happen inside ``transaction()``. The interface is narrow and knows no
+data format, so another backend (a PostgreSQL server for a team) can take its place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ldb_clone.errors import InstanceError
+
+SCHEMA_V1 = """
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE storage_locations (
+    protocol TEXT NOT NULL,
+    path TEXT NOT NULL,
+    read_add INTEGER NOT NULL DEFAULT 0,
+    options TEXT NOT NULL DEFAULT '{}',
+    position INTEGER NOT NULL,
+    PRIMARY KEY (protocol, path)
+) WITHOUT ROWID;
+CREATE TABLE objects (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL DEFAULT '',
+    first_indexed TEXT NOT NULL,
+    last_indexed TEXT NOT NULL,
+    last_indexed_by TEXT NOT NULL,
+    protocol TEXT,
+    path TEXT,
+    current_version INTEGER
+) WITHOUT ROWID;
+CREATE TABLE object_paths (
+    object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER,
+    mtime_ns INTEGER,
+    atime_ns INTEGER,
+    ctime_ns INTEGER,
+    mode INTEGER,
+    uid INTEGER,
+    gid INTEGER,
+    first_indexed TEXT NOT NULL,
+    last_indexed TEXT NOT NULL,
+    PRIMARY KEY (object_id, protocol, path)
+) WITHOUT ROWID;
+CREATE INDEX object_paths_by_path ON object_paths (protocol, path);
+CREATE TABLE annotations (id TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE annotation_versions (
+    object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    annotation_id TEXT NOT NULL REFERENCES annotations(id),
+    first_indexed TEXT NOT NULL,
+    last_indexed TEXT NOT NULL,
+    mtime_ns INTEGER,
+    PRIMARY KEY (object_id, version),
+    UNIQUE (object_id, annotation_id)
+) WITHOUT ROWID;
+CREATE TABLE object_tags (
+    object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (object_id, tag)
+) WITHOUT ROWID;
+CREATE TABLE file_states (
+    protocol TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (protocol, path, kind)
+) WITHOUT ROWID;
+"""
+
+# Schema migrations, applied in order; PRAGMA user_version records how many ran.
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# NOTE: id lists are passed as one JSON parameter and expanded with json_each, which
+# avoids SQLite's limit on bound variables and is as fast as a long IN (...) list.
+IN_IDS = "IN (SELECT value FROM json_each(?))"
+
+
+@dataclass(slots=True)
+class PathRecord:
+    protocol: str
+    path: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    atime_ns: int | None = None
+    ctime_ns: int | None = None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+@dataclass(slots=True)
+class ObjectRecord:
+    """One indexed occurrence of a data object, as the indexer hands it to the catalog."""
+
+    object_id: str
+    type: str = ""
+    path: PathRecord | None = None  # None: an ephemeral copy; no path is recorded
+    annotation_id: str | None = None  # None: nothing to record about annotations
+    annotation_mtime_ns: int | None = None
+    tags: Sequence[str] = ()
+
+
+@dataclass(slots=True)
+class RecordCounts:
+    new_objects: int = 0
+    new_annotations: int = 0
+    new_paths: int = 0
+
+
+@dataclass(slots=True)
+class StorageRow:
+    protocol: str
+    path: str
+    read_add: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ObjectInfo:
+    id: str
+    type: str
+    first_indexed: str
+    last_indexed: str
+    last_indexed_by: str
+    protocol: str | None
+    path: str | None
+    current_version: int | None
+    size: int | None = None
+    mtime_ns: int | None = None
+    atime_ns: int | None = None
+    ctime_ns: int | None = None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+def _ids(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
+
+
+class Catalog:
+    def __init__(self, path: Path, create: bool = False) -> None:
+        self.path = path
+        if not create and not path.is_file():
+            raise InstanceError(f"Catalog not found: '{path}'")
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise InstanceError(f"Unable to open the catalog '{path}': {exc}") from exc
+        self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise InstanceError(
+                f"The catalog '{self.path}' has schema version {version}, newer than this "
+                f"ldb understands ({SCHEMA_VERSION}); upgrade ldb_clone"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # storage locations --------------------------------------------------------------------
+
+    def storage_locations(self) -> list[StorageRow]:
+        rows = self.db.execute(
+            "SELECT protocol, path, read_add, options FROM storage_locations ORDER BY position"
+        )
+        return [StorageRow(p, path, bool(ra), json.loads(opts)) for p, path, ra, opts in rows]
+
+    def replace_storage_locations(self, locations: Sequence[StorageRow]) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM storage_locations")
+            self.db.executemany(
+                "INSERT INTO storage_locations (protocol, path, read_add, options, position) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (loc.protocol, loc.path, int(loc.read_add), json.dumps(loc.options), i)
+                    for i, loc in enumerate(locations)
+                ],
+            )
+
+    # stat cache ---------------------------------------------------------------------------
+
+    def file_states(
+        self, protocol: str, kind: str, paths: Sequence[str]
+    ) -> dict[str, tuple[int, int, str]]:
+        """Known (size, mtime_ns, digest) for these paths, as last recorded."""
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, digest FROM file_states "
+            f"WHERE protocol = ? AND kind = ? AND path {IN_IDS}",
+            (protocol, kind, _ids(paths)),
+        )
+        return {path: (size, mtime, digest) for path, size, mtime, digest in rows}
+
+    def put_file_states(self, kind: str, rows: Iterable[tuple[str, str, int, int, str]]) -> None:
+        """Record (protocol, path, size, mtime_ns, digest) rows of one kind."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO file_states (protocol, path, kind, size, mtime_ns, digest) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (protocol, path, kind) DO UPDATE SET "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, digest = excluded.digest",
+                [(p, path, kind, size, mtime, digest) for p, path, size, mtime, digest in rows],
+            )
+
+    # objects and annotations --------------------------------------------------------------
+
+    def known_objects(self, object_ids: Iterable[str]) -> set[str]:
+        rows = self.db.execute(f"SELECT id FROM objects WHERE id {IN_IDS}", (_ids(object_ids),))
+        return {row[0] for row in rows}
+
+    def current_annotations(self, object_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """object id -> (version, annotation id) of its current annotation, if it has one."""
+        rows = self.db.execute(
+            "SELECT o.id, v.version, v.annotation_id FROM objects o "
+            "JOIN annotation_versions v ON v.object_id = o.id AND v.version = o.current_version "
+            f"WHERE o.id {IN_IDS}",
+            (_ids(object_ids),),
+        )
+        return {oid: (version, aid) for oid, version, aid in rows}
+
+    def annotation_texts(self, annotation_ids: Iterable[str]) -> dict[str, str]:
+        """annotation id -> canonical JSON text."""
+        rows = self.db.execute(
+            f"SELECT id, value FROM annotations WHERE id {IN_IDS}", (_ids(annotation_ids),)
+        )
+        return dict(rows.fetchall())
+
+    def record_objects(
+        self,
+        records: Sequence[ObjectRecord],
+        annotation_texts: dict[str, str],
+        now: str,
+        user: str,
+    ) -> RecordCounts:
+        """Store one batch of indexed objects in one transaction.
+
+        A new annotation for an object becomes its next version and its current one; an
+        annotation the object had before becomes current again without a new version.
+        """
+        counts = RecordCounts()
+        if not records:
+            return counts
+        ids = _ids({r.object_id for r in records})
+        db = self.db
+        with self.transaction():
+            existing = {
+                row[0]: row[1]
+                for row in db.execute(f"SELECT id, current_version FROM objects WHERE id {IN_IDS}", (ids,))
+            }
+            known_paths = set(
+                db.execute(
+                    f"SELECT object_id, protocol, path FROM object_paths WHERE object_id {IN_IDS}",
+                    (ids,),
+                )
+            )
+            versions: dict[str, dict[str, int]] = {}
+            for oid, version, aid in db.execute(
+                "SELECT object_id, version, annotation_id FROM annotation_versions "
+                f"WHERE object_id {IN_IDS}",
+                (ids,),
+            ):
+                versions.setdefault(oid, {})[aid] = version
+            if annotation_texts:
+                db.executemany(
+                    "INSERT OR IGNORE INTO annotations (id, value) VALUES (?, ?)",
+                    annotation_texts.items(),
+                )
+
+            new_objects: dict[str, tuple] = {}
+            object_updates: dict[str, tuple] = {}
+            path_rows: list[tuple] = []
+            new_versions: list[tuple] = []
+            touched_versions: list[tuple] = []
+            current: dict[str, int] = {}
+            tag_rows: set[tuple[str, str]] = set()
+            for rec in records:
+                oid = rec.object_id
+                protocol = rec.path.protocol if rec.path else None
+                path = rec.path.path if rec.path else None
+                if oid not in existing and oid not in new_objects:
+                    new_objects[oid] = (oid, rec.type, now, now, user, protocol, path)
+                    counts.new_objects += 1
+                elif rec.path is not None or oid not in object_updates:
+                    object_updates[oid] = (rec.type, now, user, protocol, path, oid)
+                if rec.path is not None:
+                    p = rec.path
+                    key = (oid, p.protocol, p.path)
+                    if key not in known_paths:
+                        known_paths.add(key)
+                        counts.new_paths += 1
+                    path_rows.append(
+                        (oid, p.protocol, p.path, p.size, p.mtime_ns, p.atime_ns, p.ctime_ns)
+                        + (p.mode, p.uid, p.gid, now, now)
+                    )
+                if rec.annotation_id is not None:
+                    obj_versions = versions.setdefault(oid, {})
+                    version = obj_versions.get(rec.annotation_id)
+                    if version is None:
+                        version = max(obj_versions.values(), default=0) + 1
+                        obj_versions[rec.annotation_id] = version
+                        new_versions.append(
+                            (oid, version, rec.annotation_id, now, now, rec.annotation_mtime_ns)
+                        )
+                        counts.new_annotations += 1
+                    else:
+                        touched_versions.append((now, rec.annotation_mtime_ns, oid, version))
+                    current[oid] = version
+                for tag in rec.tags:
+                    tag_rows.add((oid, tag))
+
+            db.executemany(
+                "INSERT INTO objects (id, type, first_indexed, last_indexed, last_indexed_by, "
+                "protocol, path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                new_objects.values(),
+            )
+            db.executemany(
+                "UPDATE objects SET type = CASE WHEN ?1 = '' THEN type ELSE ?1 END, "
+                "last_indexed = ?2, last_indexed_by = ?3, protocol = coalesce(?4, protocol), "
+                "path = coalesce(?5, path) WHERE id = ?6",
+                object_updates.values(),
+            )
+            db.executemany(
+                "INSERT INTO object_paths (object_id, protocol, path, size, mtime_ns, atime_ns, "
+                "ctime_ns, mode, uid, gid, first_indexed, last_indexed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (object_id, protocol, path) DO UPDATE SET size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, atime_ns = excluded.atime_ns, "
+                "ctime_ns = excluded.ctime_ns, mode = excluded.mode, uid = excluded.uid, "
+                "gid = excluded.gid, last_indexed = excluded.last_indexed",
+                path_rows,
+            )
+            db.executemany(
+                "INSERT INTO annotation_versions (object_id, version, annotation_id, "
+                "first_indexed, last_indexed, mtime_ns) VALUES (?, ?, ?, ?, ?, ?)",
+                new_versions,
+            )
+            db.executemany(
+                "UPDATE annotation_versions SET last_indexed = ?, "
+                "mtime_ns = max(coalesce(mtime_ns, ?2), coalesce(?2, mtime_ns)) "
+                "WHERE object_id = ? AND version = ?",
+                touched_versions,
+            )
+            db.executemany(
+                "UPDATE objects SET current_version = ? WHERE id = ? "
+                "AND current_version IS NOT ?1",
+                [(version, oid) for oid, version in current.items()],
+            )
+            if tag_rows:
+                db.executemany(
+                    "INSERT OR IGNORE INTO object_tags (object_id, tag) VALUES (?, ?)", tag_rows
+                )
+        return counts
+
+    # reading ------------------------------------------------------------------------------
+
+    def count_objects(self) -> int:
+        return self.db.execute("SELECT count(*) FROM objects").fetchone()[0]
+
+    def root_members(self) -> list[tuple[str, str | None, int | None]]:
+        """Every object with its current annotation: (id, annotation id, version), by id."""
+        return self.db.execute(
+            "SELECT o.id, v.annotation_id, v.version FROM objects o "
+            "LEFT JOIN annotation_versions v "
+            "ON v.object_id = o.id AND v.version = o.current_version ORDER BY o.id"
+        ).fetchall()
+
+    def resolve_prefix(self, prefix: str) -> list[str]:
+        """Object ids starting with ``prefix`` (at most two, enough to tell ambiguity)."""
+        upper = prefix + "g"  # 'g' sorts after every hex digit
+        rows = self.db.execute(
+            "SELECT id FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", (prefix, upper)
+        )
+        return [row[0] for row in rows]
+
+    def object_infos(self, object_ids: Iterable[str]) -> dict[str, ObjectInfo]:
+        rows = self.db.execute(
+            "SELECT o.id, o.type, o.first_indexed, o.last_indexed, o.last_indexed_by, "
+            "o.protocol, o.path, o.current_version, p.size, p.mtime_ns, p.atime_ns, "
+            "p.ctime_ns, p.mode, p.uid, p.gid FROM objects o LEFT JOIN object_paths p "
+            "ON p.object_id = o.id AND p.protocol = o.protocol AND p.path = o.path "
+            f"WHERE o.id {IN_IDS}",
+            (_ids(object_ids),),
+        )
+        return {row[0]: ObjectInfo(*row) for row in rows}
+
+    def object_paths(self, object_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """object id -> every (protocol, path) it was indexed at, oldest first."""
+        result: dict[str, list[tuple[str, str]]] = {}
+        rows = self.db.execute(
+            "SELECT object_id, protocol, path FROM object_paths "
+            f"WHERE object_id {IN_IDS} ORDER BY first_indexed, path",
+            (_ids(object_ids),),
+        )
+        for oid, protocol, path in rows:
+            result.setdefault(oid, []).append((protocol, path))
+        return result
+
+    def object_tags(self, object_ids: Iterable[str]) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        rows = self.db.execute(
+            f"SELECT object_id, tag FROM object_tags WHERE object_id {IN_IDS} ORDER BY tag",
+            (_ids(object_ids),),
+        )
+        for oid, tag in rows:
+            result.setdefault(oid, []).append(tag)
+        return result

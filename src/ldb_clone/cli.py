@@ -1,0 +1,404 @@
+"""The ``ldb`` command line: one short function per command over the library API.
+
+Errors are ``LdbError``s, caught in one place (``LdbTyper``) and printed as
+``error: <message>`` with exit code 1; a traceback only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperCommand
+
+from ldb_clone import __version__
+from ldb_clone.errors import LdbError
+
+_state = {"verbose": 0, "quiet": False}
+PAIR_SEPARATOR = "\x00"  # never part of an argv string, so it joins KEY VALUE safely
+
+
+class LdbCommand(TyperCommand):
+    """Parses the options click cannot express through typer.
+
+    ``-o/--option KEY VALUE`` takes two words; they are joined with a NUL before
+    typer sees them (a typer option cannot be a list of pairs).
+    """
+
+    pair_options = ("-o", "--option")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rewritten.extend(args[i:])
+                break
+            if arg in self.pair_options and i + 2 < len(args) + 1 and len(args) > i + 2:
+                rewritten += [arg, args[i + 1] + PAIR_SEPARATOR + args[i + 2]]
+                i += 3
+                continue
+            if arg in self.pair_options:
+                raise click.UsageError(f"Option '{arg}' requires two arguments: KEY VALUE", ctx)
+            rewritten.append(arg)
+            i += 1
+        return super().parse_args(ctx, rewritten)
+
+
+def _report_error(exc: BaseException) -> None:
+    if _state["verbose"]:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, LdbError):
+        message = f"{message} ({type(exc).__name__}; run with -v for the traceback)"
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def _handle_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            sys.stderr.write("error: interrupted\n")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            _report_error(exc)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+class LdbTyper(typer.Typer):
+    def command(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("cls", LdbCommand)
+        decorator = super().command(*args, **kwargs)
+
+        def register(fn):
+            decorator(_handle_errors(fn))
+            return fn
+
+        return register
+
+
+app = LdbTyper(
+    name="ldb",
+    help="Label Database: index, query, version and convert labelled data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+Verbose = Annotated[
+    int, typer.Option("-v", "--verbose", count=True, show_default=False, help="More output; -v shows tracebacks.")
+]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Less output: no progress bars.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+
+
+def _set_output(verbose: int, quiet: bool) -> None:
+    _state["verbose"] = max(_state["verbose"], verbose)
+    _state["quiet"] = _state["quiet"] or quiet
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ldb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+    version: Annotated[
+        bool,
+        typer.Option("-V", "--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    _set_output(verbose, quiet)
+
+
+def _reporter():
+    from ldb_clone.console import CliReporter
+
+    return CliReporter(quiet=_state["quiet"])
+
+
+def _open():
+    from ldb_clone.instance import open_instance
+
+    return open_instance()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def _parse_params(values: list[str] | None) -> dict[str, str]:
+    params = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise LdbError(f"Invalid parameter {value!r}: use -p key=value")
+        params[key.strip()] = val
+    return params
+
+
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise click.BadParameter(f"{value!r} is not one of {shown}", param_hint=option)
+
+
+def _parse_bool(value: str, option: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise click.BadParameter(f"{value!r} is not one of 'true', 'false'", param_hint=option)
+
+
+# commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Directory for the new instance.")],
+    force: Annotated[bool, typer.Option("-f", "--force", help="Replace an existing instance.")] = False,
+    hash_algorithm: Annotated[
+        str,
+        typer.Option(
+            "--hash",
+            metavar="{xxh3,md5}",
+            help="Object id algorithm: xxh3 (fast, default) or md5 (upstream LDB's ids).",
+        ),
+    ] = "xxh3",
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Create a new LDB instance at PATH and make it the default one."""
+    _set_output(verbose, quiet)
+    from ldb_clone.instance import init_instance, remember_instance
+
+    _check_choice(hash_algorithm, ("xxh3", "md5"), "--hash")
+
+    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm):
+        print(line)
+    print(remember_instance(path))
+
+
+@app.command("add-storage")
+def add_storage(
+    path: Annotated[str, typer.Argument(help="Local directory or URL (s3://bucket/prefix).")],
+    read_add: Annotated[
+        str,
+        typer.Option(
+            "-a", "--read-add", metavar="{true,false}",
+            help="Use this location for copies of files indexed from outside storage.",
+        ),
+    ] = "false",
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Replace existing locations inside PATH.")
+    ] = False,
+    option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "-o", "--option", metavar="KEY VALUE",
+            help="fsspec option for this location; VALUE is parsed as JSON, else a string.",
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Register a storage location that holds data objects."""
+    _set_output(verbose, quiet)
+    from ldb_clone.storage import add_storage as _add_storage
+    from ldb_clone.storage import parse_option_value
+
+    options = {}
+    for pair in option or []:
+        key, _, value = pair.partition(PAIR_SEPARATOR)
+        options[key] = parse_option_value(value)
+    instance = _open_or_create()
+    print(_add_storage(instance, path, _parse_bool(read_add, "--read-add"), options, force))
+
+
+def _open_or_create():
+    """add-storage creates the default instance when none exists (as upstream)."""
+    from ldb_clone.instance import init_instance, is_instance, locate_instance_dir, open_instance
+
+    path = locate_instance_dir()
+    if not path.exists():
+        for line in init_instance(path):
+            print(line)
+    elif not is_instance(path):
+        return open_instance(path)
+    return open_instance(path)
+
+
+@app.command()
+def index(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or URLs.", show_default=False)],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "-m", "--format", metavar="FORMAT",
+            help="auto (default), strict, bare, infer, annot, label-studio (or full names).",
+        ),
+    ] = "auto",
+    add_tags: Annotated[
+        Optional[list[str]],
+        typer.Option("--add-tags", "--add-tag", metavar="TAGS", help="Comma-separated tags to add."),
+    ] = None,
+    annotation_update: Annotated[
+        str,
+        typer.Option(
+            "--annotation-update", metavar="{replace,merge}",
+            help="replace (default) or merge new annotations into current ones.",
+        ),
+    ] = "replace",
+    param: Annotated[
+        Optional[list[str]],
+        typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
+    ] = None,
+    ephemeral_remote: Annotated[
+        bool,
+        typer.Option("--ephemeral-remote", help="Copy cloud files outside storage to read-add storage."),
+    ] = False,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Index data objects and annotations into the instance."""
+    _set_output(verbose, quiet)
+    from ldb_clone.formats import canonical_name
+    from ldb_clone.indexing import index as _index
+
+    _check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
+    try:
+        canonical_name(fmt)
+    except LdbError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-m' / '--format'") from None
+    reporter = _reporter()
+    if json_out:
+        reporter.to_stderr = True
+    result = _index(
+        _open(), paths, fmt, _parse_params(param), add_tags or (),
+        annotation_update, ephemeral_remote, reporter,
+    )
+    if json_out:
+        _print_json(result.to_json())
+
+
+def _members(sources: list[str] | None):
+    from ldb_clone.selection import select_members
+
+    instance = _open()
+    return instance, select_members(instance, sources or [])
+
+
+@app.command("list")
+def list_(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)] = None,
+    summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the count.")] = False,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List data objects with their annotation version and path."""
+    _set_output(verbose, quiet)
+    from ldb_clone.views import format_list, list_rows
+
+    instance, members = _members(paths)
+    if json_out:
+        _print_json([row.to_json() for row in list_rows(instance, members)])
+        return
+    if summary:
+        print(len(members))
+        return
+    for line in format_list(list_rows(instance, members), verbose=_state["verbose"] > 0):
+        print(line)
+    print(f"\n{len(members)} matching data objects")
+
+
+@app.command("eval")
+def eval_(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)] = None,
+    json_only: Annotated[bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")] = False,
+    indent: Annotated[
+        Optional[str],
+        typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
+    ] = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Print the annotation of each selected data object."""
+    _set_output(verbose, quiet)
+    from ldb_clone.views import annotation_values, dump_json, parse_indent
+
+    try:
+        indent_value = parse_indent(indent)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--indent'") from None
+    instance, members = _members(paths)
+    values = annotation_values(instance, members)
+    if json_out:
+        _print_json([{"id": oid, "annotation": value} for oid, value in values])
+        return
+    out = []
+    for oid, value in values:
+        if not json_only:
+            out.append(f"id:{oid}")
+        out.append(dump_json(value, indent_value))
+        if not json_only:
+            out.append("")
+    if out:
+        sys.stdout.write("\n".join(out) + "\n")
+
+
+@app.command()
+def status(
+    dataset: Annotated[Optional[str], typer.Argument(help="ds:root (workspaces come later).", show_default=False)] = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Show counts and labelling progress of a dataset."""
+    _set_output(verbose, quiet)
+    from ldb_clone.views import status_of
+
+    name = dataset or "ds:root"
+    _, members = _members([name])
+    result = status_of(name, members)
+    if json_out:
+        _print_json(result.to_json())
+    else:
+        print(result.format())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    # NOTE: answer --version before importing anything else, so it starts fast.
+    if args in (["--version"], ["-V"]):
+        print(f"ldb {__version__}")
+        return
+    if os.environ.get("LDB_DEBUG"):
+        _state["verbose"] = 2
+    app(args=args, prog_name="ldb")

@@ -1,0 +1,81 @@
+"""The format registry: every format by name and alias, imported on first use.
+
+A format is a ``Format`` object in its own module; third-party packages can add
+formats through the ``ldb_clone.formats`` entry-point group (name -> "module:attr").
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ldb_clone.errors import FormatError
+
+if TYPE_CHECKING:
+    from ldb_clone.formats.base import Format
+
+AUTO = "auto-detect"
+
+# NOTE: dotted paths, not imports, so that `ldb --help` imports no format module.
+FORMATS: dict[str, str] = {
+    "strict-pairs": "ldb_clone.formats.pairs:STRICT_PAIRS",
+    "bare-pairs": "ldb_clone.formats.pairs:BARE_PAIRS",
+    "tensorflow-inferred": "ldb_clone.formats.tensorflow_inferred:TENSORFLOW_INFERRED",
+    "annotation-only": "ldb_clone.formats.annotation_only:ANNOTATION_ONLY",
+    "label-studio": "ldb_clone.formats.label_studio:LABEL_STUDIO",
+}
+ALIASES: dict[str, str] = {
+    "auto": AUTO,
+    "strict": "strict-pairs",
+    "bare": "bare-pairs",
+    "infer": "tensorflow-inferred",
+    "annot": "annotation-only",
+}
+_loaded: dict[str, Format] = {}
+_entry_points_read = False
+
+
+def _read_entry_points() -> None:
+    global _entry_points_read
+    if _entry_points_read:
+        return
+    _entry_points_read = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="ldb_clone.formats"):
+        FORMATS.setdefault(ep.name, ep.value)
+
+
+def canonical_name(name: str) -> str:
+    """The full name of a format or alias; an unknown name is a FormatError."""
+    name = name.strip().lower()
+    name = ALIASES.get(name, name)
+    if name == AUTO or name in FORMATS:
+        return name
+    _read_entry_points()
+    if name in FORMATS:
+        return name
+    raise FormatError(f"Unknown format {name!r}. Choose from: {', '.join(index_choices())}")
+
+
+def get_format(name: str) -> Format:
+    name = canonical_name(name)
+    if name == AUTO:
+        raise FormatError("auto-detect is not a concrete format")
+    if name not in _loaded:
+        module_name, attr = FORMATS[name].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise FormatError(f"Unable to load format {name!r}: {exc}") from exc
+        _loaded[name] = getattr(module, attr)
+    return _loaded[name]
+
+
+def index_choices() -> list[str]:
+    choices = ["auto", AUTO]
+    for alias, full in ALIASES.items():
+        if full != AUTO and alias not in choices:
+            choices += [alias, full]
+    choices += [name for name in FORMATS if name not in choices]
+    return choices

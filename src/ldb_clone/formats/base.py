@@ -1,0 +1,129 @@
+"""What every format plug-in works with: index items, the parse context, parameters."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ldb_clone.errors import FormatError
+from ldb_clone.fs import FileEntry, Listing
+
+
+class _NoAnnotation:
+    def __repr__(self) -> str:
+        return "NO_ANNOTATION"
+
+
+NO_ANNOTATION: Any = _NoAnnotation()
+PARAM_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$")
+
+
+@dataclass(slots=True)
+class IndexItem:
+    """One data object found by a format, with what it knows of its annotation.
+
+    Exactly one of ``data`` (a file to hash) and ``object_id`` (an id already known
+    to the catalog) is set. The annotation comes from one of: ``annotation`` (a value),
+    ``annotation_file`` (a JSON file whose whole content is the annotation; the indexer
+    reads it only when the stat cache cannot vouch for it) or ``finalize`` (called with
+    the object id and the id key, for annotations that record the object's own id).
+    """
+
+    data: FileEntry | None = None
+    object_id: str | None = None
+    annotation: Any = NO_ANNOTATION
+    annotation_file: FileEntry | None = None
+    finalize: Callable[[str, str], Any] | None = None
+    expected_object_id: str | None = None  # the id the hashed file must have, if known
+
+    @property
+    def has_annotation(self) -> bool:
+        return (
+            self.annotation is not NO_ANNOTATION
+            or self.annotation_file is not None
+            or self.finalize is not None
+        )
+
+
+class ParseContext(Protocol):
+    """What the indexer offers a format while it parses."""
+
+    id_key: str  # "xxh3_128" or "md5": the key naming this instance's object ids
+    params: dict[str, str]
+
+    def read_json(self, entry: FileEntry) -> Any: ...
+
+    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+        """Stat a path or URL named inside an annotation (relative to ``base``'s folder)."""
+        ...
+
+    def known_objects(self, ids: Iterable[str]) -> set[str]: ...
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def note_unpaired(self, count: int) -> None:
+        """Report data files left out because they have no annotation."""
+        ...
+
+
+@dataclass(frozen=True)
+class Format:
+    """A registered data format."""
+
+    name: str
+    aliases: tuple[str, ...]
+    params: dict[str, str]  # parameter -> help
+    parse: Callable[[ParseContext, list[Listing]], Iterator[IndexItem]] | None = None
+    description: str = ""
+
+    def check_params(self, params: dict[str, str]) -> dict[str, str]:
+        for key in params:
+            if not PARAM_KEY.match(key):
+                raise FormatError(f"Invalid parameter name: {key!r}")
+            if key not in self.params:
+                if not self.params:
+                    raise FormatError(
+                        f"Invalid parameter: {key}. No parameters are supported for {self.name}"
+                    )
+                raise FormatError(
+                    f"Invalid parameter: {key}. Supported parameters for {self.name} are: "
+                    + ", ".join(self.params)
+                )
+        return params
+
+
+def parse_bool_param(params: dict[str, str], key: str, default: bool = False) -> bool:
+    value = params.get(key)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise FormatError(f"Invalid value for parameter {key}: {value!r} (expected true or false)")
+
+
+def load_json_bytes(data: bytes, url: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"Unable to read annotation file: {url}: {exc}") from exc
+
+
+def all_entries(listings: list[Listing]) -> list[FileEntry]:
+    """Entries of every listing, each path once, in listing order."""
+    seen: set[tuple[str, str]] = set()
+    result = []
+    for listing in listings:
+        for entry in listing.entries:
+            key = (entry.protocol, entry.path)
+            if key not in seen:
+                seen.add(key)
+                result.append(entry)
+    return result

@@ -1,0 +1,127 @@
+"""label-studio: a Label Studio JSON export; every task is one object's annotation.
+
+The object's URL is at ``data.data-object-info.path_key`` (a JMESPath such as
+``"data"."image"``), or inferred when ``data`` has exactly one other key. The stored
+task gets ``data.data-object-info`` filled in with that key and the object's id.
+Relative paths are taken relative to the export file's folder.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from ldb_clone.errors import FormatError, ObjectNotFoundError
+from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.fs import FileEntry, Listing
+from ldb_clone.hashing import ID_KEYS, is_hex_id
+
+INFO_KEY = "data-object-info"
+
+
+def quote_key(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def path_key_of(task: dict[str, Any], where: str) -> tuple[str, bool]:
+    """The task's path key and whether it was inferred."""
+    data = task["data"]
+    info = data.get(INFO_KEY) if isinstance(data.get(INFO_KEY), dict) else {}
+    given = info.get("path_key") or data.get("path_key")
+    if isinstance(given, str) and given:
+        return given, False
+    candidates = [k for k in data if k != INFO_KEY]
+    if len(candidates) != 1:
+        raise FormatError(
+            f"Cannot infer data object path key in {where}: found "
+            f"{'no' if not candidates else 'multiple'} possible keys under data"
+            + (f" ({', '.join(map(repr, candidates))})" if candidates else "")
+            + f"; set data.{INFO_KEY}.path_key"
+        )
+    return f"{quote_key('data')}.{quote_key(candidates[0])}", True
+
+
+def _search(path_key: str, task: dict[str, Any], where: str) -> Any:
+    import jmespath
+
+    try:
+        return jmespath.search(path_key, task)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise FormatError(f"Invalid path_key {path_key!r} in {where}: {exc}") from exc
+
+
+def _tasks(ctx: ParseContext, entry: FileEntry) -> list[dict[str, Any]]:
+    doc = ctx.read_json(entry)
+    tasks = doc if isinstance(doc, list) else [doc]
+    for position, task in enumerate(tasks):
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise FormatError(
+                f"Not a Label Studio task (no 'data' object): {entry.url} (item {position})"
+            )
+    return tasks
+
+
+def with_object_info(task: dict[str, Any], path_key: str, id_key: str, object_id: str) -> Any:
+    task = copy.deepcopy(task)
+    info = task["data"].get(INFO_KEY)
+    info = dict(info) if isinstance(info, dict) else {}
+    for key in ID_KEYS.values():
+        info.pop(key, None)
+    info["path_key"] = path_key
+    info[id_key] = object_id
+    task["data"][INFO_KEY] = info
+    return task
+
+
+def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    found = []
+    inferred_keys: set[str] = set()
+    for entry in all_entries(listings):
+        if not entry.is_json:
+            continue
+        for position, task in enumerate(_tasks(ctx, entry)):
+            where = f"{entry.url} (task {position})"
+            path_key, inferred = path_key_of(task, where)
+            if inferred and path_key not in inferred_keys:
+                inferred_keys.add(path_key)
+                ctx.info(f"Inferred data object path key: {path_key}")
+            info = task["data"].get(INFO_KEY)
+            given_id = info.get(ctx.id_key) if isinstance(info, dict) else None
+            if not (isinstance(given_id, str) and is_hex_id(given_id)):
+                given_id = None
+            found.append((entry, task, where, path_key, given_id))
+    known = ctx.known_objects({f[4] for f in found if f[4]})
+    for entry, task, where, path_key, given_id in found:
+
+        def finalize(object_id: str, id_key: str, task=task, path_key=path_key) -> Any:
+            return with_object_info(task, path_key, id_key, object_id)
+
+        if given_id in known:
+            yield IndexItem(object_id=given_id, finalize=finalize)
+            continue
+        url = _search(path_key, task, where)
+        if not isinstance(url, str) or not url:
+            raise FormatError(f"No data object URL at {path_key} in {where}")
+        data = ctx.resolve(url, base=entry)
+        if data is None:
+            raise ObjectNotFoundError(f"Data object not found: {url} (named in {where})")
+        yield IndexItem(data=data, finalize=finalize)
+
+
+def looks_like_label_studio(doc: Any) -> bool:
+    """True for a task or a non-empty array of tasks (objects with a 'data' object)."""
+    tasks = doc if isinstance(doc, list) else [doc]
+    return bool(tasks) and all(
+        isinstance(t, dict) and isinstance(t.get("data"), dict) and "annotation" not in t
+        for t in tasks[:20]
+    )
+
+
+LABEL_STUDIO = Format(
+    name="label-studio",
+    aliases=(),
+    params={},
+    parse=parse,
+    description="A Label Studio JSON export: an array of tasks, each one object's annotation.",
+)

@@ -1,0 +1,93 @@
+"""strict-pairs and bare-pairs: data files with a same-named ``.json`` beside them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.fs import FileEntry, Listing, sibling_entries
+
+
+def stem_key(entry: FileEntry) -> tuple[str, str]:
+    return entry.protocol, os.path.splitext(entry.path)[0]
+
+
+def with_partners(listings: list[Listing]) -> list[FileEntry]:
+    """All listed files, plus the partner of each file named on its own.
+
+    A data file named alone pulls in its annotation, and an annotation named alone
+    pulls in its data files, so ``ldb index a.png`` indexes the pair.
+    """
+    entries = all_entries(listings)
+    seen = {(e.protocol, e.path) for e in entries}
+    extra = []
+    for listing in listings:
+        if listing.is_dir:
+            continue
+        entry = listing.entries[0]
+        stem = os.path.splitext(entry.name)[0]
+        for sibling in sibling_entries(entry):
+            if (sibling.protocol, sibling.path) in seen:
+                continue
+            partner = (
+                not sibling.is_json and os.path.splitext(sibling.name)[0] == stem
+                if entry.is_json
+                else sibling.name == stem + ".json"
+            )
+            if partner:
+                seen.add((sibling.protocol, sibling.path))
+                extra.append(sibling)
+    return entries + extra
+
+
+def split_pairs(entries: list[FileEntry]) -> tuple[list[tuple[FileEntry, FileEntry | None]], int]:
+    """(data file, its annotation file or None) for every data file; and the lone JSON count."""
+    annotations = {stem_key(e): e for e in entries if e.is_json}
+    pairs = []
+    used = set()
+    for entry in entries:
+        if entry.is_json:
+            continue
+        key = stem_key(entry)
+        annotation = annotations.get(key)
+        if annotation is not None:
+            used.add(key)
+        pairs.append((entry, annotation))
+    return pairs, len(annotations) - len(used)
+
+
+def _parse(ctx: ParseContext, listings: list[Listing], keep_bare: bool) -> Iterator[IndexItem]:
+    pairs, _ = split_pairs(with_partners(listings))
+    skipped = 0
+    for data, annotation in pairs:
+        if annotation is None and not keep_bare:
+            skipped += 1
+            continue
+        yield IndexItem(data=data, annotation_file=annotation)
+    if skipped:
+        ctx.note_unpaired(skipped)
+
+
+def parse_strict(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    return _parse(ctx, listings, keep_bare=False)
+
+
+def parse_bare(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    return _parse(ctx, listings, keep_bare=True)
+
+
+STRICT_PAIRS = Format(
+    name="strict-pairs",
+    aliases=("strict",),
+    params={},
+    parse=parse_strict,
+    description="Data files with a same-named .json annotation beside them; lone files skipped.",
+)
+BARE_PAIRS = Format(
+    name="bare-pairs",
+    aliases=("bare",),
+    params={},
+    parse=parse_bare,
+    description="Like strict-pairs, and data files without an annotation are indexed too.",
+)

@@ -1,0 +1,262 @@
+"""Files on local disk and in fsspec filesystems: URLs, listings with size and mtime, reads.
+
+Local paths never go through fsspec: ``os.scandir`` and plain reads are much faster,
+and importing fsspec alone costs more than a tenth of a second.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import re
+import stat as statlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ldb_clone.errors import StorageError
+
+LOCAL = "file"
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://(.*)$")
+GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(slots=True)
+class FileEntry:
+    protocol: str
+    path: str  # absolute local path, or the fsspec path without protocol ("bucket/key")
+    size: int
+    mtime_ns: int | None = None
+    atime_ns: int | None = None
+    ctime_ns: int | None = None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return self.path if self.protocol == LOCAL else f"{self.protocol}://{self.path}"
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> str:
+        return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
+
+    @property
+    def suffix(self) -> str:
+        name = self.name
+        dot = name.rfind(".")
+        return name[dot:] if dot > 0 else ""
+
+    @property
+    def is_json(self) -> bool:
+        return self.path.endswith(".json")
+
+
+def split_url(url: str, base: str | None = None) -> tuple[str, str]:
+    """``s3://b/k`` -> ("s3", "b/k"); local paths (and ``file://``) -> ("file", absolute path).
+
+    A relative local path is taken relative to ``base`` when given, else the working directory.
+    """
+    match = _URL.match(url)
+    if match:
+        protocol, rest = match.group(1).lower(), match.group(2)
+        if protocol in ("file", "local"):
+            return LOCAL, normalize_local(rest)
+        if protocol in ("s3a", "s3n"):
+            protocol = "s3"
+        return protocol, rest.rstrip("/")
+    path = os.path.expanduser(url)
+    if base is not None and not os.path.isabs(path):
+        path = os.path.join(base, path)
+    return LOCAL, normalize_local(path)
+
+
+def normalize_local(path: str) -> str:
+    return os.path.abspath(path).replace(os.sep, "/")
+
+
+def join_url(protocol: str, path: str) -> str:
+    return path if protocol == LOCAL else f"{protocol}://{path}"
+
+
+def is_hidden_below(path: str, root: str) -> bool:
+    """True when a component of ``path`` below ``root`` starts with a dot."""
+    rel = path[len(root) :].lstrip("/") if path.startswith(root) else path.rsplit("/", 1)[-1]
+    return any(part.startswith(".") for part in rel.split("/") if part)
+
+
+def _entry_from_stat(path: str, st: os.stat_result) -> FileEntry:
+    return FileEntry(
+        LOCAL,
+        path,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_atime_ns,
+        st.st_ctime_ns,
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+    )
+
+
+def stat_local(path: str) -> FileEntry | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not statlib.S_ISREG(st.st_mode):
+        return None
+    return _entry_from_stat(path, st)
+
+
+def walk_local(root: str) -> Iterator[FileEntry]:
+    """Every regular file below ``root``, skipping hidden files and folders."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except PermissionError as exc:
+            raise StorageError(f"Permission denied: '{folder}'") from exc
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                subdirs.append(entry.path)
+            elif entry.is_file():
+                yield _entry_from_stat(entry.path.replace(os.sep, "/"), entry.stat())
+        stack.extend(reversed(subdirs))
+
+
+def get_fsspec(protocol: str, options: dict[str, Any] | None = None) -> Any:
+    try:
+        import fsspec
+
+        return fsspec.filesystem(protocol, **(options or {}))
+    except ImportError as exc:
+        raise StorageError(f"Unable to access {protocol}:// paths: {exc}") from exc
+    except ValueError as exc:
+        raise StorageError(f"Unsupported protocol {protocol!r}: {exc}") from exc
+
+
+def _remote_entry(protocol: str, info: dict[str, Any]) -> FileEntry:
+    mtime = info.get("LastModified") or info.get("mtime") or info.get("created")
+    mtime_ns = None
+    if hasattr(mtime, "timestamp"):
+        mtime_ns = int(mtime.timestamp() * 1e9)
+    elif isinstance(mtime, (int, float)):
+        mtime_ns = int(mtime * 1e9)
+    return FileEntry(protocol, info["name"].rstrip("/"), int(info.get("size") or 0), mtime_ns)
+
+
+@dataclass(slots=True)
+class Listing:
+    """Files found for one command-line path argument."""
+
+    arg: str
+    root: str  # the folder the argument names, or the parent of a file argument
+    entries: list[FileEntry]
+    is_dir: bool
+
+
+def list_path(arg: str, options_for: Any = None) -> list[Listing]:
+    """Expand one path argument (file, folder, glob or URL) into listings.
+
+    ``options_for(protocol, path)`` gives the fsspec options of the storage location
+    holding a remote path.
+    """
+    protocol, path = split_url(arg)
+    if protocol == LOCAL:
+        if GLOB_CHARS.search(path):
+            matches = sorted(globlib.glob(path, recursive=True))
+            if not matches:
+                raise StorageError(f"No files match: '{arg}'")
+            return [_list_local(m.replace(os.sep, "/"), m) for m in matches]
+        if not os.path.exists(path):
+            raise StorageError(f"Path not found: '{arg}'")
+        return [_list_local(path, arg)]
+    fs = get_fsspec(protocol, options_for(protocol, path) if options_for else None)
+    try:
+        if GLOB_CHARS.search(path):
+            paths = sorted(fs.glob(path))
+            if not paths:
+                raise StorageError(f"No files match: '{arg}'")
+        else:
+            paths = [path]
+        result = []
+        for p in paths:
+            if fs.isdir(p):
+                found = fs.find(p, detail=True)
+                entries = [
+                    _remote_entry(protocol, info)
+                    for name, info in sorted(found.items())
+                    if info.get("type") != "directory"
+                    and not is_hidden_below(name.rstrip("/"), p.rstrip("/"))
+                ]
+                result.append(Listing(arg, p.rstrip("/"), entries, True))
+            else:
+                info = fs.info(p)
+                entry = _remote_entry(protocol, info)
+                result.append(Listing(arg, entry.parent, [entry], False))
+        return result
+    except FileNotFoundError as exc:
+        raise StorageError(f"Path not found: '{arg}'") from exc
+    except (PermissionError, OSError) as exc:
+        raise StorageError(f"Unable to list '{arg}': {exc}") from exc
+
+
+def _list_local(path: str, arg: str) -> Listing:
+    if os.path.isdir(path):
+        path = normalize_local(path)
+        return Listing(arg, path, list(walk_local(path)), True)
+    path = normalize_local(path)
+    entry = stat_local(path)
+    if entry is None:
+        raise StorageError(f"Not a regular file: '{arg}'")
+    return Listing(arg, entry.parent, [entry], False)
+
+
+def sibling_entries(entry: FileEntry) -> list[FileEntry]:
+    """Other files in the same local folder (for pulling in a pair's partner)."""
+    if entry.protocol != LOCAL:
+        return []
+    try:
+        with os.scandir(entry.parent or "/") as it:
+            return [
+                _entry_from_stat(e.path.replace(os.sep, "/"), e.stat())
+                for e in it
+                if e.is_file() and e.name != entry.name and not e.name.startswith(".")
+            ]
+    except OSError:
+        return []
+
+
+def read_bytes(entry: FileEntry, options: dict[str, Any] | None = None) -> bytes:
+    try:
+        if entry.protocol == LOCAL:
+            with open(entry.path, "rb") as f:
+                return f.read()
+        return get_fsspec(entry.protocol, options).cat_file(entry.path)
+    except FileNotFoundError as exc:
+        raise StorageError(f"File vanished or unreadable: '{entry.url}'") from exc
+    except OSError as exc:
+        raise StorageError(f"Unable to read '{entry.url}': {exc.strerror or exc}") from exc
+
+
+def stat_url(protocol: str, path: str, options: dict[str, Any] | None = None) -> FileEntry | None:
+    if protocol == LOCAL:
+        return stat_local(path)
+    fs = get_fsspec(protocol, options)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    if info.get("type") == "directory":
+        return None
+    return _remote_entry(protocol, info)

@@ -1,0 +1,435 @@
+"""``ldb index``: list paths, parse them with a format, hash, and record in batches.
+
+Each batch is written in one transaction together with its stat-cache rows, so an
+interrupted run keeps every finished batch, and running it again skips what is done:
+files whose path, size and mtime are unchanged are neither read nor hashed again.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ldb_clone import formats
+from ldb_clone.catalog import ObjectRecord, PathRecord
+from ldb_clone.errors import IndexingError, LdbError, StorageError
+from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
+from ldb_clone.fs import LOCAL, FileEntry, Listing, list_path, read_bytes, split_url, stat_url
+from ldb_clone.instance import Instance
+from ldb_clone.reporting import Reporter
+from ldb_clone.storage import (
+    ReadAddCopier,
+    StorageLocation,
+    find_location,
+    load_locations,
+    outside_storage_error,
+    read_add_location,
+)
+
+BATCH_SIZE = 2000
+HASH_THREADS = 8
+OBJECT_KIND = "object"
+JSON_KIND = "json"
+UPDATE_STRATEGIES = ("replace", "merge")
+TAG_PATTERN = re.compile(r"^[^\s,]+$")
+
+
+@dataclass
+class IndexResult:
+    format: str = ""
+    found_objects: int = 0
+    found_annotations: int = 0
+    new_objects: int = 0
+    new_annotations: int = 0
+    new_paths: int = 0
+    transform_sets: int = 0
+    finished: bool = False
+
+    def summary(self) -> str:
+        heading = (
+            "Finished indexing" if self.finished
+            else "Unable to finish indexing. Partial indexing results"
+        )
+        return (
+            f"\n{heading}:\n"
+            f"  Found data objects:    {self.found_objects:9d}\n"
+            f"  Found annotations:     {self.found_annotations:9d}\n"
+            f"  New data objects:      {self.new_objects:9d}\n"
+            f"  New annotations:       {self.new_annotations:9d}\n"
+            f"  New data object paths: {self.new_paths:9d}\n"
+            f"  Transform sets:        {self.transform_sets:9d}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_tags(values: Iterable[str]) -> list[str]:
+    """Comma-separated tag lists -> sorted unique tags; a tag may not contain spaces."""
+    tags = set()
+    for value in values:
+        for tag in value.split(","):
+            tag = tag.strip()
+            if not TAG_PATTERN.match(tag):
+                raise LdbError(f"Invalid tag: {tag!r} (tags are non-empty, without spaces or commas)")
+            tags.add(tag)
+    return sorted(tags)
+
+
+class _Context:
+    """The ParseContext handed to formats."""
+
+    def __init__(self, indexer: Indexer, params: dict[str, str]) -> None:
+        self.indexer = indexer
+        self.id_key = indexer.instance.hasher.id_key
+        self.params = params
+        self.unpaired = 0
+
+    def read_json(self, entry: FileEntry) -> Any:
+        return load_json_bytes(self.indexer.read(entry), entry.url)
+
+    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+        base_dir = base.parent if base is not None and base.protocol == LOCAL else None
+        if base is not None and base.protocol != LOCAL and "://" not in url and url[:1] != "/":
+            return self.indexer.stat(base.protocol, f"{base.parent}/{url}")
+        protocol, path = split_url(url, base=base_dir)
+        return self.indexer.stat(protocol, path)
+
+    def known_objects(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        return self.indexer.instance.catalog.known_objects(ids) if ids else set()
+
+    def info(self, message: str) -> None:
+        self.indexer.reporter.echo(message)
+
+    def warn(self, message: str) -> None:
+        self.indexer.reporter.warn(message)
+
+    def note_unpaired(self, count: int) -> None:
+        self.unpaired += count
+
+
+class Indexer:
+    def __init__(
+        self,
+        instance: Instance,
+        reporter: Reporter | None = None,
+        add_tags: Sequence[str] = (),
+        annotation_update: str = "replace",
+        ephemeral_remote: bool = False,
+    ) -> None:
+        if annotation_update not in UPDATE_STRATEGIES:
+            raise LdbError(
+                f"Invalid --annotation-update {annotation_update!r}: choose merge or replace"
+            )
+        self.instance = instance
+        self.catalog = instance.catalog
+        self.hasher = instance.hasher
+        self.reporter = reporter or Reporter()
+        self.tags = parse_tags(add_tags)
+        self.merge = annotation_update == "merge"
+        self.ephemeral_remote = ephemeral_remote
+        self.locations: list[StorageLocation] = load_locations(instance)
+        self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
+        self.copier: ReadAddCopier | None = None
+        self.now = datetime.now(timezone.utc).isoformat()
+        self.user = _user()
+
+    # file access with storage options ---------------------------------------------------
+
+    def options(self, protocol: str, path: str) -> dict[str, Any]:
+        loc = find_location(self.locations, protocol, path)
+        return dict(loc.options) if loc else {}
+
+    def read(self, entry: FileEntry) -> bytes:
+        return read_bytes(entry, self.options(entry.protocol, entry.path))
+
+    def stat(self, protocol: str, path: str) -> FileEntry | None:
+        return stat_url(protocol, path, self.options(protocol, path))
+
+    # the run ------------------------------------------------------------------------------
+
+    def run(self, paths: Sequence[str], fmt: str = "auto", params: dict[str, str] | None = None):
+        name = formats.canonical_name(fmt)
+        params = dict(params or {})
+        if name != formats.AUTO:
+            fmt_obj = formats.get_format(name)
+            fmt_obj.check_params(params)
+            self._check_strategy(fmt_obj)
+        result = IndexResult(format=name)
+        rep = self.reporter
+        rep.echo(f"Data format: {name}")
+        rep.echo("Collecting paths...")
+        listings: list[Listing] = []
+        for arg in paths:
+            listings.extend(list_path(arg, self.options))
+        ctx = _Context(self, params)
+        if name == formats.AUTO:
+            from ldb_clone.formats.auto import detect
+
+            name = detect(ctx, listings)
+            fmt_obj = formats.get_format(name)
+            fmt_obj.check_params(params)
+            self._check_strategy(fmt_obj)
+            rep.echo(f"Auto-detected data format: {name}")
+        result.format = name
+        rep.echo("Indexing data...")
+        try:
+            assert fmt_obj.parse is not None
+            items = list(fmt_obj.parse(ctx, listings))
+            self._check_locations(items)
+            total_bytes = sum(item.data.size for item in items if item.data is not None)
+            progress = rep.progress("Indexing", len(items), total_bytes)
+            try:
+                for start in range(0, len(items), BATCH_SIZE):
+                    batch = items[start : start + BATCH_SIZE]
+                    self._index_batch(batch, result)
+                    progress.advance(
+                        len(batch), sum(i.data.size for i in batch if i.data is not None)
+                    )
+            finally:
+                progress.close()
+        except BaseException:
+            rep.echo("")
+            rep.echo(result.summary())
+            raise
+        result.finished = True
+        if ctx.unpaired:
+            rep.warn(
+                f"{ctx.unpaired} data file(s) without an annotation were not indexed by "
+                f"{name}; use --format bare to index them too"
+            )
+        rep.echo("")
+        rep.echo(result.summary())
+        return result
+
+    def _check_strategy(self, fmt: Format) -> None:
+        if self.merge and fmt.name == "label-studio":
+            raise LdbError("--annotation-update merge cannot be used with label-studio")
+
+    def _check_locations(self, items: list[IndexItem]) -> None:
+        """Fail early, before anything is written, on remote files that may not be read."""
+        for item in items:
+            data = item.data
+            if data is None or data.protocol == LOCAL:
+                continue
+            if find_location(self.locations, data.protocol, data.path) is None:
+                if not (self.read_any_cloud or self.ephemeral_remote):
+                    raise outside_storage_error(data.url)
+
+    # one batch ----------------------------------------------------------------------------
+
+    def _index_batch(self, batch: list[IndexItem], result: IndexResult) -> None:
+        hashed = self._hash_data([item.data for item in batch if item.data is not None])
+        oids = []
+        for item in batch:
+            if item.data is None:
+                assert item.object_id is not None
+                oids.append(item.object_id)
+                continue
+            oid = hashed[(item.data.protocol, item.data.path)]
+            if item.expected_object_id and item.expected_object_id != oid:
+                raise IndexingError(
+                    f"Data object id mismatch for {item.data.url}: the annotation names "
+                    f"id:{item.expected_object_id}, the file hashes to id:{oid}"
+                )
+            oids.append(oid)
+        known = self.catalog.known_objects(set(oids))
+
+        json_ids = self._cached(
+            [item.annotation_file for item in batch if item.annotation_file is not None],
+            JSON_KIND,
+        )
+        current = self.catalog.current_annotations(set(oids)) if self.merge else {}
+        texts: dict[str, str] = {}
+        object_states: list[tuple[str, str, int, int, str]] = []
+        json_states: list[tuple[str, str, int, int, str]] = []
+        records: list[ObjectRecord] = []
+        for item, oid in zip(batch, oids):
+            stored = self._stored_entry(item, oid, known)
+            known.add(oid)
+            path_record = None
+            if stored is not None:
+                path_record = PathRecord(
+                    stored.protocol, stored.path, stored.size, stored.mtime_ns,
+                    stored.atime_ns, stored.ctime_ns, stored.mode, stored.uid, stored.gid,
+                )
+                if stored.mtime_ns is not None:
+                    object_states.append(
+                        (stored.protocol, stored.path, stored.size, stored.mtime_ns, oid)
+                    )
+            annotation_id = None
+            if item.has_annotation:
+                annotation_id, value = self._annotation(item, oid, json_ids, json_states, texts)
+                if self.merge and oid in current:
+                    annotation_id = self._merged(current[oid][1], annotation_id, value, texts)
+                current[oid] = (0, annotation_id)
+                result.found_annotations += 1
+            result.found_objects += 1
+            records.append(
+                ObjectRecord(
+                    object_id=oid,
+                    type=_object_type(item.data) if item.data is not None else "",
+                    path=path_record,
+                    annotation_id=annotation_id,
+                    annotation_mtime_ns=(
+                        item.annotation_file.mtime_ns if item.annotation_file else None
+                    ),
+                    tags=self.tags,
+                )
+            )
+        with self.catalog.transaction():
+            counts = self.catalog.record_objects(records, texts, self.now, self.user)
+            self.catalog.put_file_states(OBJECT_KIND, object_states)
+            self.catalog.put_file_states(JSON_KIND, json_states)
+        result.new_objects += counts.new_objects
+        result.new_annotations += counts.new_annotations
+        result.new_paths += counts.new_paths
+
+    def _is_ephemeral(self, data: FileEntry) -> bool:
+        if find_location(self.locations, data.protocol, data.path) is not None:
+            return False
+        return data.protocol == LOCAL or not self.read_any_cloud
+
+    def _stored_entry(self, item: IndexItem, oid: str, known: set[str]) -> FileEntry | None:
+        """The path to record for an item: its own, a read-add copy, or none.
+
+        A file outside every storage location whose object is already indexed is used
+        as is and leaves no path; an unknown one is copied to read-add storage first.
+        """
+        data = item.data
+        if data is None:
+            return None
+        if not self._is_ephemeral(data):
+            return data
+        if oid in known:
+            return None
+        if self.copier is None:
+            location = read_add_location(self.locations)
+            if location is None:
+                raise StorageError(
+                    "Files outside of configured storage locations found, but no read-add "
+                    f"storage configured (first: {data.url}). Add a storage location that "
+                    "contains them, or a read-add one: ldb add-storage -a true DIR"
+                )
+            self.copier = ReadAddCopier(location)
+        copy = self.copier.copy(data, self.options(data.protocol, data.path))
+        if item.annotation_file is not None:
+            self.copier.copy(item.annotation_file)
+        return copy
+
+    def _annotation(
+        self,
+        item: IndexItem,
+        oid: str,
+        json_ids: dict[tuple[str, str], str],
+        json_states: list[tuple[str, str, int, int, str]],
+        texts: dict[str, str],
+    ) -> tuple[str, Any]:
+        """(annotation id, value) of an item; the value is NO_ANNOTATION when the stat
+        cache vouched for the file and it was not read."""
+        entry = item.annotation_file
+        if entry is not None:
+            cached = json_ids.get((entry.protocol, entry.path))
+            if cached is not None:
+                return cached, NO_ANNOTATION
+            value = load_json_bytes(self.read(entry), entry.url)
+            aid, text = self.hasher.annotation_id(value)
+            texts[aid] = text
+            if entry.mtime_ns is not None:
+                json_states.append((entry.protocol, entry.path, entry.size, entry.mtime_ns, aid))
+            return aid, value
+        value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
+        aid, text = self.hasher.annotation_id(value)
+        texts[aid] = text
+        return aid, value
+
+    def _merged(self, old_id: str, new_id: str, new_value: Any, texts: dict[str, str]) -> str:
+        """Shallow merge (new keys win) of two JSON objects; anything else is replaced."""
+        if old_id == new_id:
+            return new_id
+        stored = self.catalog.annotation_texts({old_id, new_id} - texts.keys())
+        old_value = json.loads(texts.get(old_id) or stored[old_id])
+        if new_value is NO_ANNOTATION:
+            new_value = json.loads(texts.get(new_id) or stored[new_id])
+        if not (isinstance(old_value, dict) and isinstance(new_value, dict)):
+            return new_id
+        aid, text = self.hasher.annotation_id({**old_value, **new_value})
+        texts[aid] = text
+        return aid
+
+    # hashing with the stat cache -------------------------------------------------------
+
+    def _cached(self, entries: list[FileEntry], kind: str) -> dict[tuple[str, str], str]:
+        """Digests of the entries whose size and mtime match the stat cache."""
+        result: dict[tuple[str, str], str] = {}
+        by_protocol: dict[str, list[FileEntry]] = {}
+        for entry in entries:
+            if entry.mtime_ns is not None:
+                by_protocol.setdefault(entry.protocol, []).append(entry)
+        for protocol, group in by_protocol.items():
+            states = self.catalog.file_states(protocol, kind, [e.path for e in group])
+            for entry in group:
+                state = states.get(entry.path)
+                if state is not None and state[0] == entry.size and state[1] == entry.mtime_ns:
+                    result[(protocol, entry.path)] = state[2]
+        return result
+
+    def _hash_data(self, entries: list[FileEntry]) -> dict[tuple[str, str], str]:
+        result = self._cached(entries, OBJECT_KIND)
+        todo = [e for e in entries if (e.protocol, e.path) not in result]
+        if not todo:
+            return result
+        hasher = self.hasher
+
+        def digest(entry: FileEntry) -> str:
+            if entry.protocol == LOCAL:
+                try:
+                    return hasher.file_digest(entry.path, entry.size)
+                except FileNotFoundError as exc:
+                    raise StorageError(f"File vanished before it was read: '{entry.url}'") from exc
+                except OSError as exc:
+                    raise StorageError(f"Unable to read '{entry.url}': {exc.strerror}") from exc
+            return hasher.bytes_digest(self.read(entry))
+
+        if len(todo) < 32:
+            digests = [digest(e) for e in todo]
+        else:
+            with ThreadPoolExecutor(HASH_THREADS) as pool:
+                digests = list(pool.map(digest, todo))
+        for entry, value in zip(todo, digests):
+            result[(entry.protocol, entry.path)] = value
+        return result
+
+
+def _object_type(entry: FileEntry) -> str:
+    return entry.suffix[1:]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+def index(
+    instance: Instance,
+    paths: Sequence[str],
+    fmt: str = "auto",
+    params: dict[str, str] | None = None,
+    add_tags: Sequence[str] = (),
+    annotation_update: str = "replace",
+    ephemeral_remote: bool = False,
+    reporter: Reporter | None = None,
+) -> IndexResult:
+    """Index ``paths`` in format ``fmt`` into the instance's catalog."""
+    indexer = Indexer(instance, reporter, add_tags, annotation_update, ephemeral_remote)
+    return indexer.run(paths, fmt, params)

@@ -1,0 +1,162 @@
+"""Finding, creating and opening an LDB instance.
+
+An instance is a directory holding ``config`` (TOML), the SQLite catalog and
+``custom_code/`` for user functions, filters and transforms.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ldb_clone import config
+from ldb_clone.errors import InstanceError
+from ldb_clone.hashing import ALGORITHMS, DEFAULT_ALGORITHM, Hasher
+
+if TYPE_CHECKING:
+    from ldb_clone.catalog import Catalog
+
+CATALOG_FILENAME = "catalog.db"
+CUSTOM_CODE_DIRS = (
+    "custom_code/ldb_user_filters",
+    "custom_code/ldb_user_functions",
+    "custom_code/ldb_user_transforms",
+)
+DEFAULT_INSTANCE_NAME = "private_instance"
+DEFAULT_READ_ADD_NAME = "read_add_storage"
+
+
+def is_instance(path: Path) -> bool:
+    return (path / config.CONFIG_FILENAME).is_file() and (path / CATALOG_FILENAME).is_file()
+
+
+def default_instance_dir() -> Path:
+    return config.global_base() / DEFAULT_INSTANCE_NAME
+
+
+def locate_instance_dir() -> Path:
+    """``LDB_DIR``, else ``core.ldb_dir`` in ``~/.ldb/config``, else the quick-start default."""
+    env = os.environ.get("LDB_DIR")
+    if env:
+        return Path(env).expanduser().absolute()
+    configured = config.get(config.load(config.global_config_path()), "core.ldb_dir")
+    if configured:
+        path = Path(str(configured)).expanduser()
+        if not path.is_absolute():
+            raise InstanceError(
+                f"core.ldb_dir must be an absolute path: {configured!r} "
+                f"(in {config.global_config_path()})"
+            )
+        return path
+    return default_instance_dir()
+
+
+class Instance:
+    """An open LDB instance: its directory, settings, hasher and catalog."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """Instance settings over the user's global ones, key by key."""
+        merged = config.load(config.global_config_path())
+        for section, values in config.load(self.path / config.CONFIG_FILENAME).items():
+            if isinstance(values, dict) and isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], **values}
+            else:
+                merged[section] = values
+        return merged
+
+    def setting(self, dotted_key: str, default: Any = None) -> Any:
+        return config.get(self.config, dotted_key, default)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from ldb_clone.catalog import Catalog
+
+        return Catalog(self.path / CATALOG_FILENAME)
+
+    @cached_property
+    def hash_algorithm(self) -> str:
+        return self.catalog.get_setting("hash_algorithm") or DEFAULT_ALGORITHM
+
+    @cached_property
+    def hasher(self) -> Hasher:
+        return Hasher(self.hash_algorithm)
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.close()
+
+
+def open_instance(path: Path | None = None) -> Instance:
+    path = path if path is not None else locate_instance_dir()
+    if not is_instance(path):
+        raise InstanceError(
+            f"No LDB instance at '{path}'. Run 'ldb init <path>' or set LDB_DIR to an instance"
+        )
+    return Instance(path)
+
+
+def init_instance(
+    path: Path,
+    force: bool = False,
+    hash_algorithm: str = DEFAULT_ALGORITHM,
+    read_any_cloud_location: bool = False,
+    auto_index: bool = False,
+) -> list[str]:
+    """Create an instance at ``path``; return the lines to report."""
+    from ldb_clone.catalog import Catalog
+
+    if hash_algorithm not in ALGORITHMS:
+        raise InstanceError(
+            f"Unknown hash algorithm {hash_algorithm!r}; choose from {', '.join(ALGORITHMS)}"
+        )
+    path = Path(os.path.normpath(path))
+    shown = repr(os.fspath(path))
+    messages = []
+    if path.is_dir() and next(path.iterdir(), None) is not None:
+        if not is_instance(path):
+            raise InstanceError(
+                f"Directory not empty: {shown}. "
+                "To create an LDB instance here, remove directory contents"
+            )
+        if not force:
+            raise InstanceError(
+                f"Initialization failed: an LDB instance already exists at {shown}. "
+                "Use the --force option to remove it"
+            )
+        messages.append(f"Removing existing LDB instance at {shown}")
+        shutil.rmtree(path)
+    elif path.exists() and not path.is_dir():
+        raise InstanceError(f"Not a directory: {shown}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in CUSTOM_CODE_DIRS:
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        with config.edit(path / config.CONFIG_FILENAME) as doc:
+            config.set_key(doc, "core.read_any_cloud_location", read_any_cloud_location)
+            config.set_key(doc, "core.auto_index", auto_index)
+        catalog = Catalog(path / CATALOG_FILENAME, create=True)
+        catalog.set_setting("hash_algorithm", hash_algorithm)
+        catalog.close()
+    except OSError as exc:
+        raise InstanceError(f"Unable to create an LDB instance at {shown}: {exc.strerror}") from exc
+    messages.append(f"Initialized LDB instance at {shown}")
+    return messages
+
+
+def remember_instance(path: Path) -> str:
+    """Record ``core.ldb_dir`` in the user's config unless it is already set."""
+    global_path = config.global_config_path()
+    current = config.get(config.load(global_path), "core.ldb_dir")
+    if current:
+        return f"Not setting core.ldb_dir as it is already set to {str(current)!r}"
+    absolute = os.fspath(path.absolute())
+    with config.edit(global_path) as doc:
+        config.set_key(doc, "core.ldb_dir", absolute)
+    return f"Set core.ldb_dir to {absolute!r}"

@@ -1,0 +1,194 @@
+"""Storage locations: where indexed data lives, and the read-add location for copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ldb_clone.catalog import StorageRow
+from ldb_clone.errors import NotInStorageError, StorageError
+from ldb_clone.fs import LOCAL, FileEntry, join_url, split_url, stat_local
+from ldb_clone.instance import Instance
+
+SECRET_WORDS = ("secret", "token", "password", "passwd", "credential", "key")
+MASK = "****"
+
+
+@dataclass(slots=True)
+class StorageLocation:
+    protocol: str
+    path: str
+    read_add: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return join_url(self.protocol, self.path)
+
+    def contains(self, protocol: str, path: str) -> bool:
+        if protocol != self.protocol:
+            return False
+        root = self.path.rstrip("/")
+        return path == root or path.startswith(root + "/") or root == ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "protocol": self.protocol,
+            "read_and_add": self.read_add,
+            "options": mask_secrets(self.options),
+        }
+
+
+def mask_secrets(value: Any, key: str = "") -> Any:
+    """A copy of storage options with credential values replaced by ``****``."""
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v, key) for v in value]
+    lowered = key.lower()
+    if any(word in lowered for word in SECRET_WORDS) and value not in (None, "", False):
+        return MASK
+    return value
+
+
+def parse_option_value(text: str) -> Any:
+    """``-o KEY VALUE``: the value as JSON when it parses, else the raw string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_locations(instance: Instance) -> list[StorageLocation]:
+    return [
+        StorageLocation(r.protocol, r.path, r.read_add, r.options)
+        for r in instance.catalog.storage_locations()
+    ]
+
+
+def find_location(
+    locations: list[StorageLocation], protocol: str, path: str
+) -> StorageLocation | None:
+    best = None
+    for loc in locations:
+        if loc.contains(protocol, path) and (best is None or len(loc.path) > len(best.path)):
+            best = loc
+    return best
+
+
+def options_for(locations: list[StorageLocation], protocol: str, path: str) -> dict[str, Any]:
+    loc = find_location(locations, protocol, path)
+    return dict(loc.options) if loc else {}
+
+
+def add_storage(
+    instance: Instance,
+    url: str,
+    read_add: bool = False,
+    options: dict[str, Any] | None = None,
+    force: bool = False,
+) -> str:
+    """Register a storage location; return the message to print."""
+    protocol, path = split_url(url)
+    if protocol == LOCAL:
+        if not os.path.isdir(path):
+            raise StorageError(f"Not a directory: {path!r}")
+    new = StorageLocation(protocol, path, read_add, dict(options or {}))
+    kept: list[StorageLocation] = []
+    children: list[StorageLocation] = []
+    replaced: StorageLocation | None = None
+    for loc in load_locations(instance):
+        if loc.protocol == protocol:
+            if loc.path == path:
+                if (loc.read_add, loc.options) == (new.read_add, new.options):
+                    raise StorageError(
+                        f"The storage location {path!r} already exists with the given options"
+                    )
+                replaced = loc
+                continue
+            if loc.contains(protocol, path):
+                raise StorageError(
+                    f"{path!r} is inside existing storage location {loc.path!r}"
+                )
+            if new.contains(loc.protocol, loc.path):
+                children.append(loc)
+                continue
+        kept.append(loc)
+    if children and not force:
+        listed = ", ".join(repr(c.path) for c in children)
+        raise StorageError(
+            f"{path!r} is a parent of existing storage locations: {listed}. "
+            "Use the --force option to replace them"
+        )
+    locations = [*kept, new]
+    if sum(loc.read_add for loc in locations) > 1:
+        raise StorageError("Only one storage location may be set as read-add")
+    instance.catalog.replace_storage_locations(
+        [StorageRow(loc.protocol, loc.path, loc.read_add, loc.options) for loc in locations]
+    )
+    if replaced is not None:
+        changes = []
+        if replaced.read_add != new.read_add:
+            changes.append(f"  read_and_add: {replaced.read_add!r} -> {new.read_add!r}")
+        if replaced.options != new.options:
+            old_opts, new_opts = mask_secrets(replaced.options), mask_secrets(new.options)
+            changes.append(f"  options: {old_opts!r} -> {new_opts!r}")
+        return f"Updated storage location {path!r}:\n" + "\n".join(changes)
+    if children:
+        removed = "\n".join(f"  {c.path!r}" for c in children)
+        return f"Added storage location {path!r}\nRemoved its children:\n{removed}"
+    return f"Added storage location {path!r}"
+
+
+def read_add_location(locations: list[StorageLocation]) -> StorageLocation | None:
+    return next((loc for loc in locations if loc.read_add), None)
+
+
+class ReadAddCopier:
+    """Copies files from outside every storage location into the read-add location.
+
+    Layout (as upstream): ``<read-add>/ldb-autoimport/<date>/<8 random>/<protocol>/<path>``.
+    """
+
+    def __init__(self, location: StorageLocation) -> None:
+        if location.protocol != LOCAL:
+            raise StorageError(
+                f"Read-add storage on {location.protocol}:// is not supported yet: {location.url}"
+            )
+        self.location = location
+        token = "".join(random.choices(string.ascii_lowercase + string.digits, k=8))
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        self.base = f"{location.path.rstrip('/')}/ldb-autoimport/{date}/{token}"
+
+    def copy(self, entry: FileEntry, options: dict[str, Any] | None = None) -> FileEntry:
+        target = f"{self.base}/{entry.protocol}/{entry.path.lstrip('/')}"
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = f"{target}.{os.getpid()}.part"
+        try:
+            if entry.protocol == LOCAL:
+                shutil.copyfile(entry.path, tmp)
+            else:
+                from ldb_clone.fs import get_fsspec
+
+                get_fsspec(entry.protocol, options).get_file(entry.path, tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise StorageError(
+                f"Unable to copy '{entry.url}' to read-add storage: {exc.strerror or exc}"
+            ) from exc
+        copied = stat_local(target)
+        assert copied is not None
+        return copied
+
+
+def outside_storage_error(url: str) -> NotInStorageError:
+    return NotInStorageError(f"Found file outside of configured storage locations: {url}")

@@ -1,0 +1,131 @@
+"""What ``list``, ``eval`` and ``status`` show about a selection of members."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ldb_clone.fs import join_url
+from ldb_clone.instance import Instance
+from ldb_clone.selection import Member
+
+DEFAULT_TRANSFORMS = ("self",)
+
+
+@dataclass(slots=True)
+class ListRow:
+    object_id: str
+    annotation_id: str | None
+    annotation_version: int | None
+    path: str
+    transforms: tuple[str, ...] = DEFAULT_TRANSFORMS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.object_id,
+            "annotation_id": self.annotation_id,
+            "annotation_version": self.annotation_version,
+            "path": self.path,
+            "transforms": list(self.transforms),
+        }
+
+
+def list_rows(instance: Instance, members: Sequence[Member]) -> list[ListRow]:
+    infos = instance.catalog.object_infos(m.object_id for m in members)
+    rows = []
+    for m in members:
+        info = infos.get(m.object_id)
+        path = join_url(info.protocol, info.path) if info and info.path and info.protocol else ""
+        rows.append(ListRow(m.object_id, m.annotation_id, m.version, path))
+    return rows
+
+
+def left_truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else "..." + text[len(text) - width + 3 :]
+
+
+def format_list(rows: Sequence[ListRow], verbose: bool = False) -> Iterator[str]:
+    """Upstream's table: header, then one line per object."""
+    if not rows:
+        return
+    yield f"{'Data Object Hash':36}  {'Annot':3}  {'Data Object Path':24}  {'Transforms':24}"
+    for row in rows:
+        version = str(row.annotation_version or "-")
+        path = row.path if verbose else left_truncate(row.path, 24)
+        transforms = ",".join(row.transforms) or "-"
+        yield f" {'id:' + row.object_id:36}  {version:4}   {path:24}  {transforms}"
+
+
+def annotation_values(instance: Instance, members: Sequence[Member]) -> list[tuple[str, Any]]:
+    """(object id, annotation value or None) for each member, in order."""
+    texts = instance.catalog.annotation_texts(
+        {m.annotation_id for m in members if m.annotation_id}
+    )
+    return [
+        (m.object_id, json.loads(texts[m.annotation_id]) if m.annotation_id else None)
+        for m in members
+    ]
+
+
+def parse_indent(text: str | None) -> int | str | None:
+    """``--indent``: a number, ``none`` for one line, or a whitespace string such as a tab."""
+    if text is None:
+        return 2
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        if text.isspace() or text == "":
+            return text
+        raise ValueError(f"Invalid --indent {text!r}: use a number, 'none' or whitespace") from None
+
+
+def dump_json(value: Any, indent: int | str | None) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class Status:
+    name: str
+    num_objects: int
+    num_annotations: int
+    auto_pull: bool = False
+
+    @property
+    def unlabelled(self) -> int:
+        return self.num_objects - self.num_annotations
+
+    @property
+    def progress(self) -> float:
+        return 100.0 * self.num_annotations / self.num_objects if self.num_objects else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.name,
+            "num_data_objects": self.num_objects,
+            "num_annotations": self.num_annotations,
+            "num_unlabelled": self.unlabelled,
+            "labelling_progress": round(self.progress, 2),
+            "auto_pull": self.auto_pull,
+        }
+
+    def format(self) -> str:
+        return (
+            f"{self.name}\n"
+            f"  Num data objects: {self.num_objects:8d}\n"
+            f"  Num annotations:  {self.num_annotations:8d}\n"
+            "\n"
+            f"  auto-pull:        {str(self.auto_pull).lower()}\n"
+            "\n"
+            "Labelling progress:\n"
+            f"  Labelled:         {self.num_annotations:8d}\n"
+            f"  Unlabelled:       {self.unlabelled:8d}\n"
+            f"  Progress:         {self.progress:7.1f}%"
+        )
+
+
+def status_of(name: str, members: Sequence[Member]) -> Status:
+    return Status(name, len(members), sum(1 for m in members if m.annotation_id))
