@@ -52,14 +52,12 @@ CREATE TABLE object_paths (
     last_indexed TEXT NOT NULL,
     PRIMARY KEY (object_id, protocol, path)
 ) WITHOUT ROWID;
-CREATE INDEX object_paths_by_path ON object_paths (protocol, path);
 CREATE TABLE annotations (id TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE annotation_versions (
     object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
     version INTEGER NOT NULL,
     annotation_id TEXT NOT NULL REFERENCES annotations(id),
     first_indexed TEXT NOT NULL,
-    last_indexed TEXT NOT NULL,
     mtime_ns INTEGER,
     PRIMARY KEY (object_id, version),
     UNIQUE (object_id, annotation_id)
@@ -163,6 +161,8 @@ class Catalog:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=60000")
+            self.db.execute("PRAGMA cache_size=-65536")
+            self.db.execute("PRAGMA temp_store=MEMORY")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise InstanceError(f"Unable to open the catalog '{path}': {exc}") from exc
@@ -315,14 +315,18 @@ class Catalog:
         with self.transaction():
             existing = {
                 row[0]: row[1]
-                for row in db.execute(f"SELECT id, current_version FROM objects WHERE id {IN_IDS}", (ids,))
+                for row in db.execute(
+                    f"SELECT id, current_version FROM objects WHERE id {IN_IDS}", (ids,)
+                )
             }
-            known_paths = set(
-                db.execute(
-                    f"SELECT object_id, protocol, path FROM object_paths WHERE object_id {IN_IDS}",
+            known_paths = {
+                (oid, protocol, path): (size, mtime)
+                for oid, protocol, path, size, mtime in db.execute(
+                    "SELECT object_id, protocol, path, size, mtime_ns FROM object_paths "
+                    f"WHERE object_id {IN_IDS}",
                     (ids,),
                 )
-            )
+            }
             versions: dict[str, dict[str, int]] = {}
             for oid, version, aid in db.execute(
                 "SELECT object_id, version, annotation_id FROM annotation_versions "
@@ -340,8 +344,7 @@ class Catalog:
             object_updates: dict[str, tuple] = {}
             path_rows: list[tuple] = []
             new_versions: list[tuple] = []
-            touched_versions: list[tuple] = []
-            current: dict[str, int] = {}
+            current = dict(existing)
             tag_rows: set[tuple[str, str]] = set()
             for rec in records:
                 oid = rec.object_id
@@ -355,13 +358,15 @@ class Catalog:
                 if rec.path is not None:
                     p = rec.path
                     key = (oid, p.protocol, p.path)
-                    if key not in known_paths:
-                        known_paths.add(key)
+                    known = known_paths.get(key)
+                    if known is None:
                         counts.new_paths += 1
-                    path_rows.append(
-                        (oid, p.protocol, p.path, p.size, p.mtime_ns, p.atime_ns, p.ctime_ns)
-                        + (p.mode, p.uid, p.gid, now, now)
-                    )
+                    # NOTE: an unchanged path is not rewritten: re-indexing a large
+                    # unchanged location then costs a listing, not a rewrite.
+                    if known != (p.size, p.mtime_ns):
+                        known_paths[key] = (p.size, p.mtime_ns)
+                        stat = (p.size, p.mtime_ns, p.atime_ns, p.ctime_ns, p.mode, p.uid, p.gid)
+                        path_rows.append((oid, p.protocol, p.path, *stat, now, now))
                 if rec.annotation_id is not None:
                     obj_versions = versions.setdefault(oid, {})
                     version = obj_versions.get(rec.annotation_id)
@@ -369,11 +374,9 @@ class Catalog:
                         version = max(obj_versions.values(), default=0) + 1
                         obj_versions[rec.annotation_id] = version
                         new_versions.append(
-                            (oid, version, rec.annotation_id, now, now, rec.annotation_mtime_ns)
+                            (oid, version, rec.annotation_id, now, rec.annotation_mtime_ns)
                         )
                         counts.new_annotations += 1
-                    else:
-                        touched_versions.append((now, rec.annotation_mtime_ns, oid, version))
                     current[oid] = version
                 for tag in rec.tags:
                     tag_rows.add((oid, tag))
@@ -401,19 +404,16 @@ class Catalog:
             )
             db.executemany(
                 "INSERT INTO annotation_versions (object_id, version, annotation_id, "
-                "first_indexed, last_indexed, mtime_ns) VALUES (?, ?, ?, ?, ?, ?)",
+                "first_indexed, mtime_ns) VALUES (?, ?, ?, ?, ?)",
                 new_versions,
             )
             db.executemany(
-                "UPDATE annotation_versions SET last_indexed = ?, "
-                "mtime_ns = max(coalesce(mtime_ns, ?2), coalesce(?2, mtime_ns)) "
-                "WHERE object_id = ? AND version = ?",
-                touched_versions,
-            )
-            db.executemany(
-                "UPDATE objects SET current_version = ? WHERE id = ? "
-                "AND current_version IS NOT ?1",
-                [(version, oid) for oid, version in current.items()],
+                "UPDATE objects SET current_version = ? WHERE id = ?",
+                [
+                    (version, oid)
+                    for oid, version in current.items()
+                    if version is not None and existing.get(oid) != version
+                ],
             )
             if tag_rows:
                 db.executemany(

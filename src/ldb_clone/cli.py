@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import click
 import typer
@@ -106,7 +106,10 @@ app = LdbTyper(
 )
 
 Verbose = Annotated[
-    int, typer.Option("-v", "--verbose", count=True, show_default=False, help="More output; -v shows tracebacks.")
+    int,
+    typer.Option(
+        "-v", "--verbose", count=True, show_default=False, help="More output; -v shows tracebacks."
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Less output: no progress bars.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
@@ -129,7 +132,9 @@ def _main(
     quiet: Quiet = False,
     version: Annotated[
         bool,
-        typer.Option("-V", "--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "-V", "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     _set_output(verbose, quiet)
@@ -180,7 +185,9 @@ def _parse_bool(value: str, option: str) -> bool:
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Directory for the new instance.")],
-    force: Annotated[bool, typer.Option("-f", "--force", help="Replace an existing instance.")] = False,
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Replace an existing instance.")
+    ] = False,
     hash_algorithm: Annotated[
         str,
         typer.Option(
@@ -209,7 +216,9 @@ def add_storage(
     read_add: Annotated[
         str,
         typer.Option(
-            "-a", "--read-add", metavar="{true,false}",
+            "-a",
+            "--read-add",
+            metavar="{true,false}",
             help="Use this location for copies of files indexed from outside storage.",
         ),
     ] = "false",
@@ -217,9 +226,11 @@ def add_storage(
         bool, typer.Option("-f", "--force", help="Replace existing locations inside PATH.")
     ] = False,
     option: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
-            "-o", "--option", metavar="KEY VALUE",
+            "-o",
+            "--option",
+            metavar="KEY VALUE",
             help="fsspec option for this location; VALUE is parsed as JSON, else a string.",
         ),
     ] = None,
@@ -254,32 +265,41 @@ def _open_or_create():
 
 @app.command()
 def index(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or URLs.", show_default=False)],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders, globs or URLs.", show_default=False)
+    ],
     fmt: Annotated[
         str,
         typer.Option(
-            "-m", "--format", metavar="FORMAT",
+            "-m",
+            "--format",
+            metavar="FORMAT",
             help="auto (default), strict, bare, infer, annot, label-studio (or full names).",
         ),
     ] = "auto",
     add_tags: Annotated[
-        Optional[list[str]],
-        typer.Option("--add-tags", "--add-tag", metavar="TAGS", help="Comma-separated tags to add."),
+        list[str] | None,
+        typer.Option(
+            "--add-tags", "--add-tag", metavar="TAGS", help="Comma-separated tags to add."
+        ),
     ] = None,
     annotation_update: Annotated[
         str,
         typer.Option(
-            "--annotation-update", metavar="{replace,merge}",
+            "--annotation-update",
+            metavar="{replace,merge}",
             help="replace (default) or merge new annotations into current ones.",
         ),
     ] = "replace",
     param: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
     ] = None,
     ephemeral_remote: Annotated[
         bool,
-        typer.Option("--ephemeral-remote", help="Copy cloud files outside storage to read-add storage."),
+        typer.Option(
+            "--ephemeral-remote", help="Copy cloud files outside storage to read-add storage."
+        ),
     ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
@@ -299,8 +319,14 @@ def index(
     if json_out:
         reporter.to_stderr = True
     result = _index(
-        _open(), paths, fmt, _parse_params(param), add_tags or (),
-        annotation_update, ephemeral_remote, reporter,
+        _open(),
+        paths,
+        fmt,
+        _parse_params(param),
+        add_tags or (),
+        annotation_update,
+        ephemeral_remote,
+        reporter,
     )
     if json_out:
         _print_json(result.to_json())
@@ -315,7 +341,9 @@ def _members(sources: list[str] | None):
 
 @app.command("list")
 def list_(
-    paths: Annotated[Optional[list[str]], typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)
+    ] = None,
     summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the count.")] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
@@ -339,10 +367,14 @@ def list_(
 
 @app.command("eval")
 def eval_(
-    paths: Annotated[Optional[list[str]], typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)] = None,
-    json_only: Annotated[bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")] = False,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)
+    ] = None,
+    json_only: Annotated[
+        bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
+    ] = False,
     indent: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
     ] = None,
     json_out: JsonOut = False,
@@ -375,7 +407,9 @@ def eval_(
 
 @app.command()
 def status(
-    dataset: Annotated[Optional[str], typer.Argument(help="ds:root (workspaces come later).", show_default=False)] = None,
+    dataset: Annotated[
+        str | None, typer.Argument(help="ds:root (workspaces come later).", show_default=False)
+    ] = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,

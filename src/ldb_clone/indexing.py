@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,7 @@ from ldb_clone.storage import (
 )
 
 BATCH_SIZE = 2000
-HASH_THREADS = 8
+HASH_THREADS = 4
 OBJECT_KIND = "object"
 JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
@@ -54,7 +53,8 @@ class IndexResult:
 
     def summary(self) -> str:
         heading = (
-            "Finished indexing" if self.finished
+            "Finished indexing"
+            if self.finished
             else "Unable to finish indexing. Partial indexing results"
         )
         return (
@@ -78,7 +78,9 @@ def parse_tags(values: Iterable[str]) -> list[str]:
         for tag in value.split(","):
             tag = tag.strip()
             if not TAG_PATTERN.match(tag):
-                raise LdbError(f"Invalid tag: {tag!r} (tags are non-empty, without spaces or commas)")
+                raise LdbError(
+                    f"Invalid tag: {tag!r} (tags are non-empty, without spaces or commas)"
+                )
             tags.add(tag)
     return sorted(tags)
 
@@ -220,14 +222,14 @@ class Indexer:
             data = item.data
             if data is None or data.protocol == LOCAL:
                 continue
-            if find_location(self.locations, data.protocol, data.path) is None:
-                if not (self.read_any_cloud or self.ephemeral_remote):
-                    raise outside_storage_error(data.url)
+            outside = find_location(self.locations, data.protocol, data.path) is None
+            if outside and not (self.read_any_cloud or self.ephemeral_remote):
+                raise outside_storage_error(data.url)
 
     # one batch ----------------------------------------------------------------------------
 
     def _index_batch(self, batch: list[IndexItem], result: IndexResult) -> None:
-        hashed = self._hash_data([item.data for item in batch if item.data is not None])
+        hashed, cache_hits = self._hash_data([item.data for item in batch if item.data is not None])
         oids = []
         for item in batch:
             if item.data is None:
@@ -258,10 +260,17 @@ class Indexer:
             path_record = None
             if stored is not None:
                 path_record = PathRecord(
-                    stored.protocol, stored.path, stored.size, stored.mtime_ns,
-                    stored.atime_ns, stored.ctime_ns, stored.mode, stored.uid, stored.gid,
+                    stored.protocol,
+                    stored.path,
+                    stored.size,
+                    stored.mtime_ns,
+                    stored.atime_ns,
+                    stored.ctime_ns,
+                    stored.mode,
+                    stored.uid,
+                    stored.gid,
                 )
-                if stored.mtime_ns is not None:
+                if stored.mtime_ns is not None and (stored.protocol, stored.path) not in cache_hits:
                     object_states.append(
                         (stored.protocol, stored.path, stored.size, stored.mtime_ns, oid)
                     )
@@ -382,11 +391,15 @@ class Indexer:
                     result[(protocol, entry.path)] = state[2]
         return result
 
-    def _hash_data(self, entries: list[FileEntry]) -> dict[tuple[str, str], str]:
+    def _hash_data(
+        self, entries: list[FileEntry]
+    ) -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
+        """Object ids of the entries, and which of them came from the stat cache."""
         result = self._cached(entries, OBJECT_KIND)
+        hits = set(result)
         todo = [e for e in entries if (e.protocol, e.path) not in result]
         if not todo:
-            return result
+            return result, hits
         hasher = self.hasher
 
         def digest(entry: FileEntry) -> str:
@@ -399,14 +412,20 @@ class Indexer:
                     raise StorageError(f"Unable to read '{entry.url}': {exc.strerror}") from exc
             return hasher.bytes_digest(self.read(entry))
 
-        if len(todo) < 32:
+        if len(todo) < 64:
             digests = [digest(e) for e in todo]
         else:
+            # NOTE: one task per slice, not per file: per-file futures cost more than
+            # hashing a small file, while slices still overlap reads with hashing.
+            step = -(-len(todo) // HASH_THREADS)
+            slices = [todo[i : i + step] for i in range(0, len(todo), step)]
             with ThreadPoolExecutor(HASH_THREADS) as pool:
-                digests = list(pool.map(digest, todo))
+                digests = [
+                    d for part in pool.map(lambda s: [digest(e) for e in s], slices) for d in part
+                ]
         for entry, value in zip(todo, digests):
             result[(entry.protocol, entry.path)] = value
-        return result
+        return result, hits
 
 
 def _object_type(entry: FileEntry) -> str:

@@ -78,10 +78,9 @@ def select_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
         ids = sorted({resolve_id(instance, s) for s in sources})
         current = instance.catalog.current_annotations(ids)
         return [
-            Member(oid, current[oid][1], current[oid][0]) if oid in current
+            Member(oid, current[oid][1], current[oid][0])
+            if oid in current
             else Member(oid, None, None)
             for oid in ids
         ]
-    raise SelectionError(
-        f"Selecting by {kind} is not supported yet; use ds:root or id:<hash>"
-    )
+    raise SelectionError(f"Selecting by {kind} is not supported yet; use ds:root or id:<hash>")

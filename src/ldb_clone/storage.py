@@ -97,9 +97,8 @@ def add_storage(
 ) -> str:
     """Register a storage location; return the message to print."""
     protocol, path = split_url(url)
-    if protocol == LOCAL:
-        if not os.path.isdir(path):
-            raise StorageError(f"Not a directory: {path!r}")
+    if protocol == LOCAL and not os.path.isdir(path):
+        raise StorageError(f"Not a directory: {path!r}")
     new = StorageLocation(protocol, path, read_add, dict(options or {}))
     kept: list[StorageLocation] = []
     children: list[StorageLocation] = []
@@ -114,9 +113,7 @@ def add_storage(
                 replaced = loc
                 continue
             if loc.contains(protocol, path):
-                raise StorageError(
-                    f"{path!r} is inside existing storage location {loc.path!r}"
-                )
+                raise StorageError(f"{path!r} is inside existing storage location {loc.path!r}")
             if new.contains(loc.protocol, loc.path):
                 children.append(loc)
                 continue

@@ -60,9 +60,7 @@ def format_list(rows: Sequence[ListRow], verbose: bool = False) -> Iterator[str]
 
 def annotation_values(instance: Instance, members: Sequence[Member]) -> list[tuple[str, Any]]:
     """(object id, annotation value or None) for each member, in order."""
-    texts = instance.catalog.annotation_texts(
-        {m.annotation_id for m in members if m.annotation_id}
-    )
+    texts = instance.catalog.annotation_texts({m.annotation_id for m in members if m.annotation_id})
     return [
         (m.object_id, json.loads(texts[m.annotation_id]) if m.annotation_id else None)
         for m in members

@@ -66,9 +66,12 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
             continue
         if path is None:
             shown = object_id or next(
-                (record["data-object-info"][k] for k in other_keys
-                 if isinstance(record.get("data-object-info"), dict)
-                 and k in record["data-object-info"]),
+                (
+                    record["data-object-info"][k]
+                    for k in other_keys
+                    if isinstance(record.get("data-object-info"), dict)
+                    and k in record["data-object-info"]
+                ),
                 "",
             )
             raise ObjectNotFoundError(

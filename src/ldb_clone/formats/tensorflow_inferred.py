@@ -41,12 +41,13 @@ def check_roots(listings: list[Listing]) -> None:
                 f"tensorflow-inferred indexes folders, and '{listing.arg}' is a file; "
                 "pass the folder whose sub-folders are the labels"
             )
-    roots = sorted({(lst.entries[0].protocol if lst.entries else "", lst.root) for lst in listings})
-    for (p1, r1), (p2, r2) in zip(roots, roots[1:]):
-        if p1 == p2 and (r2 == r1 or r2.startswith(r1.rstrip("/") + "/")):
-            raise FormatError(
-                f"Overlapping folders for tensorflow-inferred: '{r1}' contains '{r2}'"
-            )
+    roots = sorted({lst.root.rstrip("/") for lst in listings})
+    for outer in roots:
+        for inner in roots:
+            if inner != outer and inner.startswith(outer + "/"):
+                raise FormatError(
+                    f"Overlapping folders for tensorflow-inferred: '{outer}' contains '{inner}'"
+                )
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
