@@ -10,19 +10,20 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone import formats
 from ldb_clone.catalog import ObjectRecord, PathRecord
-from ldb_clone.errors import IndexingError, LdbError, StorageError
+from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
 from ldb_clone.fs import LOCAL, FileEntry, Listing, list_path, read_bytes, split_url, stat_url
 from ldb_clone.instance import Instance
-from ldb_clone.reporting import Reporter
+from ldb_clone.loading import Loader, LoadResult
+from ldb_clone.reporting import NullProgress, Reporter
 from ldb_clone.storage import (
     ReadAddCopier,
     StorageLocation,
@@ -33,7 +34,6 @@ from ldb_clone.storage import (
 )
 
 BATCH_SIZE = 2000
-HASH_THREADS = 4
 OBJECT_KIND = "object"
 JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
@@ -188,15 +188,24 @@ class Indexer:
             items = list(fmt_obj.parse(ctx, listings))
             self._check_locations(items)
             total_bytes = sum(item.data.size for item in items if item.data is not None)
-            progress = rep.progress("Indexing", len(items), total_bytes)
+            batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
+            loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
+            progress: Any = NullProgress()
             try:
-                for start in range(0, len(items), BATCH_SIZE):
-                    batch = items[start : start + BATCH_SIZE]
-                    self._index_batch(batch, result)
-                    progress.advance(
-                        len(batch), sum(i.data.size for i in batch if i.data is not None)
-                    )
+                # NOTE: batch k+1 is read and hashed (in worker processes for large local
+                # runs) while batch k is written to the catalog. The progress bar starts
+                # after the first plan, so worker processes fork before its thread exists.
+                pending: deque[tuple[list[IndexItem], _Plan]] = deque()
+                for number, batch in enumerate(batches):
+                    pending.append((batch, self._plan(batch, loader)))
+                    if number == 0:
+                        progress = rep.progress("Indexing", len(items), total_bytes)
+                    if len(pending) > 1:
+                        self._record_batch(*pending.popleft(), result, progress)
+                while pending:
+                    self._record_batch(*pending.popleft(), result, progress)
             finally:
+                loader.close()
                 progress.close()
         except BaseException:
             rep.echo("")
@@ -228,15 +237,38 @@ class Indexer:
 
     # one batch ----------------------------------------------------------------------------
 
-    def _index_batch(self, batch: list[IndexItem], result: IndexResult) -> None:
-        hashed, cache_hits = self._hash_data([item.data for item in batch if item.data is not None])
+    def _plan(self, batch: list[IndexItem], loader: Loader) -> _Plan:
+        """Look the batch up in the stat cache and start loading what it cannot vouch for."""
+        data = [item.data for item in batch if item.data is not None]
+        annotation_files = [i.annotation_file for i in batch if i.annotation_file is not None]
+        object_ids = self._cached(data, OBJECT_KIND)
+        annotation_ids = self._cached(annotation_files, JSON_KIND)
+        local_data = {
+            e.path: e.size
+            for e in data
+            if e.protocol == LOCAL and (e.protocol, e.path) not in object_ids
+        }
+        local_json = {
+            e.path: None
+            for e in annotation_files
+            if e.protocol == LOCAL and (e.protocol, e.path) not in annotation_ids
+        }
+        future = loader.submit(list(local_data.items()), list(local_json))
+        return _Plan(object_ids, annotation_ids, future)
+
+    def _record_batch(
+        self, batch: list[IndexItem], plan: _Plan, result: IndexResult, progress: Any
+    ) -> None:
+        loaded = plan.future.get()
+        if loaded.error is not None:
+            raise _load_error(*loaded.error)
         oids = []
         for item in batch:
             if item.data is None:
                 assert item.object_id is not None
                 oids.append(item.object_id)
                 continue
-            oid = hashed[(item.data.protocol, item.data.path)]
+            oid = self._object_id(item.data, plan, loaded)
             if item.expected_object_id and item.expected_object_id != oid:
                 raise IndexingError(
                     f"Data object id mismatch for {item.data.url}: the annotation names "
@@ -245,10 +277,6 @@ class Indexer:
             oids.append(oid)
         known = self.catalog.known_objects(set(oids))
 
-        json_ids = self._cached(
-            [item.annotation_file for item in batch if item.annotation_file is not None],
-            JSON_KIND,
-        )
         current = self.catalog.current_annotations(set(oids)) if self.merge else {}
         texts: dict[str, str] = {}
         object_states: list[tuple[str, str, int, int, str]] = []
@@ -270,13 +298,18 @@ class Indexer:
                     stored.uid,
                     stored.gid,
                 )
-                if stored.mtime_ns is not None and (stored.protocol, stored.path) not in cache_hits:
-                    object_states.append(
-                        (stored.protocol, stored.path, stored.size, stored.mtime_ns, oid)
-                    )
+                key = (stored.protocol, stored.path)
+                if stored.mtime_ns is not None and key not in plan.object_ids:
+                    object_states.append((*key, stored.size, stored.mtime_ns, oid))
+            data = item.data
+            if data is not None and data is not stored and data.mtime_ns is not None:
+                # a file outside storage: remember its hash, so indexing it again is cheap
+                key = (data.protocol, data.path)
+                if key not in plan.object_ids:
+                    object_states.append((*key, data.size, data.mtime_ns, oid))
             annotation_id = None
             if item.has_annotation:
-                annotation_id, value = self._annotation(item, oid, json_ids, json_states, texts)
+                annotation_id, value = self._annotation(item, oid, plan, loaded, json_states, texts)
                 if self.merge and oid in current:
                     annotation_id = self._merged(current[oid][1], annotation_id, value, texts)
                 current[oid] = (0, annotation_id)
@@ -301,6 +334,17 @@ class Indexer:
         result.new_objects += counts.new_objects
         result.new_annotations += counts.new_annotations
         result.new_paths += counts.new_paths
+        progress.advance(len(batch), sum(i.data.size for i in batch if i.data is not None))
+
+    def _object_id(self, entry: FileEntry, plan: _Plan, loaded: LoadResult) -> str:
+        key = (entry.protocol, entry.path)
+        oid = plan.object_ids.get(key)
+        if oid is None:
+            if entry.protocol == LOCAL:
+                oid = loaded.digests[entry.path]
+            else:
+                oid = self.hasher.bytes_digest(self.read(entry))
+        return oid
 
     def _is_ephemeral(self, data: FileEntry) -> bool:
         if find_location(self.locations, data.protocol, data.path) is not None:
@@ -338,23 +382,27 @@ class Indexer:
         self,
         item: IndexItem,
         oid: str,
-        json_ids: dict[tuple[str, str], str],
+        plan: _Plan,
+        loaded: LoadResult,
         json_states: list[tuple[str, str, int, int, str]],
         texts: dict[str, str],
     ) -> tuple[str, Any]:
-        """(annotation id, value) of an item; the value is NO_ANNOTATION when the stat
-        cache vouched for the file and it was not read."""
+        """(annotation id, value) of an item. The value is NO_ANNOTATION when it was not
+        parsed here (the stat cache vouched for the file, or a worker parsed it)."""
         entry = item.annotation_file
         if entry is not None:
-            cached = json_ids.get((entry.protocol, entry.path))
+            key = (entry.protocol, entry.path)
+            cached = plan.annotation_ids.get(key)
             if cached is not None:
                 return cached, NO_ANNOTATION
-            value = load_json_bytes(self.read(entry), entry.url)
-            aid, text = self.hasher.annotation_id(value)
+            if entry.protocol == LOCAL:
+                aid, text = loaded.annotations[entry.path]
+            else:
+                aid, text = self.hasher.annotation_id(load_json_bytes(self.read(entry), entry.url))
             texts[aid] = text
             if entry.mtime_ns is not None:
-                json_states.append((entry.protocol, entry.path, entry.size, entry.mtime_ns, aid))
-            return aid, value
+                json_states.append((*key, entry.size, entry.mtime_ns, aid))
+            return aid, NO_ANNOTATION
         value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
         aid, text = self.hasher.annotation_id(value)
         texts[aid] = text
@@ -391,41 +439,20 @@ class Indexer:
                     result[(protocol, entry.path)] = state[2]
         return result
 
-    def _hash_data(
-        self, entries: list[FileEntry]
-    ) -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
-        """Object ids of the entries, and which of them came from the stat cache."""
-        result = self._cached(entries, OBJECT_KIND)
-        hits = set(result)
-        todo = [e for e in entries if (e.protocol, e.path) not in result]
-        if not todo:
-            return result, hits
-        hasher = self.hasher
 
-        def digest(entry: FileEntry) -> str:
-            if entry.protocol == LOCAL:
-                try:
-                    return hasher.file_digest(entry.path, entry.size)
-                except FileNotFoundError as exc:
-                    raise StorageError(f"File vanished before it was read: '{entry.url}'") from exc
-                except OSError as exc:
-                    raise StorageError(f"Unable to read '{entry.url}': {exc.strerror}") from exc
-            return hasher.bytes_digest(self.read(entry))
+@dataclass(slots=True)
+class _Plan:
+    object_ids: dict[tuple[str, str], str]  # from the stat cache
+    annotation_ids: dict[tuple[str, str], str]  # from the stat cache
+    future: Any  # .get() -> LoadResult
 
-        if len(todo) < 64:
-            digests = [digest(e) for e in todo]
-        else:
-            # NOTE: one task per slice, not per file: per-file futures cost more than
-            # hashing a small file, while slices still overlap reads with hashing.
-            step = -(-len(todo) // HASH_THREADS)
-            slices = [todo[i : i + step] for i in range(0, len(todo), step)]
-            with ThreadPoolExecutor(HASH_THREADS) as pool:
-                digests = [
-                    d for part in pool.map(lambda s: [digest(e) for e in s], slices) for d in part
-                ]
-        for entry, value in zip(todo, digests):
-            result[(entry.protocol, entry.path)] = value
-        return result, hits
+
+def _load_error(kind: str, path: str, message: str) -> LdbError:
+    if kind == "json":
+        return FormatError(f"Unable to read annotation file: {path}: {message}")
+    if kind == "vanished":
+        return StorageError(f"File vanished before it was read: '{path}'")
+    return StorageError(f"Unable to read '{path}': {message}")
 
 
 def _object_type(entry: FileEntry) -> str:
