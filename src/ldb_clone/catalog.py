@@ -106,7 +106,7 @@ class ObjectRecord:
 
     object_id: str
     type: str = ""
-    path: PathRecord | None = None  # None: an ephemeral copy; no path is recorded
+    path: PathRecord | Any = None  # anything with PathRecord's fields; None: no path
     annotation_id: str | None = None  # None: nothing to record about annotations
     annotation_mtime_ns: int | None = None
     tags: Sequence[str] = ()

@@ -26,15 +26,25 @@ PAIR_SEPARATOR = "\x00"  # never part of an argv string, so it joins KEY VALUE s
 
 
 class LdbCommand(TyperCommand):
-    """Parses the options click cannot express through typer.
+    """Parses what click cannot express through typer, in one place.
 
-    ``-o/--option KEY VALUE`` takes two words; they are joined with a NUL before
-    typer sees them (a typer option cannot be a list of pairs).
+    - ``-o/--option KEY VALUE`` takes two words; they are joined with a NUL before
+      typer sees them (a typer option cannot be a list of pairs).
+    - A unique prefix of a long option is accepted (``--summ`` for ``--summary``), as
+      upstream's argparse command line did.
     """
 
     pair_options = ("-o", "--option")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        long_names = sorted(
+            {
+                name
+                for param in self.get_params(ctx)
+                for name in (*param.opts, *param.secondary_opts)
+                if name.startswith("--")
+            }
+        )
         rewritten: list[str] = []
         i = 0
         while i < len(args):
@@ -42,15 +52,25 @@ class LdbCommand(TyperCommand):
             if arg == "--":
                 rewritten.extend(args[i:])
                 break
-            if arg in self.pair_options and i + 2 < len(args) + 1 and len(args) > i + 2:
+            if arg.startswith("--") and len(arg) > 2:
+                arg = _expand_prefix(arg, long_names)
+            if arg in self.pair_options:
+                if i + 2 >= len(args):
+                    raise click.UsageError(f"Option '{arg}' requires two arguments: KEY VALUE", ctx)
                 rewritten += [arg, args[i + 1] + PAIR_SEPARATOR + args[i + 2]]
                 i += 3
                 continue
-            if arg in self.pair_options:
-                raise click.UsageError(f"Option '{arg}' requires two arguments: KEY VALUE", ctx)
             rewritten.append(arg)
             i += 1
         return super().parse_args(ctx, rewritten)
+
+
+def _expand_prefix(arg: str, long_names: list[str]) -> str:
+    name, sep, value = arg.partition("=")
+    if name in long_names:
+        return arg
+    matches = [full for full in long_names if full.startswith(name)]
+    return matches[0] + sep + value if len(matches) == 1 else arg
 
 
 def _report_error(exc: BaseException) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone import formats
-from ldb_clone.catalog import ObjectRecord, PathRecord
+from ldb_clone.catalog import ObjectRecord
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
 from ldb_clone.fs import LOCAL, FileEntry, Listing, list_path, read_bytes, split_url, stat_url
@@ -141,6 +141,7 @@ class Indexer:
         self.locations: list[StorageLocation] = load_locations(instance)
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
         self.copier: ReadAddCopier | None = None
+        self._inside_cache: dict[tuple[str, str], bool] = {}
         self.now = datetime.now(timezone.utc).isoformat()
         self.user = _user()
 
@@ -287,17 +288,7 @@ class Indexer:
             known.add(oid)
             path_record = None
             if stored is not None:
-                path_record = PathRecord(
-                    stored.protocol,
-                    stored.path,
-                    stored.size,
-                    stored.mtime_ns,
-                    stored.atime_ns,
-                    stored.ctime_ns,
-                    stored.mode,
-                    stored.uid,
-                    stored.gid,
-                )
+                path_record = stored  # a FileEntry has every field of a PathRecord
                 key = (stored.protocol, stored.path)
                 if stored.mtime_ns is not None and key not in plan.object_ids:
                     object_states.append((*key, stored.size, stored.mtime_ns, oid))
@@ -347,9 +338,14 @@ class Indexer:
         return oid
 
     def _is_ephemeral(self, data: FileEntry) -> bool:
-        if find_location(self.locations, data.protocol, data.path) is not None:
-            return False
-        return data.protocol == LOCAL or not self.read_any_cloud
+        """True for a file outside every storage location (remote ones count as inside
+        when core.read_any_cloud_location is set)."""
+        key = (data.protocol, data.parent)
+        inside = self._inside_cache.get(key)
+        if inside is None:
+            inside = find_location(self.locations, data.protocol, data.path) is not None
+            self._inside_cache[key] = inside
+        return not inside and (data.protocol == LOCAL or not self.read_any_cloud)
 
     def _stored_entry(self, item: IndexItem, oid: str, known: set[str]) -> FileEntry | None:
         """The path to record for an item: its own, a read-add copy, or none.

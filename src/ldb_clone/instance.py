@@ -82,7 +82,15 @@ class Instance:
 
     @cached_property
     def hash_algorithm(self) -> str:
-        return self.catalog.get_setting("hash_algorithm") or DEFAULT_ALGORITHM
+        """Fixed when the instance is created; the catalog's record is authoritative."""
+        algorithm = self.catalog.get_setting("hash_algorithm") or DEFAULT_ALGORITHM
+        configured = self.setting("core.hash_algorithm")
+        if configured not in (None, algorithm):
+            raise InstanceError(
+                f"core.hash_algorithm is {configured!r} in the config, but this instance "
+                f"identifies objects with {algorithm!r}; the algorithm cannot be changed"
+            )
+        return algorithm
 
     @cached_property
     def hasher(self) -> Hasher:
@@ -141,6 +149,8 @@ def init_instance(
         with config.edit(path / config.CONFIG_FILENAME) as doc:
             config.set_key(doc, "core.read_any_cloud_location", read_any_cloud_location)
             config.set_key(doc, "core.auto_index", auto_index)
+            # informational: the catalog holds the algorithm, which never changes
+            config.set_key(doc, "core.hash_algorithm", hash_algorithm)
         catalog = Catalog(path / CATALOG_FILENAME, create=True)
         catalog.set_setting("hash_algorithm", hash_algorithm)
         catalog.close()

@@ -136,7 +136,10 @@ def add_storage(
             changes.append(f"  read_and_add: {replaced.read_add!r} -> {new.read_add!r}")
         if replaced.options != new.options:
             old_opts, new_opts = mask_secrets(replaced.options), mask_secrets(new.options)
-            changes.append(f"  options: {old_opts!r} -> {new_opts!r}")
+            if old_opts == new_opts:
+                changes.append("  options: credentials changed")
+            else:
+                changes.append(f"  options: {old_opts!r} -> {new_opts!r}")
         return f"Updated storage location {path!r}:\n" + "\n".join(changes)
     if children:
         removed = "\n".join(f"  {c.path!r}" for c in children)
