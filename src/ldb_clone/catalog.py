@@ -110,6 +110,9 @@ class ObjectRecord:
     annotation_id: str | None = None  # None: nothing to record about annotations
     annotation_mtime_ns: int | None = None
     tags: Sequence[str] = ()
+    # True when the stat cache vouched for the path: the catalog already holds it with
+    # this size and mtime, so it need not be looked up
+    path_unchanged: bool = False
 
 
 @dataclass(slots=True)
@@ -310,54 +313,82 @@ class Catalog:
         counts = RecordCounts()
         if not records:
             return counts
-        ids = _ids({r.object_id for r in records})
         db = self.db
         with self.transaction():
-            existing = {
-                row[0]: row[1]
-                for row in db.execute(
-                    f"SELECT id, current_version FROM objects WHERE id {IN_IDS}", (ids,)
-                )
+            existing: dict[str, tuple] = {}  # id -> (version, annotation id, type, protocol, path)
+            for oid, *row in db.execute(
+                "SELECT o.id, o.current_version, v.annotation_id, o.type, o.protocol, o.path "
+                "FROM objects o LEFT JOIN annotation_versions v "
+                "ON v.object_id = o.id AND v.version = o.current_version "
+                f"WHERE o.id {IN_IDS}",
+                (_ids({r.object_id for r in records}),),
+            ):
+                existing[oid] = tuple(row)
+            # Paths and versions are looked up only where something may have changed.
+            path_ids = {
+                r.object_id
+                for r in records
+                if r.path is not None and not r.path_unchanged and r.object_id in existing
             }
-            known_paths = {
-                (oid, protocol, path): (size, mtime)
-                for oid, protocol, path, size, mtime in db.execute(
-                    "SELECT object_id, protocol, path, size, mtime_ns FROM object_paths "
-                    f"WHERE object_id {IN_IDS}",
-                    (ids,),
-                )
+            known_paths = {}
+            if path_ids:
+                known_paths = {
+                    (oid, protocol, path): (size, mtime)
+                    for oid, protocol, path, size, mtime in db.execute(
+                        "SELECT object_id, protocol, path, size, mtime_ns FROM object_paths "
+                        f"WHERE object_id {IN_IDS}",
+                        (_ids(path_ids),),
+                    )
+                }
+            version_ids = {
+                r.object_id
+                for r in records
+                if r.annotation_id is not None
+                and r.object_id in existing
+                and existing[r.object_id][1] != r.annotation_id
             }
             versions: dict[str, dict[str, int]] = {}
-            for oid, version, aid in db.execute(
-                "SELECT object_id, version, annotation_id FROM annotation_versions "
-                f"WHERE object_id {IN_IDS}",
-                (ids,),
-            ):
-                versions.setdefault(oid, {})[aid] = version
+            if version_ids:
+                for oid, version, aid in db.execute(
+                    "SELECT object_id, version, annotation_id FROM annotation_versions "
+                    f"WHERE object_id {IN_IDS}",
+                    (_ids(version_ids),),
+                ):
+                    versions.setdefault(oid, {})[aid] = version
+            for oid, (version, aid, *_) in existing.items():
+                if aid is not None:
+                    versions.setdefault(oid, {})[aid] = version
             if annotation_texts:
                 db.executemany(
                     "INSERT OR IGNORE INTO annotations (id, value) VALUES (?, ?)",
                     annotation_texts.items(),
                 )
 
-            new_objects: dict[str, tuple] = {}
+            new_objects: dict[str, list] = {}
             object_updates: dict[str, tuple] = {}
+            seen_again: set[str] = set()  # known objects whose type and path are unchanged
             path_rows: list[tuple] = []
             new_versions: list[tuple] = []
-            current = dict(existing)
+            current = {oid: row[0] for oid, row in existing.items()}
             tag_rows: set[tuple[str, str]] = set()
             for rec in records:
                 oid = rec.object_id
-                protocol = rec.path.protocol if rec.path else None
-                path = rec.path.path if rec.path else None
-                if oid not in existing and oid not in new_objects:
-                    new_objects[oid] = (oid, rec.type, now, now, user, protocol, path)
+                p = rec.path
+                protocol = p.protocol if p is not None else None
+                path = p.path if p is not None else None
+                old = existing.get(oid)
+                if old is None and oid not in new_objects:
+                    new_objects[oid] = [oid, rec.type, now, now, user, protocol, path, None]
                     counts.new_objects += 1
-                elif rec.path is not None or oid not in object_updates:
+                elif old is None or (
+                    (rec.type and rec.type != old[2])
+                    or (p is not None and (protocol, path) != old[3:])
+                ):
                     object_updates[oid] = (rec.type, now, user, protocol, path, oid)
-                if rec.path is not None:
-                    p = rec.path
-                    key = (oid, p.protocol, p.path)
+                else:
+                    seen_again.add(oid)
+                if p is not None and not (rec.path_unchanged and old is not None):
+                    key = (oid, protocol, path)
                     known = known_paths.get(key)
                     if known is None:
                         counts.new_paths += 1
@@ -366,7 +397,7 @@ class Catalog:
                     if known != (p.size, p.mtime_ns):
                         known_paths[key] = (p.size, p.mtime_ns)
                         stat = (p.size, p.mtime_ns, p.atime_ns, p.ctime_ns, p.mode, p.uid, p.gid)
-                        path_rows.append((oid, p.protocol, p.path, *stat, now, now))
+                        path_rows.append((oid, protocol, path, *stat, now, now))
                 if rec.annotation_id is not None:
                     obj_versions = versions.setdefault(oid, {})
                     version = obj_versions.get(rec.annotation_id)
@@ -381,9 +412,12 @@ class Catalog:
                 for tag in rec.tags:
                     tag_rows.add((oid, tag))
 
+            # new objects are inserted with their current version, existing ones updated
+            for oid, row in new_objects.items():
+                row[7] = current.get(oid)
             db.executemany(
                 "INSERT INTO objects (id, type, first_indexed, last_indexed, last_indexed_by, "
-                "protocol, path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "protocol, path, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 new_objects.values(),
             )
             db.executemany(
@@ -391,6 +425,12 @@ class Catalog:
                 "last_indexed = ?2, last_indexed_by = ?3, protocol = coalesce(?4, protocol), "
                 "path = coalesce(?5, path) WHERE id = ?6",
                 object_updates.values(),
+            )
+            # NOTE: one statement for all unchanged objects; re-indexing a large unchanged
+            # location is mostly this.
+            db.execute(
+                f"UPDATE objects SET last_indexed = ?, last_indexed_by = ? WHERE id {IN_IDS}",
+                (now, user, _ids(seen_again - object_updates.keys())),
             )
             db.executemany(
                 "INSERT INTO object_paths (object_id, protocol, path, size, mtime_ns, atime_ns, "
@@ -412,7 +452,7 @@ class Catalog:
                 [
                     (version, oid)
                     for oid, version in current.items()
-                    if version is not None and existing.get(oid) != version
+                    if oid in existing and version != existing[oid][0]
                 ],
             )
             if tag_rows:

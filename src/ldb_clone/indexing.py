@@ -316,6 +316,8 @@ class Indexer:
                         item.annotation_file.mtime_ns if item.annotation_file else None
                     ),
                     tags=self.tags,
+                    path_unchanged=stored is not None
+                    and (stored.protocol, stored.path) in plan.object_ids,
                 )
             )
         with self.catalog.transaction():
