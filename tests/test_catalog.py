@@ -65,8 +65,8 @@ def record(catalog: Catalog, oid: str, value=None, path: str | None = "/d/a.png"
 
 def version_rows(catalog: Catalog, oid: str) -> list[tuple[int, str]]:
     return catalog.db.execute(
-        "SELECT version, annotation_id FROM annotation_versions WHERE object_id = ? "
-        "ORDER BY version",
+        "SELECT v.version, a.id FROM annotation_versions v JOIN objects o ON o.pk = v.object "
+        "JOIN annotations a ON a.pk = v.annotation WHERE o.id = ? ORDER BY v.version",
         (oid,),
     ).fetchall()
 
@@ -139,9 +139,7 @@ def test_a_file_that_is_not_a_database_is_an_instance_error(catalog_path: Path):
 
 def test_foreign_keys_are_enforced(catalog: Catalog):
     with pytest.raises(sqlite3.IntegrityError):
-        catalog.db.execute(
-            "INSERT INTO object_tags (object_id, tag) VALUES (?, ?)", ("f" * 32, "x")
-        )
+        catalog.db.execute("INSERT INTO object_tags (object, tag) VALUES (?, ?)", (12345, "x"))
 
 
 # settings and storage rows ----------------------------------------------------------------
@@ -376,12 +374,12 @@ def test_nested_transaction_joins_the_outer_one(catalog: Catalog):
 
 
 def test_failure_inside_record_objects_writes_nothing(catalog: Catalog):
-    # An annotation id without its text breaks the foreign key: the whole batch is dropped.
+    # An annotation id without its text cannot be stored: the whole batch is dropped.
     recs = [
         ObjectRecord(OID_A, "png", path_record("/d/a.png")),
         ObjectRecord(OID_B, "png", path_record("/d/b.png"), annotation_id="0" * 32),
     ]
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(ValueError, match="no text given"):
         catalog.record_objects(recs, {}, NOW, "tester")
     assert catalog.count_objects() == 0
     assert catalog.db.execute("SELECT count(*) FROM object_paths").fetchone()[0] == 0

@@ -133,6 +133,10 @@ Verbose = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Less output: no progress bars.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+Sources = Annotated[
+    list[str] | None,
+    typer.Argument(help="Sources: ds:root (default) or id:<hash>.", show_default=False),
+]
 
 
 def _set_output(verbose: int, quiet: bool) -> None:
@@ -361,9 +365,7 @@ def _members(sources: list[str] | None):
 
 @app.command("list")
 def list_(
-    paths: Annotated[
-        list[str] | None, typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)
-    ] = None,
+    paths: Sources = None,
     summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the count.")] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
@@ -387,9 +389,7 @@ def list_(
 
 @app.command("eval")
 def eval_(
-    paths: Annotated[
-        list[str] | None, typer.Argument(help="Sources: ds:root, id:<hash>.", show_default=False)
-    ] = None,
+    paths: Sources = None,
     json_only: Annotated[
         bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
     ] = False,

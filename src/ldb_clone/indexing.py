@@ -7,6 +7,7 @@ files whose path, size and mtime are unchanged are neither read nor hashed again
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import re
@@ -192,7 +193,10 @@ class Indexer:
             batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
             progress: Any = NullProgress()
-            try:
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(self.catalog.bulk_writes())
+                stack.callback(loader.close)
+                stack.callback(lambda: progress.close())
                 # NOTE: batch k+1 is read and hashed (in worker processes for large local
                 # runs) while batch k is written to the catalog. The progress bar starts
                 # after the first plan, so worker processes fork before its thread exists.
@@ -205,9 +209,6 @@ class Indexer:
                         self._record_batch(*pending.popleft(), result, progress)
                 while pending:
                     self._record_batch(*pending.popleft(), result, progress)
-            finally:
-                loader.close()
-                progress.close()
         except BaseException:
             rep.echo("")
             rep.echo(result.summary())

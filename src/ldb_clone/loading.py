@@ -37,31 +37,23 @@ def load_local(
     """Hash local data files and parse local JSON files; stop at the first failure."""
     hasher = Hasher(algorithm)
     result = LoadResult()
-    for path, size in data:
-        try:
+    path = ""
+    try:
+        for path, size in data:
             result.digests[path] = hasher.file_digest(path, size)
-        except FileNotFoundError:
-            result.error = ("vanished", path, "file vanished before it was read")
-            return result
-        except OSError as exc:
-            result.error = ("unreadable", path, str(exc.strerror or exc))
-            return result
-    for path in annotations:
-        try:
+        for path in annotations:
             with open(path, "rb") as f:
                 raw = f.read()
-        except FileNotFoundError:
-            result.error = ("vanished", path, "file vanished before it was read")
-            return result
-        except OSError as exc:
-            result.error = ("unreadable", path, str(exc.strerror or exc))
-            return result
-        try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            result.error = ("json", path, str(exc))
-            return result
-        result.annotations[path] = hasher.annotation_id(value)
+            try:
+                value = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                result.error = ("json", path, str(exc))
+                return result
+            result.annotations[path] = hasher.annotation_id(value)
+    except FileNotFoundError:
+        result.error = ("vanished", path, "file vanished before it was read")
+    except OSError as exc:
+        result.error = ("unreadable", path, str(exc.strerror or exc))
     return result
 
 
