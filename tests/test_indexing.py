@@ -15,46 +15,10 @@ import ldb_clone.hashing
 import ldb_clone.indexing
 from ldb_clone.errors import LdbError
 from ldb_clone.indexing import index
-from ldb_clone.instance import Instance
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage
-from ldb_clone.views import annotation_values
-
-LABELS = (
-    "Found data objects:",
-    "Found annotations:",
-    "New data objects:",
-    "New annotations:",
-    "New data object paths:",
-    "Transform sets:",
-)
-
-
-def block(heading: str, *counts: int) -> str:
-    """Upstream's summary block, values right-aligned at column 34."""
-    return (
-        heading
-        + ":\n"
-        + "\n".join(f"  {label:<23}{count:>9}" for label, count in zip(LABELS, counts))
-    )
-
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def by_path(instance: Instance) -> dict[str, Any]:
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    paths = instance.catalog.object_paths(values)
-    return {path: values[oid] for oid, rows in paths.items() for _, path in rows}
-
-
-def oid_of(instance: Instance, path: Path) -> str:
-    return instance.hasher.bytes_digest(path.read_bytes())
+from tests.helpers import by_path, oid_of, run_index, summary_block
 
 
 def rewrite_json(path: Path, value: Any) -> None:
@@ -390,9 +354,9 @@ def test_finished_block_first_and_second_run(ldb, instance, data_dir, make_image
     first = ldb("index", str(data_dir), check=True)
     second = ldb("index", str(data_dir), check=True)
 
-    assert "\n\n" + block("Finished indexing", 3, 3, 3, 3, 3, 0) + "\n" in first.stdout
-    assert first.stdout.endswith(block("Finished indexing", 3, 3, 3, 3, 3, 0) + "\n")
-    assert second.stdout.endswith(block("Finished indexing", 3, 3, 0, 0, 0, 0) + "\n")
+    assert "\n\n" + summary_block("Finished indexing", 3, 3, 3, 3, 3, 0) + "\n" in first.stdout
+    assert first.stdout.endswith(summary_block("Finished indexing", 3, 3, 3, 3, 3, 0) + "\n")
+    assert second.stdout.endswith(summary_block("Finished indexing", 3, 3, 0, 0, 0, 0) + "\n")
     assert first.stderr == ""
 
 
@@ -402,8 +366,8 @@ def test_summary_matches_result(instance, data_dir, make_image, make_json):
 
     result, reporter = run_index(instance, data_dir, fmt="bare")
 
-    assert reporter.lines[-1].strip() == block("Finished indexing", 2, 1, 2, 1, 2, 0)
-    assert result.summary().strip() == block("Finished indexing", 2, 1, 2, 1, 2, 0)
+    assert reporter.lines[-1].strip() == summary_block("Finished indexing", 2, 1, 2, 1, 2, 0)
+    assert result.summary().strip() == summary_block("Finished indexing", 2, 1, 2, 1, 2, 0)
 
 
 def test_json_output(ldb, instance, data_dir, make_image, make_json):
@@ -450,7 +414,7 @@ def test_failure_in_a_later_batch_keeps_earlier_batches(
         index(instance, [str(data_dir)], fmt="strict", reporter=reporter)
 
     assert str(bad) in str(excinfo.value)
-    assert reporter.lines[-1].strip() == block(
+    assert reporter.lines[-1].strip() == summary_block(
         "Unable to finish indexing. Partial indexing results", 4, 4, 4, 4, 4, 0
     )
     assert by_path(instance) == {str(data_dir / f"{name}.png"): {"name": name} for name in "abcd"}
@@ -463,7 +427,7 @@ def test_failure_in_a_later_batch_keeps_earlier_batches(
     assert (result.found_objects, result.found_annotations) == (5, 5)
     assert (result.new_objects, result.new_annotations, result.new_paths) == (1, 1, 1)
     assert by_path(instance) == {str(data_dir / f"{name}.png"): {"name": name} for name in "abcde"}
-    assert reporter.lines[-1].strip() == block("Finished indexing", 5, 5, 1, 1, 1, 0)
+    assert reporter.lines[-1].strip() == summary_block("Finished indexing", 5, 5, 1, 1, 1, 0)
 
 
 def test_rerun_after_failure_rehashes_only_what_is_new(

@@ -7,16 +7,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import ldb_clone.hashing
-from ldb_clone.indexing import Indexer, index
-from ldb_clone.instance import Instance
-from ldb_clone.reporting import Reporter
-from ldb_clone.selection import select_members
-from ldb_clone.views import annotation_values
+from ldb_clone.indexing import Indexer
+from tests.helpers import current, oid_of, run_index
 
 
 class Calls:
@@ -71,22 +67,6 @@ def calls(monkeypatch, tmp_path) -> Calls:
     monkeypatch.setattr(io, "open", counting_open)
     monkeypatch.setattr(Indexer, "read", counting_read)
     return counter
-
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def current(instance: Instance) -> dict[str, tuple[Any, int | None]]:
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    return {m.object_id: (values[m.object_id], m.version) for m in members}
-
-
-def oid_of(instance: Instance, path: Path) -> str:
-    return instance.hasher.bytes_digest(path.read_bytes())
 
 
 def later_mtime(path: Path, reference_ns: int) -> None:

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ldb_clone.errors import LdbError
 from ldb_clone.indexing import index
-from ldb_clone.instance import Instance
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
-from ldb_clone.views import annotation_values
+from tests.helpers import current, oid_of
+from tests.helpers import run_index as index_with
 
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    kwargs.setdefault("fmt", "annot")
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def current(instance: Instance) -> dict[str, tuple[Any, int | None]]:
-    """object id -> (current annotation, version)."""
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    return {m.object_id: (values[m.object_id], m.version) for m in members}
-
-
-def oid_of(instance: Instance, path: Path) -> str:
-    return instance.hasher.bytes_digest(path.read_bytes())
+run_index = functools.partial(index_with, fmt="annot")
 
 
 @pytest.fixture

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
 from ldb_clone.indexing import index
-from ldb_clone.instance import Instance
 from ldb_clone.reporting import Reporter
-from ldb_clone.selection import select_members
-from ldb_clone.views import annotation_values
-
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def by_path(instance: Instance) -> dict[str, Any]:
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    paths = instance.catalog.object_paths(values)
-    return {path: values[oid] for oid, rows in paths.items() for _, path in rows}
+from tests.helpers import by_path, run_index
 
 
 def detected(reporter: Reporter) -> list[str]:

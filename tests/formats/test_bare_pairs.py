@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 from typing import Any
 
-from ldb_clone.indexing import index
 from ldb_clone.instance import Instance
-from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import annotation_values
+from tests.helpers import run_index as index_with
+from tests.helpers import summary_block
 
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    kwargs.setdefault("fmt", "bare")
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
+run_index = functools.partial(index_with, fmt="bare")
 
 
 def members_by_path(instance: Instance) -> dict[str, tuple[Any, int | None]]:
@@ -26,22 +21,6 @@ def members_by_path(instance: Instance) -> dict[str, tuple[Any, int | None]]:
     versions = {m.object_id: m.version for m in members}
     paths = instance.catalog.object_paths(values)
     return {path: (values[oid], versions[oid]) for oid, rows in paths.items() for _, path in rows}
-
-
-def block(heading: str, *counts: int) -> str:
-    labels = (
-        "Found data objects:",
-        "Found annotations:",
-        "New data objects:",
-        "New annotations:",
-        "New data object paths:",
-        "Transform sets:",
-    )
-    return (
-        heading
-        + ":\n"
-        + "\n".join(f"  {label:<23}{count:>9}" for label, count in zip(labels, counts))
-    )
 
 
 def test_unannotated_objects_are_indexed_without_annotation(
@@ -122,5 +101,5 @@ def test_cli_summary_counts(ldb, instance, data_dir, make_image, make_json):
     second = ldb("index", "-m", "bare-pairs", str(data_dir), check=True)
 
     assert "Data format: bare-pairs" in first.stdout
-    assert block("Finished indexing", 3, 1, 3, 1, 3, 0) in first.stdout
-    assert block("Finished indexing", 3, 1, 0, 0, 0, 0) in second.stdout
+    assert summary_block("Finished indexing", 3, 1, 3, 1, 3, 0) in first.stdout
+    assert summary_block("Finished indexing", 3, 1, 0, 0, 0, 0) in second.stdout

@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ldb_clone.errors import LdbError
-from ldb_clone.indexing import index
-from ldb_clone.instance import Instance, init_instance, open_instance
-from ldb_clone.reporting import Reporter
+from ldb_clone.instance import init_instance, open_instance
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage
-from ldb_clone.views import annotation_values
+from tests.helpers import current, oid_of
+from tests.helpers import run_index as index_with
+
+run_index = functools.partial(index_with, fmt="label-studio")
 
 IMAGE_KEY = '"data"."image"'
-
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    kwargs.setdefault("fmt", "label-studio")
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def current(instance: Instance) -> dict[str, tuple[Any, int | None]]:
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    return {m.object_id: (values[m.object_id], m.version) for m in members}
-
-
-def oid_of(instance: Instance, path: Path) -> str:
-    return instance.hasher.bytes_digest(path.read_bytes())
 
 
 def task(image: str, task_id: int = 1, **extra: Any) -> dict[str, Any]:

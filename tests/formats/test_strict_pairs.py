@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import functools
 
 import pytest
 
 from ldb_clone.errors import LdbError
-from ldb_clone.indexing import index
-from ldb_clone.instance import Instance
-from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import annotation_values
+from tests.helpers import by_path, oid_of
+from tests.helpers import run_index as index_with
 
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    kwargs.setdefault("fmt", "strict")
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def by_path(instance: Instance) -> dict[str, Any]:
-    """Every indexed path -> the current annotation of its object."""
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    paths = instance.catalog.object_paths(values)
-    return {path: values[oid] for oid, rows in paths.items() for _, path in rows}
-
-
-def oid_of(instance: Instance, path: Path) -> str:
-    return instance.hasher.bytes_digest(path.read_bytes())
+run_index = functools.partial(index_with, fmt="strict")
 
 
 def test_only_paired_files_are_indexed(instance, data_dir, make_image, make_json):

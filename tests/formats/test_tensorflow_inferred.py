@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ldb_clone.errors import LdbError
-from ldb_clone.indexing import index
-from ldb_clone.instance import Instance
-from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import annotation_values
+from tests.helpers import by_path
+from tests.helpers import run_index as index_with
 
-
-def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
-    reporter = Reporter()
-    kwargs.setdefault("fmt", "infer")
-    result = index(instance, [str(p) for p in paths], reporter=reporter, **kwargs)
-    return result, reporter
-
-
-def by_path(instance: Instance) -> dict[str, Any]:
-    members = select_members(instance, ["ds:root"])
-    values = dict(annotation_values(instance, members))
-    paths = instance.catalog.object_paths(values)
-    return {path: values[oid] for oid, rows in paths.items() for _, path in rows}
+run_index = functools.partial(index_with, fmt="infer")
 
 
 def test_labels_from_folders_below_the_indexed_folder(instance, data_dir, make_image):
