@@ -164,14 +164,19 @@ def test_storage_locations_keep_order_and_options(catalog: Catalog):
     assert catalog.storage_locations() == rows[:1]
 
 
-def test_file_states_round_trip(catalog: Catalog):
+def test_stat_cache_round_trip(catalog: Catalog):
     catalog.put_file_states("object", [("file", "/d/a.png", 10, 111, "d1")])
     catalog.put_file_states("object", [("file", "/d/a.png", 12, 222, "d2")])
     catalog.put_file_states("json", [("file", "/d/a.png", 1, 1, "other-kind")])
-    assert catalog.file_states("file", "object", ["/d/a.png", "/d/b.png"]) == {
-        "/d/a.png": (12, 222, "d2")
+    files = [("/d/a.png", 12, 222), ("/d/b.png", 12, 222)]
+    assert catalog.unchanged_files("file", "object", files) == {"/d/a.png": "d2"}
+    # a different size or mtime is a miss, as is another protocol or kind
+    assert catalog.unchanged_files("file", "object", [("/d/a.png", 10, 111)]) == {}
+    assert catalog.unchanged_files("file", "object", [("/d/a.png", 12, 223)]) == {}
+    assert catalog.unchanged_files("s3", "object", files) == {}
+    assert catalog.unchanged_files("file", "json", [("/d/a.png", 1, 1)]) == {
+        "/d/a.png": "other-kind"
     }
-    assert catalog.file_states("s3", "object", ["/d/a.png"]) == {}
 
 
 # record_objects ---------------------------------------------------------------------------
@@ -459,3 +464,16 @@ def test_concurrent_writers_do_not_fail(catalog_path: Path):
         assert cat.db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 90
     finally:
         cat.close()
+
+
+def test_stat_cache_lookup_uses_the_primary_key(catalog: Catalog):
+    """One primary-key search per listed file; a scan of file_states per file would make
+    re-indexing quadratic."""
+    plan = catalog.db.execute(
+        "EXPLAIN QUERY PLAN SELECT f.path, f.digest FROM json_each(?) j CROSS JOIN "
+        "file_states f ON f.protocol = ? AND f.path = json_extract(j.value, '$[0]') "
+        "AND f.kind = ? WHERE f.size = json_extract(j.value, '$[1]')",
+        ("[]", "file", "object"),
+    ).fetchall()
+    details = " ".join(row[-1] for row in plan)
+    assert "SEARCH f USING PRIMARY KEY" in details

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,16 +288,21 @@ class Catalog:
 
     # stat cache ---------------------------------------------------------------------------
 
-    def file_states(
-        self, protocol: str, kind: str, paths: Sequence[str]
-    ) -> dict[str, tuple[int, int, str]]:
-        """Known (size, mtime_ns, digest) for these paths, as last recorded."""
+    def unchanged_files(
+        self, protocol: str, kind: str, files: Sequence[tuple[str, int, int]]
+    ) -> dict[str, str]:
+        """path -> recorded digest, for the (path, size, mtime_ns) files whose size and
+        mtime are exactly as last recorded: the stat cache."""
+        # NOTE: compared in SQL, so only hits come back to Python
         rows = self.db.execute(
-            "SELECT path, size, mtime_ns, digest FROM file_states "
-            f"WHERE protocol = ? AND kind = ? AND path {IN_IDS}",
-            (protocol, kind, _ids(paths)),
+            # CROSS JOIN keeps json_each outside, so each file is one primary-key lookup
+            "SELECT f.path, f.digest FROM json_each(?) j CROSS JOIN file_states f "
+            "ON f.protocol = ? AND f.path = json_extract(j.value, '$[0]') AND f.kind = ? "
+            "WHERE f.size = json_extract(j.value, '$[1]') "
+            "AND f.mtime_ns = json_extract(j.value, '$[2]')",
+            (json.dumps(files), protocol, kind),
         )
-        return {path: (size, mtime, digest) for path, size, mtime, digest in rows}
+        return dict(rows.fetchall())
 
     def put_file_states(self, kind: str, rows: Iterable[tuple[str, str, int, int, str]]) -> None:
         """Record (protocol, path, size, mtime_ns, digest) rows of one kind."""
@@ -323,6 +328,34 @@ class Catalog:
             (_ids(object_ids),),
         )
         return {oid: (version, aid) for oid, version, aid in rows}
+
+    def object_states(self, object_ids: Iterable[str]) -> dict[str, tuple]:
+        """object id -> (current annotation id or None, protocol, path, type), if known."""
+        rows = self.db.execute(
+            f"SELECT o.id, a.id, o.protocol, o.path, o.type FROM objects o {_CURRENT} "
+            f"WHERE o.id {IN_IDS}",
+            (_ids(object_ids),),
+        )
+        return {row[0]: row[1:] for row in rows}
+
+    def touch_objects(
+        self, object_ids: Collection[str], now: str, user: str, tags: Sequence[str] = ()
+    ) -> None:
+        """Mark objects as indexed again (and add tags) without changing anything else."""
+        if not object_ids:
+            return
+        ids = _ids(object_ids)
+        with self.transaction():
+            self.db.execute(
+                f"UPDATE objects SET last_indexed = ?, last_indexed_by = ? WHERE id {IN_IDS}",
+                (now, user, ids),
+            )
+            for tag in tags:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO object_tags (object, tag) "
+                    f"SELECT pk, ? FROM objects WHERE id {IN_IDS}",
+                    (tag, ids),
+                )
 
     def annotation_texts(self, annotation_ids: Iterable[str]) -> dict[str, str]:
         """annotation id -> canonical JSON text."""

@@ -277,14 +277,21 @@ class Indexer:
                     f"id:{item.expected_object_id}, the file hashes to id:{oid}"
                 )
             oids.append(oid)
-        known = self.catalog.known_objects(set(oids))
+        states = self.catalog.object_states(set(oids))
+        known = set(states)
 
         current = self.catalog.current_annotations(set(oids)) if self.merge else {}
         texts: dict[str, str] = {}
         object_states: list[tuple[str, str, int, int, str]] = []
         json_states: list[tuple[str, str, int, int, str]] = []
         records: list[ObjectRecord] = []
+        unchanged: set[str] = set()
         for item, oid in zip(batch, oids):
+            if self._unchanged(item, oid, plan, states):
+                unchanged.add(oid)
+                result.found_objects += 1
+                result.found_annotations += item.has_annotation
+                continue
             stored = self._stored_entry(item, oid, known)
             known.add(oid)
             path_record = None
@@ -321,7 +328,16 @@ class Indexer:
                     and (stored.protocol, stored.path) in plan.object_ids,
                 )
             )
+            # later items of this batch compare against this one, not the stale state
+            old = states.get(oid)
+            states[oid] = (
+                annotation_id if annotation_id is not None else (old[0] if old else None),
+                stored.protocol if stored is not None else (old[1] if old else None),
+                stored.path if stored is not None else (old[2] if old else None),
+                records[-1].type or (old[3] if old else ""),
+            )
         with self.catalog.transaction():
+            self.catalog.touch_objects(unchanged, self.now, self.user, self.tags)
             counts = self.catalog.record_objects(records, texts, self.now, self.user)
             self.catalog.put_file_states(OBJECT_KIND, object_states)
             self.catalog.put_file_states(JSON_KIND, json_states)
@@ -329,6 +345,29 @@ class Indexer:
         result.new_annotations += counts.new_annotations
         result.new_paths += counts.new_paths
         progress.advance(len(batch), sum(i.data.size for i in batch if i.data is not None))
+
+    def _unchanged(self, item: IndexItem, oid: str, plan: _Plan, states: dict[str, tuple]) -> bool:
+        """True when indexing the item would change nothing but the object's last_indexed:
+        its file and annotation file are vouched for by the stat cache, and the object's
+        current path, type and annotation are already these.
+
+        NOTE: this is what keeps re-indexing a large unchanged location cheap.
+        """
+        data = item.data
+        state = states.get(oid)
+        if data is None or state is None or self.merge:
+            return False
+        if (data.protocol, data.path) not in plan.object_ids:
+            return False
+        if state[1:] != (data.protocol, data.path, _object_type(data)):
+            return False
+        if not item.has_annotation:
+            return True
+        entry = item.annotation_file
+        if entry is None:
+            return False
+        cached = plan.annotation_ids.get((entry.protocol, entry.path))
+        return cached is not None and cached == state[0]
 
     def _object_id(self, entry: FileEntry, plan: _Plan, loaded: LoadResult) -> str:
         key = (entry.protocol, entry.path)
@@ -425,17 +464,16 @@ class Indexer:
 
     def _cached(self, entries: list[FileEntry], kind: str) -> dict[tuple[str, str], str]:
         """Digests of the entries whose size and mtime match the stat cache."""
-        result: dict[tuple[str, str], str] = {}
-        by_protocol: dict[str, list[FileEntry]] = {}
+        by_protocol: dict[str, list[tuple[str, int, int]]] = {}
         for entry in entries:
             if entry.mtime_ns is not None:
-                by_protocol.setdefault(entry.protocol, []).append(entry)
-        for protocol, group in by_protocol.items():
-            states = self.catalog.file_states(protocol, kind, [e.path for e in group])
-            for entry in group:
-                state = states.get(entry.path)
-                if state is not None and state[0] == entry.size and state[1] == entry.mtime_ns:
-                    result[(protocol, entry.path)] = state[2]
+                by_protocol.setdefault(entry.protocol, []).append(
+                    (entry.path, entry.size, entry.mtime_ns)
+                )
+        result: dict[tuple[str, str], str] = {}
+        for protocol, files in by_protocol.items():
+            for path, digest in self.catalog.unchanged_files(protocol, kind, files).items():
+                result[(protocol, path)] = digest
         return result
 
 

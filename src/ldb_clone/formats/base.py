@@ -118,6 +118,8 @@ def load_json_bytes(data: bytes, url: str) -> Any:
 
 def all_entries(listings: list[Listing]) -> list[FileEntry]:
     """Entries of every listing, each path once, in listing order."""
+    if len(listings) == 1:
+        return listings[0].entries
     seen: set[tuple[str, str]] = set()
     result = []
     for listing in listings:

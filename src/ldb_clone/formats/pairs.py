@@ -27,6 +27,8 @@ def with_partners(listings: list[Listing]) -> list[FileEntry]:
     pulls in its data files, so ``ldb index a.png`` indexes the pair.
     """
     entries = all_entries(listings)
+    if all(listing.is_dir for listing in listings):
+        return entries
     seen = {(e.protocol, e.path) for e in entries}
     extra = []
     for listing in listings:
