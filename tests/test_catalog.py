@@ -469,11 +469,11 @@ def test_concurrent_writers_do_not_fail(catalog_path: Path):
 def test_stat_cache_lookup_uses_the_primary_key(catalog: Catalog):
     """One primary-key search per listed file; a scan of file_states per file would make
     re-indexing quadratic."""
-    plan = catalog.db.execute(
-        "EXPLAIN QUERY PLAN SELECT f.path, f.digest FROM json_each(?) j CROSS JOIN "
-        "file_states f ON f.protocol = ? AND f.path = json_extract(j.value, '$[0]') "
-        "AND f.kind = ? WHERE f.size = json_extract(j.value, '$[1]')",
-        ("[]", "file", "object"),
-    ).fetchall()
+    statements: list[str] = []
+    catalog.db.set_trace_callback(statements.append)
+    catalog.unchanged_files("file", "object", [("/d/a.png", 1, 1)])
+    catalog.db.set_trace_callback(None)
+    query = next(s for s in statements if "file_states" in s)
+    plan = catalog.db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
     details = " ".join(row[-1] for row in plan)
     assert "SEARCH f USING PRIMARY KEY" in details
