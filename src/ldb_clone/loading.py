@@ -8,10 +8,8 @@ one. Small batches, remote files and platforms without ``fork`` use threads in-p
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,13 +70,15 @@ class Loader:
         self.algorithm = algorithm
         self._pool: Any = None
         self._workers = 0
-        self._threads: ThreadPoolExecutor | None = None
+        self._threads: Any = None
         self._may_fork = expected_files >= PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1
 
     def _process_pool(self) -> Any:
         """Worker processes, started on the first batch that has enough to read."""
         if self._pool is None and self._may_fork:
             self._may_fork = False
+            import multiprocessing
+
             try:
                 context = multiprocessing.get_context("fork")
             except ValueError:
@@ -99,6 +99,8 @@ class Loader:
         if len(data) < 64:
             return load_local(self.algorithm, data, annotations)
         if self._threads is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._threads = ThreadPoolExecutor(THREADS)
         step = -(-len(data) // THREADS)
         parts = list(
