@@ -287,7 +287,11 @@ class Indexer:
         records: list[ObjectRecord] = []
         unchanged: set[str] = set()
         for item, oid in zip(batch, oids):
-            if self._unchanged(item, oid, plan, states):
+            inline = None
+            if item.annotation_file is None and item.has_annotation:
+                value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
+                inline = (*self.hasher.annotation_id(value), value)
+            if self._unchanged(item, oid, plan, states, inline):
                 unchanged.add(oid)
                 result.found_objects += 1
                 result.found_annotations += item.has_annotation
@@ -308,7 +312,12 @@ class Indexer:
                     object_states.append((*key, data.size, data.mtime_ns, oid))
             annotation_id = None
             if item.has_annotation:
-                annotation_id, value = self._annotation(item, oid, plan, loaded, json_states, texts)
+                if inline is not None:
+                    annotation_id, text, value = inline
+                    texts[annotation_id] = text
+                else:
+                    annotation_id = self._file_annotation(item, plan, loaded, json_states, texts)
+                    value = NO_ANNOTATION
                 if self.merge and oid in current:
                     annotation_id = self._merged(current[oid][1], annotation_id, value, texts)
                 current[oid] = (0, annotation_id)
@@ -346,10 +355,18 @@ class Indexer:
         result.new_paths += counts.new_paths
         progress.advance(len(batch), sum(i.data.size for i in batch if i.data is not None))
 
-    def _unchanged(self, item: IndexItem, oid: str, plan: _Plan, states: dict[str, tuple]) -> bool:
+    def _unchanged(
+        self,
+        item: IndexItem,
+        oid: str,
+        plan: _Plan,
+        states: dict[str, tuple],
+        inline: tuple[str, str, Any] | None,
+    ) -> bool:
         """True when indexing the item would change nothing but the object's last_indexed:
-        its file and annotation file are vouched for by the stat cache, and the object's
-        current path, type and annotation are already these.
+        its file (and annotation file) are vouched for by the stat cache, and the object's
+        current path, type and annotation are already these. ``inline`` is the
+        (id, text, value) of an annotation the format computed rather than read.
 
         NOTE: this is what keeps re-indexing a large unchanged location cheap.
         """
@@ -365,7 +382,7 @@ class Indexer:
             return True
         entry = item.annotation_file
         if entry is None:
-            return False
+            return inline is not None and inline[0] == state[0]
         cached = plan.annotation_ids.get((entry.protocol, entry.path))
         return cached is not None and cached == state[0]
 
@@ -416,35 +433,30 @@ class Indexer:
             self.copier.copy(item.annotation_file)
         return copy
 
-    def _annotation(
+    def _file_annotation(
         self,
         item: IndexItem,
-        oid: str,
         plan: _Plan,
         loaded: LoadResult,
         json_states: list[tuple[str, str, int, int, str]],
         texts: dict[str, str],
-    ) -> tuple[str, Any]:
-        """(annotation id, value) of an item. The value is NO_ANNOTATION when it was not
-        parsed here (the stat cache vouched for the file, or a worker parsed it)."""
+    ) -> str:
+        """The annotation id of an item's annotation file: from the stat cache, from the
+        loader's parse, or (remote files) read here."""
         entry = item.annotation_file
-        if entry is not None:
-            key = (entry.protocol, entry.path)
-            cached = plan.annotation_ids.get(key)
-            if cached is not None:
-                return cached, NO_ANNOTATION
-            if entry.protocol == LOCAL:
-                aid, text = loaded.annotations[entry.path]
-            else:
-                aid, text = self.hasher.annotation_id(load_json_bytes(self.read(entry), entry.url))
-            texts[aid] = text
-            if entry.mtime_ns is not None:
-                json_states.append((*key, entry.size, entry.mtime_ns, aid))
-            return aid, NO_ANNOTATION
-        value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
-        aid, text = self.hasher.annotation_id(value)
+        assert entry is not None
+        key = (entry.protocol, entry.path)
+        cached = plan.annotation_ids.get(key)
+        if cached is not None:
+            return cached
+        if entry.protocol == LOCAL:
+            aid, text = loaded.annotations[entry.path]
+        else:
+            aid, text = self.hasher.annotation_id(load_json_bytes(self.read(entry), entry.url))
         texts[aid] = text
-        return aid, value
+        if entry.mtime_ns is not None:
+            json_states.append((*key, entry.size, entry.mtime_ns, aid))
+        return aid
 
     def _merged(self, old_id: str, new_id: str, new_value: Any, texts: dict[str, str]) -> str:
         """Shallow merge (new keys win) of two JSON objects; anything else is replaced."""

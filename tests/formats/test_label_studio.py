@@ -241,3 +241,28 @@ def test_cli_reports_inferred_key(ldb, instance, data_dir, tmp_path, make_image,
 
     assert proc.stdout.count('Inferred data object path key: "data"."image"') == 1
     assert "Found data objects:            3" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("path_key", "expected"),
+    [
+        ('"data"."image"', "plain"),
+        ("data.image", "plain"),
+        ('"data"."a.b"', "dotted"),
+        ('"data"."say \\"hi\\""', "quoted"),
+        ("data.images[0]", "first"),
+        ("data.missing", None),
+    ],
+)
+def test_path_keys_plain_and_jmespath(path_key, expected):
+    from ldb_clone.formats.label_studio import _search
+
+    task = {
+        "data": {
+            "image": "plain",
+            "a.b": "dotted",
+            'say "hi"': "quoted",
+            "images": ["first", "second"],
+        }
+    }
+    assert _search(path_key, task, "test") == expected

@@ -8,7 +8,9 @@ Relative paths are taken relative to the export file's folder.
 
 from __future__ import annotations
 
-import copy
+import functools
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,7 +44,38 @@ def path_key_of(task: dict[str, Any], where: str) -> tuple[str, bool]:
     return f"{quote_key('data')}.{quote_key(candidates[0])}", True
 
 
+_PLAIN_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*)')
+
+
+@functools.lru_cache(maxsize=64)
+def _key_chain(path_key: str) -> tuple[str, ...] | None:
+    """``"data"."image"`` -> ("data", "image"): a path key that is only field names needs
+    no JMESPath interpreter. Anything else -> None."""
+    keys = []
+    position = 0
+    while True:
+        match = _PLAIN_KEY.match(path_key, position)
+        if match is None:
+            return None
+        quoted, bare = match.groups()
+        keys.append(json.loads(f'"{quoted}"') if quoted is not None else bare)
+        position = match.end()
+        if position == len(path_key):
+            return tuple(keys)
+        if path_key[position] != ".":
+            return None
+        position += 1
+
+
 def _search(path_key: str, task: dict[str, Any], where: str) -> Any:
+    chain = _key_chain(path_key)
+    if chain is not None:
+        value: Any = task
+        for key in chain:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
     import jmespath
 
     try:
@@ -63,15 +96,18 @@ def _tasks(ctx: ParseContext, entry: FileEntry) -> list[dict[str, Any]]:
 
 
 def with_object_info(task: dict[str, Any], path_key: str, id_key: str, object_id: str) -> Any:
-    task = copy.deepcopy(task)
-    info = task["data"].get(INFO_KEY)
+    """A copy of the task whose ``data.data-object-info`` names the path key and the id.
+
+    Only ``data`` and the info block are copied; the rest is shared with the parsed file,
+    which is not used again."""
+    data = task["data"]
+    info = data.get(INFO_KEY)
     info = dict(info) if isinstance(info, dict) else {}
     for key in ID_KEYS.values():
         info.pop(key, None)
     info["path_key"] = path_key
     info[id_key] = object_id
-    task["data"][INFO_KEY] = info
-    return task
+    return {**task, "data": {**data, INFO_KEY: info}}
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
