@@ -65,6 +65,99 @@ class LdbCommand(TyperCommand):
         return super().parse_args(ctx, rewritten)
 
 
+# option -> (filter kind, help); all are repeatable and applied in command-line order
+FILTER_OPTIONS: dict[str, tuple[str, str]] = {
+    "--query": ("query", "Keep objects whose annotation matches this LDB JMESPath query."),
+    "--jquery": ("jquery", "Keep objects whose annotation matches this standard JMESPath."),
+    "--file": ("file", "Keep objects whose file attributes (fs.size, tags, ...) match."),
+    "--path": ("path", "Keep objects with a path matching this regular expression."),
+    "--tag": ("tag", "Keep objects with at least one of these comma-separated tags."),
+    "--no-tag": ("no_tag", "Keep objects missing at least one of these tags."),
+    "--limit": ("limit", "Keep the first N objects."),
+    "--sample": ("sample", "Keep each object with probability P (0 to 1)."),
+    "--shuffle": ("shuffle", "Shuffle the objects."),
+    "--pipe": ("pipe", "Filter or sort through a plugin: --pipe EXEC [ARGS...]."),
+}
+FILTERS_KEY = "ldb_filters"
+
+
+class SelectionCommand(LdbCommand):
+    """A command that selects objects: the filter options, recorded in the order given.
+
+    NOTE: click groups values by option, losing their relative order; the pipeline needs
+    it (``--limit 10 --query q`` differs from ``--query q --limit 10``), so the order is
+    read here from the raw arguments and handed to the command in ``ctx.meta``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for flag, (kind, help_text) in FILTER_OPTIONS.items():
+            metavar = {"limit": "N", "sample": "P", "pipe": "EXEC [ARGS...]"}.get(kind, "TEXT")
+            self.params.append(
+                click.Option(
+                    [flag],
+                    is_flag=kind == "shuffle",
+                    multiple=kind != "shuffle",
+                    expose_value=False,
+                    metavar=metavar,
+                    help=help_text,
+                )
+            )
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        recorded: list[tuple[str, Any]] = []
+        rewritten: list[str] = []
+        long_names = sorted({n for p in self.get_params(ctx) for n in p.opts if n[:2] == "--"})
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rewritten.extend(args[i:])
+                break
+            name, sep, inline = (
+                _expand_prefix(arg, long_names).partition("=") if arg[:2] == "--" else (arg, "", "")
+            )
+            if name not in FILTER_OPTIONS:
+                rewritten.append(arg)
+                i += 1
+                continue
+            kind = FILTER_OPTIONS[name][0]
+            if kind == "shuffle":
+                recorded.append((kind, None))
+                rewritten.append(name)
+                i += 1
+            elif kind == "pipe":
+                # the executable and every following word up to the next option
+                words = [inline] if sep else []
+                i += 1
+                while i < len(args) and not (args[i].startswith("-") and len(args[i]) > 1):
+                    words.append(args[i])
+                    i += 1
+                if not words:
+                    raise click.UsageError("Option '--pipe' requires an executable", ctx)
+                recorded.append((kind, words))
+                rewritten += [name, PAIR_SEPARATOR.join(words)]
+            else:
+                if sep:
+                    value = inline
+                    i += 1
+                elif i + 1 < len(args):
+                    value = args[i + 1]
+                    i += 2
+                else:
+                    raise click.UsageError(f"Option '{name}' requires an argument", ctx)
+                recorded.append((kind, value))
+                rewritten += [name, value]
+        ctx.meta[FILTERS_KEY] = recorded
+        return super().parse_args(ctx, rewritten)
+
+
+def _filters(ctx: click.Context) -> list[Any]:
+    from ldb_clone.filters import Filter
+
+    return [Filter(kind, arg) for kind, arg in ctx.meta.get(FILTERS_KEY, [])]
+
+
 def _expand_prefix(arg: str, long_names: list[str]) -> str:
     name, sep, value = arg.partition("=")
     if name in long_names:
@@ -356,15 +449,28 @@ def index(
         _print_json(result.to_json())
 
 
-def _members(sources: list[str] | None):
+def _members(sources: list[str] | None, ctx: click.Context | None = None, warn=None):
+    """The selected members after the command's filters, in their order."""
     from ldb_clone.selection import select_members
 
     instance = _open()
-    return instance, select_members(instance, sources or [])
+    members = select_members(instance, sources or [])
+    filters = _filters(ctx) if ctx is not None else []
+    if filters:
+        from ldb_clone.filters import Pipeline
+
+        members = Pipeline(instance, filters, warn=warn).run(members)
+    return instance, members
 
 
-@app.command("list")
+def _warn(message: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.write(f"warning: {message}\n")
+
+
+@app.command("list", cls=SelectionCommand)
 def list_(
+    ctx: typer.Context,
     paths: Sources = None,
     summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the count.")] = False,
     json_out: JsonOut = False,
@@ -375,7 +481,7 @@ def list_(
     _set_output(verbose, quiet)
     from ldb_clone.views import format_list, list_rows
 
-    instance, members = _members(paths)
+    instance, members = _members(paths, ctx)
     if json_out:
         _print_json([row.to_json() for row in list_rows(instance, members)])
         return
@@ -387,8 +493,9 @@ def list_(
     print(f"\n{len(members)} matching data objects")
 
 
-@app.command("eval")
+@app.command("eval", cls=SelectionCommand)
 def eval_(
+    ctx: typer.Context,
     paths: Sources = None,
     json_only: Annotated[
         bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
@@ -397,28 +504,46 @@ def eval_(
         str | None,
         typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
     ] = None,
+    show: Annotated[
+        list[str] | None,
+        typer.Option("--show", metavar="QUERY", help="Show this LDB JMESPath query's value."),
+    ] = None,
+    jshow: Annotated[
+        list[str] | None,
+        typer.Option("--jshow", metavar="QUERY", help="Show this standard JMESPath's value."),
+    ] = None,
+    file_show: Annotated[
+        list[str] | None,
+        typer.Option("--file-show", metavar="QUERY", help="Show a query on file attributes."),
+    ] = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Print the annotation of each selected data object."""
+    """Print the annotation of each selected data object, or the values of --show queries."""
     _set_output(verbose, quiet)
-    from ldb_clone.views import annotation_values, dump_json, parse_indent
+    from ldb_clone.views import dump_json, evaluate, parse_indent
 
     try:
         indent_value = parse_indent(indent)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--indent'") from None
-    instance, members = _members(paths)
-    values = annotation_values(instance, members)
+    instance, members = _members(paths, ctx, warn=_warn)
+    shows = (
+        [("file", q) for q in file_show or []]
+        + [("query", q) for q in show or []]
+        + [("jquery", q) for q in jshow or []]
+    )
+    rows = evaluate(instance, members, shows, warn=_warn)
     if json_out:
-        _print_json([{"id": oid, "annotation": value} for oid, value in values])
+        key = "values" if shows else "annotation"
+        _print_json([{"id": oid, key: values if shows else values[0]} for oid, values in rows])
         return
     out = []
-    for oid, value in values:
+    for oid, values in rows:
         if not json_only:
             out.append(f"id:{oid}")
-        out.append(dump_json(value, indent_value))
+        out.extend(dump_json(value, indent_value) for value in values)
         if not json_only:
             out.append("")
     if out:

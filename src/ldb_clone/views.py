@@ -67,6 +67,45 @@ def annotation_values(instance: Instance, members: Sequence[Member]) -> list[tup
     ]
 
 
+def evaluate(
+    instance: Instance,
+    members: Sequence[Member],
+    shows: Sequence[tuple[str, str]] = (),
+    warn: Any = None,
+) -> list[tuple[str, list[Any]]]:
+    """(object id, values) per member: the annotation, or each show query's value.
+
+    ``shows`` are (kind, expression) with kind ``file`` (file attributes), ``query``
+    (LDB JMESPath) or ``jquery`` (standard JMESPath), shown in the given order.
+    """
+    if not shows:
+        return [(oid, [value]) for oid, value in annotation_values(instance, members)]
+    from ldb_clone.filters import Pipeline
+    from ldb_clone.query import compile_query
+
+    pipeline = Pipeline(instance, [], warn=warn)
+    queries = [
+        (kind, compile_query(expr, strict=kind != "jquery", instance_dir=instance.path))
+        for kind, expr in shows
+    ]
+    if any(kind != "file" for kind, _ in shows):
+        pipeline.load_values(members)
+    if any(kind == "file" for kind, _ in shows):
+        pipeline.load_metas(members)
+    rows = []
+    for m in members:
+        values = []
+        for kind, query in queries:
+            subject = pipeline.file_meta(m) if kind == "file" else pipeline.annotation_value(m)
+            values.append(query.search(subject))
+        rows.append((m.object_id, values))
+    if warn is not None:
+        for _, query in queries:
+            for message in query.take_warnings():
+                warn(message)
+    return rows
+
+
 def parse_indent(text: str | None) -> int | str | None:
     """``--indent``: a number, ``none`` for one line, or a whitespace string such as a tab."""
     if text is None:
