@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import click
 import typer
@@ -81,25 +81,32 @@ FILTER_OPTIONS: dict[str, tuple[str, str]] = {
 FILTERS_KEY = "ldb_filters"
 
 
-class SelectionCommand(LdbCommand):
-    """A command that selects objects: the filter options, recorded in the order given.
+class OrderedOptionsCommand(LdbCommand):
+    """A command whose repeatable options keep their relative order.
 
-    NOTE: click groups values by option, losing their relative order; the pipeline needs
+    NOTE: click groups values by option, losing their relative order; a pipeline needs
     it (``--limit 10 --query q`` differs from ``--query q --limit 10``), so the order is
     read here from the raw arguments and handed to the command in ``ctx.meta``.
+    ``ordered_options`` maps each option to (kind, help); ``--pipe`` takes every word up
+    to the next option.
     """
+
+    ordered_options: ClassVar[dict[str, tuple[str, str]]] = {}
+    flags = ("shuffle",)
+    metavars: ClassVar[dict[str, str]] = {"limit": "N", "sample": "P", "pipe": "EXEC [ARGS...]"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for flag, (kind, help_text) in FILTER_OPTIONS.items():
-            metavar = {"limit": "N", "sample": "P", "pipe": "EXEC [ARGS...]"}.get(kind, "TEXT")
+        for flag, (kind, help_text) in self.ordered_options.items():
             self.params.append(
                 click.Option(
                     [flag],
-                    is_flag=kind == "shuffle",
-                    multiple=kind != "shuffle",
+                    is_flag=kind in self.flags,
+                    multiple=kind not in self.flags,
                     expose_value=False,
-                    metavar=metavar,
+                    metavar=self.metavars.get(
+                        kind, "TEXT" if kind in ("path", "tag", "no_tag") else "QUERY"
+                    ),
                     help=help_text,
                 )
             )
@@ -117,17 +124,16 @@ class SelectionCommand(LdbCommand):
             name, sep, inline = (
                 _expand_prefix(arg, long_names).partition("=") if arg[:2] == "--" else (arg, "", "")
             )
-            if name not in FILTER_OPTIONS:
+            if name not in self.ordered_options:
                 rewritten.append(arg)
                 i += 1
                 continue
-            kind = FILTER_OPTIONS[name][0]
-            if kind == "shuffle":
+            kind = self.ordered_options[name][0]
+            if kind in self.flags:
                 recorded.append((kind, None))
                 rewritten.append(name)
                 i += 1
             elif kind == "pipe":
-                # the executable and every following word up to the next option
                 words = [inline] if sep else []
                 i += 1
                 while i < len(args) and not (args[i].startswith("-") and len(args[i]) > 1):
@@ -150,6 +156,23 @@ class SelectionCommand(LdbCommand):
                 rewritten += [name, value]
         ctx.meta[FILTERS_KEY] = recorded
         return super().parse_args(ctx, rewritten)
+
+
+class SelectionCommand(OrderedOptionsCommand):
+    """A command that selects objects: sources plus the filter pipeline."""
+
+    ordered_options = FILTER_OPTIONS
+
+
+class JsonQueryCommand(OrderedOptionsCommand):
+    """``ldb query``: filters and shows over plain JSON, in the order given."""
+
+    ordered_options: ClassVar[dict[str, tuple[str, str]]] = {
+        "--query": ("query", "Keep items matching this LDB JMESPath query."),
+        "--jquery": ("jquery", "Keep items matching this standard JMESPath query."),
+        "--show": ("show", "Print this LDB JMESPath query's value for each item."),
+        "--jshow": ("jshow", "Print this standard JMESPath query's value for each item."),
+    }
 
 
 def _filters(ctx: click.Context) -> list[Any]:
@@ -570,6 +593,53 @@ def status(
         _print_json(result.to_json())
     else:
         print(result.format())
+
+
+@app.command("query", cls=JsonQueryCommand)
+def query_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="JSON files (default: one document on stdin).", show_default=False),
+    ] = None,
+    slurp: Annotated[
+        bool, typer.Option("-s", "--slurp", help="Wrap all loaded items in one array.")
+    ] = False,
+    unslurp: Annotated[
+        bool, typer.Option("-u", "--unslurp", help="Split top-level arrays into items.")
+    ] = False,
+    indent: Annotated[
+        str | None,
+        typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Run JMESPath filters and shows over plain JSON files or stdin (no instance needed)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.instance import is_instance, locate_instance_dir
+    from ldb_clone.jsonquery import load_json_inputs, run_json_query
+    from ldb_clone.views import dump_json, parse_indent
+
+    try:
+        indent_value = parse_indent(indent)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--indent'") from None
+    recorded = ctx.meta.get(FILTERS_KEY, [])
+    filters = [(kind, expr) for kind, expr in recorded if kind in ("query", "jquery")]
+    shows = [(kind, expr) for kind, expr in recorded if kind in ("show", "jshow")]
+    instance_dir = locate_instance_dir()  # for user functions, when there is an instance
+    documents = load_json_inputs(paths or [], sys.stdin)
+    for value in run_json_query(
+        documents,
+        filters,
+        shows,
+        slurp,
+        unslurp,
+        instance_dir=instance_dir if is_instance(instance_dir) else None,
+        warn=_warn,
+    ):
+        sys.stdout.write(dump_json(value, indent_value) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
