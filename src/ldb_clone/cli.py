@@ -249,6 +249,10 @@ Verbose = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Less output: no progress bars.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+Indent = Annotated[
+    str | None,
+    typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
+]
 Sources = Annotated[
     list[str] | None,
     typer.Argument(help="Sources: ds:root (default) or id:<hash>.", show_default=False),
@@ -304,6 +308,15 @@ def _parse_params(values: list[str] | None) -> dict[str, str]:
             raise LdbError(f"Invalid parameter {value!r}: use -p key=value")
         params[key.strip()] = val
     return params
+
+
+def _indent(text: str | None) -> int | str | None:
+    from ldb_clone.views import parse_indent
+
+    try:
+        return parse_indent(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--indent'") from None
 
 
 def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
@@ -523,10 +536,7 @@ def eval_(
     json_only: Annotated[
         bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
     ] = False,
-    indent: Annotated[
-        str | None,
-        typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
-    ] = None,
+    indent: Indent = None,
     show: Annotated[
         list[str] | None,
         typer.Option("--show", metavar="QUERY", help="Show this LDB JMESPath query's value."),
@@ -545,12 +555,9 @@ def eval_(
 ) -> None:
     """Print the annotation of each selected data object, or the values of --show queries."""
     _set_output(verbose, quiet)
-    from ldb_clone.views import dump_json, evaluate, parse_indent
+    from ldb_clone.views import dump_json, evaluate
 
-    try:
-        indent_value = parse_indent(indent)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--indent'") from None
+    indent_value = _indent(indent)
     instance, members = _members(paths, ctx, warn=_warn)
     shows = (
         [("file", q) for q in file_show or []]
@@ -608,10 +615,7 @@ def query_(
     unslurp: Annotated[
         bool, typer.Option("-u", "--unslurp", help="Split top-level arrays into items.")
     ] = False,
-    indent: Annotated[
-        str | None,
-        typer.Option("--indent", help="JSON indent: a number, 'none', or whitespace (default 2)."),
-    ] = None,
+    indent: Indent = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -619,12 +623,9 @@ def query_(
     _set_output(verbose, quiet)
     from ldb_clone.instance import is_instance, locate_instance_dir
     from ldb_clone.jsonquery import load_json_inputs, run_json_query
-    from ldb_clone.views import dump_json, parse_indent
+    from ldb_clone.views import dump_json
 
-    try:
-        indent_value = parse_indent(indent)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--indent'") from None
+    indent_value = _indent(indent)
     recorded = ctx.meta.get(FILTERS_KEY, [])
     filters = [(kind, expr) for kind, expr in recorded if kind in ("query", "jquery")]
     shows = [(kind, expr) for kind, expr in recorded if kind in ("show", "jshow")]
