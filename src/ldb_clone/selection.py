@@ -83,4 +83,62 @@ def select_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
             else Member(oid, None, None)
             for oid in ids
         ]
-    raise SelectionError(f"Selecting by {kind} is not supported yet; use ds:root or id:<hash>")
+    if kind == "path":
+        return _path_members(instance, sources)
+    raise SelectionError(
+        f"Selecting by {kind} is not supported yet; use ds:root, id:<hash> or paths"
+    )
+
+
+def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str]:
+    """Data files under the given paths -> their object ids (path URL -> id).
+
+    Folders are walked (hidden files and ``.json`` files are skipped); globs and URLs work
+    as for ``ldb index``. A file whose size and mtime match the stat cache is not read.
+    """
+    from ldb_clone.fs import LOCAL, FileEntry, list_path, read_bytes
+    from ldb_clone.storage import load_locations, options_for
+
+    locations = load_locations(instance)
+
+    def options(protocol: str, path: str) -> dict:
+        return options_for(locations, protocol, path)
+
+    entries: list[FileEntry] = []
+    for source in sources:
+        for listing in list_path(source, options):
+            entries.extend(e for e in listing.entries if not e.is_json)
+    hasher = instance.hasher
+    ids: dict[str, str] = {}
+    by_protocol: dict[str, list[FileEntry]] = {}
+    for entry in entries:
+        by_protocol.setdefault(entry.protocol, []).append(entry)
+    for protocol, group in by_protocol.items():
+        cached = instance.catalog.unchanged_files(
+            protocol, "object", [(e.path, e.size, e.mtime_ns) for e in group if e.mtime_ns]
+        )
+        for entry in group:
+            oid = cached.get(entry.path)
+            if oid is None:
+                if entry.protocol == LOCAL:
+                    oid = hasher.file_digest(entry.path, entry.size)
+                else:
+                    data = read_bytes(entry, options(entry.protocol, entry.path))
+                    oid = hasher.bytes_digest(data)
+            ids[entry.url] = oid
+    return ids
+
+
+def _path_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
+    ids = path_object_ids(instance, sources)
+    known = instance.catalog.known_objects(set(ids.values()))
+    for url, oid in ids.items():
+        if oid not in known:
+            raise ObjectNotFoundError(
+                f"Data object not found: id:{oid} (path={url!r}); index it first with ldb index"
+            )
+    current = instance.catalog.current_annotations(known)
+    return [
+        Member(oid, current[oid][1], current[oid][0]) if oid in current else Member(oid, None, None)
+        for oid in sorted(known)
+    ]
