@@ -293,8 +293,6 @@ class Indexer:
                 inline = (*self.hasher.annotation_id(value), value)
             if self._unchanged(item, oid, plan, states, inline):
                 unchanged.add(oid)
-                result.found_objects += 1
-                result.found_annotations += item.has_annotation
                 continue
             stored = self._stored_entry(item, oid, known)
             known.add(oid)
@@ -321,8 +319,6 @@ class Indexer:
                 if self.merge and oid in current:
                     annotation_id = self._merged(current[oid][1], annotation_id, value, texts)
                 current[oid] = (0, annotation_id)
-                result.found_annotations += 1
-            result.found_objects += 1
             records.append(
                 ObjectRecord(
                     object_id=oid,
@@ -350,6 +346,9 @@ class Indexer:
             counts = self.catalog.record_objects(records, texts, self.now, self.user)
             self.catalog.put_file_states(OBJECT_KIND, object_states)
             self.catalog.put_file_states(JSON_KIND, json_states)
+        # counted once the batch is stored, so a partial summary reports what was kept
+        result.found_objects += len(batch)
+        result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects
         result.new_annotations += counts.new_annotations
         result.new_paths += counts.new_paths
