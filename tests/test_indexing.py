@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,14 +16,7 @@ from ldb_clone.indexing import index
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage
-from tests.helpers import by_path, oid_of, run_index, summary_block
-
-
-def rewrite_json(path: Path, value: Any) -> None:
-    """New content and a clearly later mtime, so the stat cache sees the change."""
-    before = path.stat().st_mtime_ns
-    path.write_text(json.dumps(value), encoding="utf-8")
-    os.utime(path, ns=(before + 5 * 10**9, before + 5 * 10**9))
+from tests.helpers import by_path, oid_of, rewrite_json, run_index, summary_block
 
 
 def make_pairs(make_image, make_json, folder: Path, *names: str) -> None:

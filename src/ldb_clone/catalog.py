@@ -94,7 +94,41 @@ _CURRENT = (
 )
 
 # Schema migrations, applied in order; PRAGMA user_version records how many ran.
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+# Version 2: datasets. A collection is a content-addressed set of (object, annotation)
+# members; a dataset is a named, append-only list of versions, each pointing at one.
+SCHEMA_V2 = """
+CREATE TABLE collections (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL
+);
+CREATE TABLE collection_members (
+    collection INTEGER NOT NULL REFERENCES collections(pk) ON DELETE CASCADE,
+    object INTEGER NOT NULL REFERENCES objects(pk),
+    annotation INTEGER REFERENCES annotations(pk),
+    PRIMARY KEY (collection, object)
+) WITHOUT ROWID;
+CREATE INDEX collection_members_by_object ON collection_members (object);
+CREATE TABLE datasets (
+    pk INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE dataset_versions (
+    dataset INTEGER NOT NULL REFERENCES datasets(pk) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    collection INTEGER NOT NULL REFERENCES collections(pk),
+    parent INTEGER,
+    auto_pull INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    committed TEXT NOT NULL,
+    committed_by TEXT NOT NULL,
+    PRIMARY KEY (dataset, version)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # NOTE: id lists are passed as one JSON parameter and expanded with json_each, which
@@ -559,6 +593,140 @@ class Catalog:
         pks.update((aid, pk) for pk, aid, _ in rows)
         return pks
 
+    def version_numbers(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """(object id, annotation id) -> that annotation's version number for the object."""
+        rows = self.db.execute(
+            "SELECT o.id, a.id, v.version FROM objects o "
+            "JOIN annotation_versions v ON v.object = o.pk "
+            f"JOIN annotations a ON a.pk = v.annotation WHERE o.id {IN_IDS}",
+            (_ids({oid for oid, _ in pairs}),),
+        )
+        return {(oid, aid): version for oid, aid, version in rows}
+
+    def annotation_version_numbers(self, object_id: str) -> dict[str, int]:
+        """annotation id -> version number, for every annotation the object had."""
+        return {
+            aid: version for (_, aid), version in self.version_numbers([(object_id, "")]).items()
+        }
+
+    # collections and datasets ----------------------------------------------------------------
+
+    def save_collection(self, collection_id: str, members: dict[str, str | None]) -> int:
+        """Store a collection (object id -> annotation id or None) once; return its key."""
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT pk FROM collections WHERE id = ?", (collection_id,)
+            ).fetchone()
+            if row is not None:
+                return row[0]
+            pk = self.db.execute(
+                "INSERT INTO collections (id, size) VALUES (?, ?)", (collection_id, len(members))
+            ).lastrowid
+            self.db.execute(
+                "INSERT INTO collection_members (collection, object, annotation) "
+                "SELECT ?, o.pk, a.pk FROM json_each(?) j "
+                "JOIN objects o ON o.id = j.key "
+                "LEFT JOIN annotations a ON a.id = j.value",
+                (pk, json.dumps(members)),
+            )
+            stored = self.db.execute(
+                "SELECT count(*) FROM collection_members WHERE collection = ?", (pk,)
+            ).fetchone()[0]
+            if stored != len(members):
+                raise ValueError("a collection names objects that are not indexed")
+            return pk
+
+    def collection_members(self, collection: int) -> dict[str, str | None]:
+        rows = self.db.execute(
+            "SELECT o.id, a.id FROM collection_members m JOIN objects o ON o.pk = m.object "
+            "LEFT JOIN annotations a ON a.pk = m.annotation WHERE m.collection = ? ORDER BY o.id",
+            (collection,),
+        )
+        return dict(rows.fetchall())
+
+    def dataset_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a dataset, oldest first (empty when there is no such dataset)."""
+        rows = self.db.execute(
+            "SELECT v.version, v.collection, c.id, c.size, v.parent, v.auto_pull, v.message, "
+            "v.committed, v.committed_by FROM dataset_versions v "
+            "JOIN datasets d ON d.pk = v.dataset JOIN collections c ON c.pk = v.collection "
+            "WHERE d.name = ? ORDER BY v.version",
+            (name,),
+        )
+        keys = (
+            "version",
+            "collection",
+            "collection_id",
+            "size",
+            "parent",
+            "auto_pull",
+            "message",
+            "committed",
+            "committed_by",
+        )
+        return [dict(zip(keys, row)) for row in rows]
+
+    def add_dataset_version(
+        self,
+        name: str,
+        collection: int,
+        parent: int | None,
+        auto_pull: bool,
+        message: str,
+        now: str,
+        user: str,
+    ) -> int:
+        """Append a version to a dataset (creating the dataset); return its number."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO datasets (name, created, created_by) VALUES (?, ?, ?)",
+                (name, now, user),
+            )
+            dataset = self.db.execute("SELECT pk FROM datasets WHERE name = ?", (name,)).fetchone()[
+                0
+            ]
+            version = self.db.execute(
+                "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset = ?",
+                (dataset,),
+            ).fetchone()[0]
+            self.db.execute(
+                "INSERT INTO dataset_versions (dataset, version, collection, parent, auto_pull, "
+                "message, committed, committed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (dataset, version, collection, parent, int(auto_pull), message, now, user),
+            )
+            return version
+
+    def dataset_names(self) -> list[tuple[str, int]]:
+        """(name, latest version) of every dataset, by name."""
+        return self.db.execute(
+            "SELECT d.name, max(v.version) FROM datasets d JOIN dataset_versions v "
+            "ON v.dataset = d.pk GROUP BY d.pk ORDER BY d.name"
+        ).fetchall()
+
+    def delete_dataset(self, name: str) -> bool:
+        """Remove a dataset name and its versions; collections no version uses go too."""
+        with self.transaction():
+            deleted = self.db.execute("DELETE FROM datasets WHERE name = ?", (name,)).rowcount
+            self.db.execute(
+                "DELETE FROM collections WHERE pk NOT IN (SELECT collection FROM dataset_versions)"
+            )
+            return bool(deleted)
+
+    def datasets_containing(self, object_ids: Iterable[str]) -> dict[str, list[str]]:
+        """object id -> ``name.vN`` of every saved dataset version that contains it."""
+        rows = self.db.execute(
+            "SELECT o.id, d.name, v.version FROM objects o "
+            "JOIN collection_members m ON m.object = o.pk "
+            "JOIN dataset_versions v ON v.collection = m.collection "
+            f"JOIN datasets d ON d.pk = v.dataset WHERE o.id {IN_IDS} "
+            "ORDER BY d.name, v.version",
+            (_ids(object_ids),),
+        )
+        result: dict[str, list[str]] = {}
+        for oid, name, version in rows:
+            result.setdefault(oid, []).append(f"{name}.v{version}")
+        return result
+
     # reading ------------------------------------------------------------------------------
 
     def count_objects(self) -> int:
@@ -611,3 +779,49 @@ class Catalog:
         for oid, tag in rows:
             result.setdefault(oid, []).append(tag)
         return result
+
+    # tags ---------------------------------------------------------------------------------
+
+    def edit_object_tags(
+        self,
+        object_ids: Collection[str],
+        add: Collection[str] = (),
+        remove: Collection[str] = (),
+        replace: bool = False,
+    ) -> int:
+        """Add and remove tags of many objects in one transaction; return how many of them
+        had their tag set changed.
+
+        ``add`` and ``remove`` must not overlap. With ``replace`` the tags end up exactly
+        ``add`` (``remove`` is ignored). Unknown ids are skipped.
+        """
+        if not object_ids:
+            return 0
+        ids, added = _ids(object_ids), _ids(sorted(set(add)))
+        if replace:
+            dropped, params = "NOT IN (SELECT value FROM json_each(?))", added
+        else:
+            dropped, params = IN_IDS, _ids(sorted(set(remove)))
+        selected = f"SELECT pk FROM objects WHERE id {IN_IDS}"
+        db = self.db
+        with self.transaction():
+            # NOTE: counted before writing, in SQL: an object changes when it holds a tag
+            # to drop, or lacks one of the tags to add.
+            changed = db.execute(
+                f"SELECT count(*) FROM ({selected}) s WHERE EXISTS ("
+                f"SELECT 1 FROM object_tags t WHERE t.object = s.pk AND t.tag {dropped}) "
+                f"OR (SELECT count(*) FROM object_tags t WHERE t.object = s.pk "
+                f"AND t.tag {IN_IDS}) < json_array_length(?)",
+                (ids, params, added, added),
+            ).fetchone()[0]
+            if changed:
+                db.execute(
+                    f"DELETE FROM object_tags WHERE object IN ({selected}) AND tag {dropped}",
+                    (ids, params),
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO object_tags (object, tag) "
+                    f"SELECT s.pk, j.value FROM ({selected}) s CROSS JOIN json_each(?) j",
+                    (ids, added),
+                )
+        return changed

@@ -643,6 +643,70 @@ def query_(
         sys.stdout.write(dump_json(value, indent_value) + "\n")
 
 
+@app.command("tag", cls=SelectionCommand)
+def tag_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Sources: ds:root or id:<hash> (ds:root when only filters are given).",
+            show_default=False,
+        ),
+    ] = None,
+    add: Annotated[
+        list[str] | None,
+        typer.Option("-a", "--add", metavar="TAGS", help="Comma-separated tags to add."),
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("-r", "--remove", metavar="TAGS", help="Comma-separated tags to remove."),
+    ] = None,
+    set_tags: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-s",
+            "--set",
+            metavar="TAGS",
+            help="Comma-separated tags replacing all tags of each object.",
+        ),
+    ] = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Add, remove or replace the tags of the selected data objects."""
+    _set_output(verbose, quiet)
+    from ldb_clone.tagging import TagUpdate, require_selection, tag_objects
+
+    require_selection(paths or [], ctx.meta.get(FILTERS_KEY, []))
+    update = TagUpdate.parse(add, remove, set_tags)
+    instance, members = _members(paths, ctx)
+    result = tag_objects(instance, (m.object_id for m in members), update)
+    if json_out:
+        _print_json(result.to_json())
+    else:
+        print(result.format())
+
+
+@app.command()
+def completion(
+    shell: Annotated[
+        str,
+        typer.Option(
+            "-s", "--shell", metavar="{bash,zsh,fish}", help="Shell syntax (default bash)."
+        ),
+    ] = "bash",
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Print a shell completion script for ldb."""
+    _set_output(verbose, quiet)
+    from ldb_clone.completion import SHELLS, completion_script
+
+    _check_choice(shell, SHELLS, "--shell")
+    sys.stdout.write(completion_script(typer.main.get_command(app), shell).rstrip("\n") + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     # NOTE: answer --version before importing anything else, so it starts fast.
@@ -651,4 +715,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if os.environ.get("LDB_DEBUG"):
         _state["verbose"] = 2
+    instruction = os.environ.get("_LDB_COMPLETE")
+    if instruction:
+        # NOTE: typer would answer with its own instruction style; see ldb_clone.completion
+        from ldb_clone.completion import complete
+
+        sys.exit(complete(typer.main.get_command(app), instruction))
     app(args=args, prog_name="ldb")

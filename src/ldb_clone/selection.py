@@ -70,10 +70,21 @@ def select_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
     sources = list(sources) or [ROOT]
     kind = source_kind(sources)
     if kind == "ds":
-        unknown = [s for s in sources if s != ROOT]
-        if unknown:
-            raise SelectionError(f"Dataset not found: {unknown[0]}")
+        if ROOT not in sources:
+            from ldb_clone.datasets import dataset_members
+
+            return dataset_members(instance, sources)
+        if len(set(sources)) > 1:
+            raise SelectionError("ds:root cannot be combined with other datasets")
         return [Member(*row) for row in instance.catalog.root_members()]
+    if kind == "ws":
+        from ldb_clone.datasets import members_of
+        from ldb_clone.workspace import load_workspace
+
+        combined: dict[str, str | None] = {}
+        for source in sources:
+            combined.update(load_workspace(source[3:] or ".").members)
+        return members_of(instance, combined)
     if kind == "id":
         ids = sorted({resolve_id(instance, s) for s in sources})
         current = instance.catalog.current_annotations(ids)
