@@ -490,7 +490,10 @@ def _members(sources: list[str] | None, ctx: click.Context | None = None, warn=N
     from ldb_clone.selection import select_members
 
     instance = _open()
-    members = select_members(instance, sources or [])
+    if not sources:
+        # as upstream: the current workspace when there is one (else every object)
+        sources = ["ws:."] if _in_workspace() else ["ds:root"]
+    members = select_members(instance, sources)
     filters = _filters(ctx) if ctx is not None else []
     if filters:
         from ldb_clone.filters import Pipeline
@@ -583,23 +586,219 @@ def eval_(
 @app.command()
 def status(
     dataset: Annotated[
-        str | None, typer.Argument(help="ds:root (workspaces come later).", show_default=False)
+        str | None,
+        typer.Argument(
+            help="ds:NAME[.vN] or ds:root (default: the workspace).", show_default=False
+        ),
     ] = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Show counts and labelling progress of a dataset."""
+    """Show counts, labelling progress and unsaved changes of a dataset or the workspace."""
     _set_output(verbose, quiet)
     from ldb_clone.views import status_of
 
-    name = dataset or "ds:root"
-    _, members = _members([name])
-    result = status_of(name, members)
+    instance = _open()
+    if dataset is None and _in_workspace():
+        result = _workspace_status(instance)
+    else:
+        name = dataset or "ds:root"
+        from ldb_clone.selection import select_members
+
+        result = status_of(name, select_members(instance, [name]))
+        if name != "ds:root":
+            from ldb_clone.datasets import parse_ref, version_info
+
+            info = version_info(instance, parse_ref(name))
+            result.name = f"ds:{info['name']}.v{info['version']}"
+            result.auto_pull = bool(info["auto_pull"])
+            result.message = info["message"] or None
     if json_out:
         _print_json(result.to_json())
     else:
         print(result.format())
+
+
+def _in_workspace() -> bool:
+    from ldb_clone.workspace import is_workspace
+
+    return is_workspace(Path("."))
+
+
+def _workspace_status(instance):
+    from ldb_clone.datasets import members_of, parent_members
+    from ldb_clone.views import collection_changes, status_of
+    from ldb_clone.workspace import load_workspace
+
+    ws = load_workspace(".")
+    result = status_of(f"ds:{ws.dataset_name}", members_of(instance, ws.members))
+    result.workspace = "."
+    result.auto_pull = ws.auto_pull
+    result.changes = collection_changes(parent_members(instance, ws), ws.members)
+    return result
+
+
+@app.command()
+def stage(
+    dataset: Annotated[str, typer.Argument(help="ds:NAME or ds:NAME.vN to stage.")],
+    target: Annotated[
+        Path, typer.Option("-t", "--target", help="Workspace directory (default: .).")
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Overwrite unsaved changes and workspace files.")
+    ] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Stage a dataset in a workspace directory, to change and commit it."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import stage as _stage
+
+    print(_stage(_open(), dataset, target, force))
+
+
+def _selection_or_error(ctx: click.Context, paths: list[str] | None, default: str | None):
+    """Sources for add/del/tag-like commands: given ones, else ``default`` when filters were
+    given; neither is an error, as upstream."""
+    if paths:
+        return paths
+    if not _filters(ctx):
+        raise LdbError("Must provide either a query or at least one path")
+    return [default] if default else []
+
+
+@app.command(cls=SelectionCommand)
+def add(
+    ctx: typer.Context,
+    paths: Sources = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Add the selected objects (with their annotations) to the working dataset."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import add_members
+    from ldb_clone.workspace import load_workspace
+
+    ws = load_workspace(".")
+    sources = _selection_or_error(ctx, paths, "ds:root")
+    _, members = _members(sources, ctx)
+    changed = add_members(ws, members)
+    if json_out:
+        _print_json(
+            {"dataset": f"ds:{ws.dataset_name}", "selected": len(members), "added": changed}
+        )
+        return
+    print("Adding to working dataset...")
+    print(f"Added {changed} data objects to ds:{ws.dataset_name} at ws:.")
+    print("Updated 0 transforms")
+
+
+@app.command("del", cls=SelectionCommand)
+def del_(
+    ctx: typer.Context,
+    paths: Sources = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Remove the selected objects from the working dataset."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import delete_members
+    from ldb_clone.workspace import load_workspace
+
+    ws = load_workspace(".")
+    sources = _selection_or_error(ctx, paths, "ws:.")
+    _, members = _members(sources, ctx)
+    removed = delete_members(ws, [m.object_id for m in members])
+    if json_out:
+        _print_json({"dataset": f"ds:{ws.dataset_name}", "removed": removed})
+        return
+    print(f"Deleted {removed} data objects from ds:{ws.dataset_name}")
+
+
+@app.command()
+def commit(
+    dataset: Annotated[
+        str | None, typer.Argument(help="Commit under this name (ds:NAME).", show_default=False)
+    ] = None,
+    message: Annotated[str, typer.Option("-m", "--message", help="Commit message.")] = "",
+    auto_pull: Annotated[
+        str | None,
+        typer.Option(
+            "--auto-pull",
+            metavar="{true,false}",
+            help="Keep annotations at their latest version when staged.",
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Save the working dataset as a new version."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import commit as _commit
+    from ldb_clone.workspace import load_workspace
+
+    pull = None if auto_pull is None else _parse_bool(auto_pull, "--auto-pull")
+    print(_commit(_open(), load_workspace("."), message, pull, dataset))
+
+
+ds_app = LdbTyper(
+    name="ds",
+    help="List and delete saved datasets.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(ds_app, name="ds")
+
+
+@ds_app.command("list")
+def ds_list(
+    all_versions: Annotated[
+        bool, typer.Option("-a", "--all", help="Every version, not only the latest.")
+    ] = False,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List saved datasets (their latest version, or all with -a)."""
+    _set_output(verbose, quiet)
+    catalog = _open().catalog
+    names = [
+        f"ds:{name}.v{version}"
+        for name, latest in catalog.dataset_names()
+        for version in (range(1, latest + 1) if all_versions else [latest])
+    ]
+    if json_out:
+        _print_json(names)
+    elif names:
+        print("\n".join(names))
+    else:
+        print("No saved datasets")
+
+
+@ds_app.command("del")
+def ds_del(
+    datasets: Annotated[list[str], typer.Argument(help="ds:NAME of the datasets to delete.")],
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Delete datasets by name (all their versions); other datasets are not touched."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import DatasetError, parse_ref
+
+    instance = _open()
+    refs = [parse_ref(d) for d in datasets]
+    for ref in refs:
+        if ref.version is not None:
+            raise DatasetError(f"Expected a dataset name without a version: {ref}")
+        if not instance.catalog.dataset_versions(ref.name):
+            raise DatasetError(f"Dataset not found: ds:{ref.name}")
+    for ref in refs:
+        instance.catalog.delete_dataset(ref.name)
+        print(f"Deleted ds:{ref.name}")
 
 
 @app.command("query", cls=JsonQueryCommand)

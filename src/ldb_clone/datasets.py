@@ -74,6 +74,24 @@ def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str,
     return chosen["version"], instance.catalog.collection_members(chosen["collection"])
 
 
+def version_info(instance: Instance, ref: DatasetRef) -> dict:
+    """The catalog's record of ``ds:name[.vN]`` (the latest without a version)."""
+    number, _ = version_members(instance, ref)
+    info = dict(instance.catalog.dataset_versions(ref.name)[number - 1])
+    info["name"] = ref.name
+    return info
+
+
+def parent_members(instance: Instance, ws: Workspace) -> dict[str, str | None]:
+    """The members of the version a workspace was staged from (empty for a new dataset)."""
+    if ws.parent is None:
+        return {}
+    versions = instance.catalog.dataset_versions(ws.dataset_name)
+    if ws.parent > len(versions):
+        return {}
+    return instance.catalog.collection_members(versions[ws.parent - 1]["collection"])
+
+
 def dataset_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
     """The union of datasets; where they disagree on an object, the newest annotation
     version wins."""

@@ -130,6 +130,9 @@ class Status:
     num_objects: int
     num_annotations: int
     auto_pull: bool = False
+    workspace: str | None = None  # the workspace directory, for a working dataset
+    changes: tuple[int, int, int] | None = None  # additions, deletions, modifications
+    message: str | None = None
 
     @property
     def unlabelled(self) -> int:
@@ -140,7 +143,7 @@ class Status:
         return 100.0 * self.num_annotations / self.num_objects if self.num_objects else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "dataset": self.name,
             "num_data_objects": self.num_objects,
             "num_annotations": self.num_annotations,
@@ -148,20 +151,59 @@ class Status:
             "labelling_progress": round(self.progress, 2),
             "auto_pull": self.auto_pull,
         }
+        if self.workspace is not None:
+            data["workspace"] = self.workspace
+            additions, deletions, modifications = self.changes or (0, 0, 0)
+            data["unsaved_changes"] = {
+                "additions": additions,
+                "deletions": deletions,
+                "modifications": modifications,
+            }
+        if self.message:
+            data["message"] = self.message
+        return data
 
     def format(self) -> str:
-        return (
-            f"{self.name}\n"
-            f"  Num data objects: {self.num_objects:8d}\n"
-            f"  Num annotations:  {self.num_annotations:8d}\n"
-            "\n"
-            f"  auto-pull:        {str(self.auto_pull).lower()}\n"
-            "\n"
-            "Labelling progress:\n"
-            f"  Labelled:         {self.num_annotations:8d}\n"
-            f"  Unlabelled:       {self.unlabelled:8d}\n"
-            f"  Progress:         {self.progress:7.1f}%"
-        )
+        lines = []
+        if self.workspace is not None:
+            lines += [f"Workspace directory: {self.workspace!r}", ""]
+        lines.append(self.name + (f'  "{self.message}"' if self.message else ""))
+        lines += [
+            f"  Num data objects: {self.num_objects:8d}",
+            f"  Num annotations:  {self.num_annotations:8d}",
+            "",
+            f"  auto-pull:        {str(self.auto_pull).lower()}",
+        ]
+        if self.workspace is not None:
+            additions, deletions, modifications = self.changes or (0, 0, 0)
+            if additions or deletions or modifications:
+                lines += [
+                    "",
+                    "Unsaved changes:",
+                    f"  Additions (+):     {additions:4d}",
+                    f"  Deletions (-):     {deletions:4d}",
+                    f"  Modifications (m): {modifications:4d}",
+                ]
+            else:
+                lines += ["", "No unsaved changes."]
+        lines += [
+            "",
+            "Labelling progress:",
+            f"  Labelled:         {self.num_annotations:8d}",
+            f"  Unlabelled:       {self.unlabelled:8d}",
+            f"  Progress:         {self.progress:7.1f}%",
+        ]
+        return "\n".join(lines)
+
+
+def collection_changes(
+    old: dict[str, str | None], new: dict[str, str | None]
+) -> tuple[int, int, int]:
+    """(additions, deletions, modifications) going from ``old`` to ``new``."""
+    additions = sum(1 for oid in new if oid not in old)
+    deletions = sum(1 for oid in old if oid not in new)
+    modifications = sum(1 for oid, aid in new.items() if oid in old and old[oid] != aid)
+    return additions, deletions, modifications
 
 
 def status_of(name: str, members: Sequence[Member]) -> Status:

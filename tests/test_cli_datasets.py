@@ -1,0 +1,99 @@
+"""stage, add, del, commit, status, ds list and ds del through the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import run_index
+
+
+@pytest.fixture
+def pets(instance, data_dir, make_image, make_json):
+    for n, label in enumerate(["cat", "dog", "cat", "bird", "cat"]):
+        make_image(data_dir / f"p{n}.png")
+        make_json(data_dir / f"p{n}.json", {"label": label})
+    make_image(data_dir / "unlabelled.png")
+    run_index(instance, data_dir, fmt="bare")
+    return data_dir
+
+
+def ldb_in(cwd, *args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "ldb_clone", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
+    return result
+
+
+def test_a_dataset_life_cycle(pets, tmp_path):
+    ws = tmp_path / "ws"
+    out = ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws").stdout
+    assert out == "Staged new dataset ds:pets at 'ws'\n"
+    out = ldb_in(ws, "add", "--query", "label == `cat`").stdout
+    assert out.splitlines() == [
+        "Adding to working dataset...",
+        "Added 3 data objects to ds:pets at ws:.",
+        "Updated 0 transforms",
+    ]
+    status = ldb_in(ws, "status").stdout
+    assert status.startswith("Workspace directory: '.'\n\nds:pets\n")
+    assert "  Additions (+):        3\n" in status
+    assert ldb_in(ws, "commit", "-m", "cats").stdout == "Committed ds:pets.v1\n"
+    assert "No unsaved changes." in ldb_in(ws, "status").stdout
+    assert ldb_in(ws, "commit").stdout == "Nothing to commit.\n"
+
+    ldb_in(ws, "add", "ds:root", "--path", "unlabelled")
+    assert ldb_in(ws, "del", "--query", "label == `cat`", "--limit", "1").stdout == (
+        "Deleted 1 data objects from ds:pets\n"
+    )
+    status = json.loads(ldb_in(ws, "status", "--json").stdout)
+    assert status["unsaved_changes"] == {"additions": 1, "deletions": 1, "modifications": 0}
+    assert status["num_unlabelled"] == 1
+    assert ldb_in(ws, "commit").stdout == "Committed ds:pets.v2\n"
+
+    assert ldb_in(tmp_path, "ds", "list").stdout == "ds:pets.v2\n"
+    assert ldb_in(tmp_path, "ds", "list", "-a").stdout == "ds:pets.v1\nds:pets.v2\n"
+    assert ldb_in(ws, "list", "-s").stdout == "3\n"
+    assert ldb_in(tmp_path, "list", "-s", "ds:pets.v1").stdout == "3\n"
+    assert ldb_in(tmp_path, "status", "ds:pets.v1").stdout.startswith('ds:pets.v1  "cats"\n')
+
+    assert ldb_in(tmp_path, "ds", "del", "ds:pets").stdout == "Deleted ds:pets\n"
+    assert ldb_in(tmp_path, "ds", "list").stdout == "No saved datasets\n"
+
+
+def test_errors_are_one_line(pets, tmp_path):
+    cases = [
+        (("add", "ds:root"), "Not a workspace"),
+        (("stage", "ds:root"), "ds:root"),
+        (("list", "ds:nope"), "Dataset not found: ds:nope"),
+        (("ds", "del", "ds:nope"), "Dataset not found"),
+        (("list", "ds:root", str(pets)), "same kind"),
+    ]
+    for args, fragment in cases:
+        result = ldb_in(tmp_path, *args, check=False)
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("error: ") and fragment in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    ldb_in(tmp_path, "stage", "ds:x", "-t", "ws")
+    nothing = ldb_in(tmp_path / "ws", "add", check=False)
+    assert nothing.returncode == 1
+    assert "Must provide either a query or at least one path" in nothing.stderr
+
+
+def test_temporary_names_need_a_name(pets, tmp_path):
+    ldb_in(tmp_path, "stage", "ds:.temp.2026-11-22T00:00:00+00:00", "-t", "ws")
+    ws = tmp_path / "ws"
+    ldb_in(ws, "add", "--limit", "2")
+    refused = ldb_in(ws, "commit", check=False)
+    assert refused.returncode == 1 and "temporary" in refused.stderr
+    assert ldb_in(ws, "commit", "ds:kept").stdout == "Committed ds:kept.v1\n"
