@@ -97,3 +97,56 @@ def test_temporary_names_need_a_name(pets, tmp_path):
     refused = ldb_in(ws, "commit", check=False)
     assert refused.returncode == 1 and "temporary" in refused.stderr
     assert ldb_in(ws, "commit", "ds:kept").stdout == "Committed ds:kept.v1\n"
+
+
+def test_pull_diff_sync_and_index_into_a_workspace(pets, tmp_path):
+    from tests.helpers import rewrite_json
+
+    ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
+    ws = tmp_path / "ws"
+    ldb_in(ws, "add", "ds:root")
+    ldb_in(ws, "commit")
+    rewrite_json(pets / "p0.json", {"label": "lion"})
+    ldb_in(ws, "index", "-m", "bare", str(pets))
+    assert (
+        "  Modifications (m):    0" in ldb_in(ws, "diff", "-s").stdout
+        or not ldb_in(ws, "diff", "-s").stdout
+    )
+    pulled = ldb_in(ws, "pull").stdout
+    assert pulled.splitlines()[0] == "Updating to latest version"
+    assert "  New updates:               1" in pulled
+    diff = ldb_in(ws, "diff").stdout.splitlines()
+    assert diff[0].startswith("m id:") and "1 -> 2" in diff[0]
+    assert diff[-1] == "  Modifications (m):    1"
+    back = ldb_in(ws, "pull", "v1").stdout
+    assert "  New updates:               1" in back
+    assert ldb_in(ws, "diff", "-s").stdout == ""
+
+    synced = ldb_in(ws, "sync", "ds:root", "--limit", "2").stdout.splitlines()
+    assert synced[0] == "Syncing working dataset..."
+    assert ldb_in(ws, "list", "-s").stdout == "2\n"
+
+    extra = tmp_path / "data" / "extra"
+    extra.mkdir()
+    from tests.conftest import write_image
+
+    write_image(extra / "e.png")
+    out = ldb_in(ws, "index", "-m", "bare", "-a", "ws:.", str(extra)).stdout
+    assert out.rstrip().endswith("Added 1 data objects to ds:pets at ws:.")
+    assert ldb_in(ws, "list", "-s").stdout == "3\n"
+
+
+def test_unindex_refuses_saved_objects(pets, tmp_path):
+    ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
+    ws = tmp_path / "ws"
+    ldb_in(ws, "add", str(pets / "p0.png"))
+    ldb_in(ws, "commit")
+    refused = ldb_in(tmp_path, "unindex", str(pets / "p0.png"), check=False)
+    assert refused.returncode == 1
+    assert "is contained in saved datasets: ds:pets.v1" in refused.stderr
+    assert ldb_in(tmp_path, "unindex", str(pets / "p1.png")).stdout == (
+        "Deleted 1 data objects from ds:root\n"
+    )
+    assert ldb_in(tmp_path, "list", "-s").stdout == "5\n"
+    again = ldb_in(tmp_path, "index", "-m", "bare", str(pets)).stdout
+    assert "New data objects:              1" in again

@@ -609,6 +609,19 @@ class Catalog:
             aid: version for (_, aid), version in self.version_numbers([(object_id, "")]).items()
         }
 
+    def unindex(self, object_ids: Collection[str]) -> int:
+        """Forget objects: their paths, annotation versions, tags and stat-cache entries.
+        Annotations stay (they are shared and content-addressed)."""
+        ids = _ids(object_ids)
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM file_states WHERE kind = 'object' AND (protocol, path) IN "
+                "(SELECT p.protocol, p.path FROM object_paths p JOIN objects o ON o.pk = p.object "
+                f"WHERE o.id {IN_IDS})",
+                (ids,),
+            )
+            return self.db.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
+
     # collections and datasets ----------------------------------------------------------------
 
     def save_collection(self, collection_id: str, members: dict[str, str | None]) -> int:
@@ -713,7 +726,7 @@ class Catalog:
             return bool(deleted)
 
     def datasets_containing(self, object_ids: Iterable[str]) -> dict[str, list[str]]:
-        """object id -> ``name.vN`` of every saved dataset version that contains it."""
+        """object id -> ``ds:name.vN`` of every saved dataset version that contains it."""
         rows = self.db.execute(
             "SELECT o.id, d.name, v.version FROM objects o "
             "JOIN collection_members m ON m.object = o.pk "
@@ -724,7 +737,7 @@ class Catalog:
         )
         result: dict[str, list[str]] = {}
         for oid, name, version in rows:
-            result.setdefault(oid, []).append(f"{name}.v{version}")
+            result.setdefault(oid, []).append(f"ds:{name}.v{version}")
         return result
 
     # reading ------------------------------------------------------------------------------

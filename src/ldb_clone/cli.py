@@ -448,6 +448,12 @@ def index(
         list[str] | None,
         typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
     ] = None,
+    add_to: Annotated[
+        str | None,
+        typer.Option(
+            "-a", "--add", metavar="ws:DIR", help="Also add the indexed objects to this workspace."
+        ),
+    ] = None,
     ephemeral_remote: Annotated[
         bool,
         typer.Option(
@@ -471,8 +477,16 @@ def index(
     reporter = _reporter()
     if json_out:
         reporter.to_stderr = True
+    workspace = None
+    if add_to is not None:
+        from ldb_clone.workspace import load_workspace
+
+        if not add_to.startswith("ws:"):
+            raise click.BadParameter("expected ws:DIR, e.g. ws:.", param_hint="'-a' / '--add'")
+        workspace = load_workspace(add_to[3:] or ".")
+    instance = _open()
     result = _index(
-        _open(),
+        instance,
         paths,
         fmt,
         _parse_params(param),
@@ -481,6 +495,20 @@ def index(
         ephemeral_remote,
         reporter,
     )
+    if workspace is not None:
+        from ldb_clone.datasets import add_members
+        from ldb_clone.selection import Member
+
+        current = instance.catalog.current_annotations(result.object_ids)
+        members = [
+            Member(oid, current[oid][1], current[oid][0])
+            if oid in current
+            else Member(oid, None, None)
+            for oid in sorted(result.object_ids)
+        ]
+        added = add_members(workspace, members)
+        reporter.echo("")
+        reporter.echo(f"Added {added} data objects to ds:{workspace.dataset_name} at {add_to}")
     if json_out:
         _print_json(result.to_json())
 
@@ -742,6 +770,162 @@ def commit(
 
     pull = None if auto_pull is None else _parse_bool(auto_pull, "--auto-pull")
     print(_commit(_open(), load_workspace("."), message, pull, dataset))
+
+
+@app.command(cls=SelectionCommand)
+def sync(
+    ctx: typer.Context,
+    paths: Sources = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Make the working dataset exactly the selection (default: the files in `.`)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import sync_members
+    from ldb_clone.workspace import load_workspace
+
+    ws = load_workspace(".")
+    _, members = _members(paths or ["."], ctx)
+    added, removed = sync_members(ws, members)
+    name = f"ds:{ws.dataset_name}"
+    if json_out:
+        _print_json({"dataset": name, "selected": len(members), "added": added, "removed": removed})
+        return
+    print("Syncing working dataset...")
+    print(f"Added {added} data objects to {name}")
+    print(f"Deleted {removed} data objects from {name}")
+
+
+@app.command()
+def diff(
+    first: Annotated[
+        str | None, typer.Argument(help="ds:NAME[.vN], ds:root or ws:DIR.", show_default=False)
+    ] = None,
+    second: Annotated[
+        str | None, typer.Argument(help="What to compare it with.", show_default=False)
+    ] = None,
+    summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the counts.")] = (
+        False
+    ),
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Show what changed: the workspace against its parent version, A against the
+    workspace, or A against B."""
+    _set_output(verbose, quiet)
+    from ldb_clone import datasets as ds
+    from ldb_clone.views import left_truncate
+    from ldb_clone.workspace import load_workspace
+
+    instance = _open()
+    if first is None:
+        ws = load_workspace(".")
+        old, new = ds.parent_members(instance, ws), ws.members
+    elif second is None:
+        old, new = ds.resolve_collection(instance, first), load_workspace(".").members
+    else:
+        old, new = ds.resolve_collection(instance, first), ds.resolve_collection(instance, second)
+    rows = ds.diff(instance, old, new)
+    counts = [sum(1 for r in rows if r.kind == kind) for kind in "+-m"]
+    if json_out:
+        _print_json(
+            {
+                "additions": counts[0],
+                "deletions": counts[1],
+                "modifications": counts[2],
+                "changes": [
+                    {
+                        "change": r.kind,
+                        "id": r.object_id,
+                        "old": r.old_version,
+                        "new": r.new_version,
+                    }
+                    for r in rows
+                ],
+            }
+        )
+        return
+    if not summary and rows:
+        infos = instance.catalog.object_infos([r.object_id for r in rows])
+        for r in rows:
+            info = infos.get(r.object_id)
+            path = info.path if info and info.path else ""
+            shown = path if _state["verbose"] else left_truncate(path, 36)
+            if r.kind == "m":
+                annot = f"{r.old_version or '-'} -> {r.new_version or '-'}"
+            else:
+                annot = str((r.new_version if r.kind == "+" else r.old_version) or "-")
+            print(f"{r.kind} id:{r.object_id:35} {annot:12} {shown}")
+    if any(counts):
+        if not summary:
+            print()
+        print(
+            f"  Additions (+): {counts[0]:8}\n"
+            f"  Deletions (-): {counts[1]:8}\n"
+            f"  Modifications (m): {counts[2]:4}"
+        )
+
+
+@app.command(cls=SelectionCommand)
+def pull(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Sources to limit the update to, then an optional vN.", show_default=False
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Update the working dataset's annotations to their latest version (or to vN)."""
+    _set_output(verbose, quiet)
+    import re
+
+    from ldb_clone.datasets import pull as _pull
+    from ldb_clone.workspace import load_workspace
+
+    sources = list(paths or [])
+    version = None
+    if sources and re.fullmatch(r"v(\d+)", sources[-1]):
+        version = int(sources.pop()[1:])
+    ws = load_workspace(".")
+    _, members = _members(sources or ["ws:."], ctx)
+    done, updated, missing = _pull(_open(), ws, [m.object_id for m in members], version)
+    print(f"Updating to {'latest version' if version is None else f'v{version}'}")
+    print()
+    print(f"ds:{ws.dataset_name}")
+    print(f"  Already up-to-date: {done:8d}")
+    print(f"  New updates:        {updated:8d}")
+    print(f"  Missing version:    {missing:8d}")
+
+
+@app.command(cls=SelectionCommand)
+def unindex(
+    ctx: typer.Context,
+    paths: Sources = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Remove the selected objects from the index (not objects in saved datasets)."""
+    _set_output(verbose, quiet)
+    instance, members = _members(_selection_or_error(ctx, paths, "ds:root"), ctx)
+    ids = [m.object_id for m in members]
+    saved = instance.catalog.datasets_containing(ids)
+    if saved:
+        oid, names = next(iter(sorted(saved.items())))
+        more = f" (and {len(saved) - 1} more objects)" if len(saved) > 1 else ""
+        raise LdbError(
+            f"Data object id:{oid} is contained in saved datasets: {', '.join(names)}{more}"
+        )
+    removed = instance.catalog.unindex(ids)
+    if json_out:
+        _print_json({"removed": removed})
+    else:
+        print(f"Deleted {removed} data objects from ds:root")
 
 
 ds_app = LdbTyper(

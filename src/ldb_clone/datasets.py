@@ -213,8 +213,11 @@ def commit(
             collection = instance.catalog.save_collection(
                 collection_id(instance, ws.members), ws.members
             )
-        except ValueError as exc:
-            raise DatasetError(f"Cannot commit: {exc}") from None
+        except ValueError:
+            raise DatasetError(
+                "Cannot commit: the working dataset holds objects that are no longer indexed "
+                "(removed with ldb unindex); take them out with ldb del, or index them again"
+            ) from None
         number = instance.catalog.add_dataset_version(
             ws.dataset_name, collection, ws.parent, pull, message, now, _user()
         )
@@ -229,3 +232,76 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:
         return ""
+
+
+def sync_members(ws: Workspace, members: Sequence[Member]) -> tuple[int, int]:
+    """Make the working dataset exactly ``members``; return (added or changed, removed)."""
+    wanted = {m.object_id for m in members}
+    removed = [oid for oid in ws.members if oid not in wanted]
+    for oid in removed:
+        del ws.members[oid]
+    return add_members(ws, members), len(removed)
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    kind: str  # "+", "-" or "m"
+    object_id: str
+    old_version: int | None
+    new_version: int | None
+
+
+def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]:
+    """The members of ``ds:name[.vN]``, ``ds:root`` or ``ws:DIR`` as object -> annotation."""
+    if source.startswith("ws:"):
+        return dict(load_workspace(source[3:] or ".").members)
+    ref = parse_ref(source)
+    if ref.name == "root":
+        return {oid: aid for oid, aid, _ in instance.catalog.root_members()}
+    return version_members(instance, ref)[1]
+
+
+def diff(
+    instance: Instance, old: dict[str, str | None], new: dict[str, str | None]
+) -> list[DiffRow]:
+    """Additions, deletions and modifications from ``old`` to ``new``, by object id."""
+    pairs = [(o, a) for o, a in old.items() if a] + [(o, a) for o, a in new.items() if a]
+    numbers = instance.catalog.version_numbers(pairs)
+    rows = []
+    for oid in sorted(old.keys() | new.keys()):
+        before = numbers.get((oid, old[oid])) if old.get(oid) else None
+        after = numbers.get((oid, new[oid])) if new.get(oid) else None
+        if oid not in old:
+            rows.append(DiffRow("+", oid, None, after))
+        elif oid not in new:
+            rows.append(DiffRow("-", oid, before, None))
+        elif old[oid] != new[oid]:
+            rows.append(DiffRow("m", oid, before, after))
+    return rows
+
+
+def pull(
+    instance: Instance, ws: Workspace, object_ids: Sequence[str], version: int | None
+) -> tuple[int, int, int]:
+    """Point the given workspace members at annotation version ``version`` (the highest
+    version when None); return (already up to date, updated, missing that version)."""
+    ids = [oid for oid in object_ids if oid in ws.members]
+    by_object: dict[str, dict[int, str]] = {}
+    for (oid, aid), number in instance.catalog.version_numbers([(o, "") for o in ids]).items():
+        by_object.setdefault(oid, {})[number] = aid
+    current = updated = missing = 0
+    for oid in ids:
+        versions = by_object.get(oid, {})
+        if not versions:
+            missing += 1
+            continue
+        target = max(versions) if version is None else version
+        if target not in versions:
+            missing += 1
+        elif ws.members[oid] == versions[target]:
+            current += 1
+        else:
+            ws.members[oid] = versions[target]
+            updated += 1
+    ws.save()
+    return current, updated, missing

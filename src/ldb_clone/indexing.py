@@ -13,7 +13,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -51,6 +51,7 @@ class IndexResult:
     new_paths: int = 0
     transform_sets: int = 0
     finished: bool = False
+    object_ids: set[str] = field(default_factory=set, repr=False)  # every object indexed
 
     def summary(self) -> str:
         heading = (
@@ -69,7 +70,9 @@ class IndexResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["object_ids"]
+        return data
 
 
 def parse_tags(values: Iterable[str]) -> list[str]:
@@ -347,6 +350,7 @@ class Indexer:
             self.catalog.put_file_states(OBJECT_KIND, object_states)
             self.catalog.put_file_states(JSON_KIND, json_states)
         # counted once the batch is stored, so a partial summary reports what was kept
+        result.object_ids.update(oids)
         result.found_objects += len(batch)
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects
