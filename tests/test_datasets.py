@@ -7,6 +7,7 @@ import pytest
 from ldb_clone import datasets
 from ldb_clone.datasets import DatasetError, commit, parse_ref, stage
 from ldb_clone.selection import select_members
+from ldb_clone.views import with_versions
 from ldb_clone.workspace import WorkspaceError, load_workspace
 from tests.helpers import rewrite_json, run_index
 
@@ -92,7 +93,7 @@ def test_union_prefers_the_newest_annotation(instance, pets, tmp_path):
     w = load_workspace(ws)
     datasets.add_members(w, root(instance))
     commit(instance, w)
-    union = select_members(instance, ["ds:old", "ds:new"])
+    union = with_versions(instance, select_members(instance, ["ds:old", "ds:new"]))
     assert len(union) == 4
     assert max(m.version for m in union) == 2
 

@@ -172,3 +172,50 @@ def test_pipe_failures(instance, indexed, tmp_path):
         run(instance, Filter("pipe", [str(liar)]))
     with pytest.raises(FilterError, match="not found"):
         run(instance, Filter("pipe", ["no-such-plugin-anywhere"]))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "label == `cat`",
+        "label == 'cat'",
+        "`cat` == label",
+        "n == `2`",
+        "n == `2.0`",
+        "flag == `true`",
+        "flag == `false`",
+        "meta.kind == `x`",
+        'meta."odd key" == `1`',
+        "missing == `cat`",
+        "label.deeper == `cat`",
+    ],
+)
+@pytest.mark.parametrize("strict", [True, False])
+def test_sql_pushdown_agrees_with_python(
+    instance, data_dir, make_image, make_json, expression, strict
+):
+    from ldb_clone.filters import sql_condition
+    from ldb_clone.query import compile_query
+
+    values = [
+        {"label": "cat", "n": 2, "flag": True, "meta": {"kind": "x", "odd key": 1}},
+        {"label": "dog", "n": 2.0, "flag": False, "meta": {"kind": "y"}},
+        {"label": 1, "n": "2", "flag": 1, "meta": "x"},
+        {"label": ["cat"], "n": True},
+        {"label": {"deeper": "cat"}},
+        "cat",
+        [1, 2],
+    ]
+    for n, value in enumerate(values):
+        make_image(data_dir / f"v{n}.png")
+        make_json(data_dir / f"v{n}.json", value)
+    make_image(data_dir / "none.png")
+    run_index(instance, data_dir, fmt="bare")
+    assert sql_condition(expression) is not None
+    members = select_members(instance, ["ds:root"])
+    kind = "query" if strict else "jquery"
+    pushed = {m.object_id for m in run(instance, Filter(kind, expression))}
+    query = compile_query(expression, strict=strict)
+    pipeline = Pipeline(instance, [])
+    expected = {m.object_id for m in members if query.matches(pipeline.annotation_value(m))}
+    assert pushed == expected

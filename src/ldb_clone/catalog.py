@@ -622,6 +622,16 @@ class Catalog:
             )
             return self.db.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
 
+    def annotations_matching(
+        self, annotation_ids: Collection[str], condition: str, params: Sequence[Any]
+    ) -> set[str]:
+        """The annotation ids among these whose JSON ``value`` meets an SQL condition."""
+        rows = self.db.execute(
+            f"SELECT id FROM annotations WHERE id {IN_IDS} AND ({condition})",
+            (_ids(annotation_ids), *params),
+        )
+        return {row[0] for row in rows}
+
     # collections and datasets ----------------------------------------------------------------
 
     def save_collection(self, collection_id: str, members: dict[str, str | None]) -> int:

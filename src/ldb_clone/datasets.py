@@ -115,13 +115,9 @@ def _newer(instance: Instance, oid: str, first: str | None, second: str) -> str:
 
 
 def members_of(instance: Instance, collection: dict[str, str | None]) -> list[Member]:
-    numbers = instance.catalog.version_numbers(
-        [(oid, aid) for oid, aid in collection.items() if aid]
-    )
-    return [
-        Member(oid, aid, numbers.get((oid, aid)) if aid else None)
-        for oid, aid in sorted(collection.items())
-    ]
+    """Members sorted by id. Annotation version numbers are left out (None): only some
+    views need them, and ``views.with_versions`` fills them in."""
+    return [Member(oid, aid, None) for oid, aid in sorted(collection.items())]
 
 
 # commands --------------------------------------------------------------------------------

@@ -32,7 +32,22 @@ class ListRow:
         }
 
 
+def with_versions(instance: Instance, members: Sequence[Member]) -> list[Member]:
+    """Members whose annotation version number is not known yet get it from the catalog."""
+    missing = [(m.object_id, m.annotation_id) for m in members if m.annotation_id and not m.version]
+    if not missing:
+        return list(members)
+    numbers = instance.catalog.version_numbers(missing)
+    return [
+        Member(m.object_id, m.annotation_id, numbers.get((m.object_id, m.annotation_id)))
+        if m.annotation_id and not m.version
+        else m
+        for m in members
+    ]
+
+
 def list_rows(instance: Instance, members: Sequence[Member]) -> list[ListRow]:
+    members = with_versions(instance, members)
     infos = instance.catalog.object_infos(m.object_id for m in members)
     rows = []
     for m in members:
