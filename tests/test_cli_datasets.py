@@ -148,3 +148,24 @@ def test_unindex_refuses_saved_objects(pets, tmp_path):
     assert ldb_in(tmp_path, "list", "-s").stdout == "5\n"
     again = ldb_in(tmp_path, "index", "-m", "bare", str(pets)).stdout
     assert "New data objects:              1" in again
+
+
+def test_stage_without_an_instance_starts_quickly(tmp_path, isolated_home):
+    """Quick start: the first `ldb stage` creates the instance with read-add storage."""
+    result = ldb_in(tmp_path, "stage", "ds:first", "-t", "ws")
+    lines = result.stdout.splitlines()
+    instance_dir = isolated_home / ".ldb" / "private_instance"
+    assert lines[0] == f"Initialized LDB instance at {str(instance_dir)!r}"
+    assert lines[-1] == "Staged new dataset ds:first at 'ws'"
+    from ldb_clone.instance import open_instance
+    from ldb_clone.storage import load_locations
+
+    instance = open_instance(instance_dir)
+    locations = load_locations(instance)
+    assert [loc.url for loc in locations] == [
+        str(isolated_home / ".ldb" / "read_add_storage"),
+        "s3://ldb-public/remote",
+    ]
+    assert locations[0].read_add and locations[1].options == {"anon": True}
+    assert instance.setting("core.auto_index") is True
+    assert instance.setting("core.read_any_cloud_location") is True

@@ -682,8 +682,16 @@ def stage(
     """Stage a dataset in a workspace directory, to change and commit it."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import stage as _stage
+    from ldb_clone.instance import locate_instance_dir, quick_start
 
-    print(_stage(_open(), dataset, target, force))
+    located = locate_instance_dir()
+    if located.exists():
+        instance = _open()
+    else:
+        instance, messages = quick_start(located)
+        for line in messages:
+            print(line)
+    print(_stage(instance, dataset, target, force))
 
 
 def _selection_or_error(ctx: click.Context, paths: list[str] | None, default: str | None):

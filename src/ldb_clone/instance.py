@@ -170,3 +170,24 @@ def remember_instance(path: Path) -> str:
     with config.edit(global_path) as doc:
         config.set_key(doc, "core.ldb_dir", absolute)
     return f"Set core.ldb_dir to {absolute!r}"
+
+
+PUBLIC_LOCATION = "s3://ldb-public/remote"
+
+
+def quick_start(path: Path | None = None) -> tuple[Instance, list[str]]:
+    """Create the instance for first use (``ldb stage`` with no instance yet) where the
+    instance is looked for (unlike upstream, which ignored a missing ``LDB_DIR``):
+    auto-indexing on, any cloud location readable, a read-add folder in ``~/.ldb`` and
+    the public ``s3://ldb-public/remote`` location (anonymous; never contacted unless used).
+    """
+    from ldb_clone.storage import add_storage
+
+    path = path or locate_instance_dir()
+    messages = init_instance(path, read_any_cloud_location=True, auto_index=True)
+    instance = Instance(path)
+    read_add = config.global_base() / DEFAULT_READ_ADD_NAME
+    read_add.mkdir(parents=True, exist_ok=True)
+    messages.append(add_storage(instance, str(read_add), read_add=True))
+    messages.append(add_storage(instance, PUBLIC_LOCATION, options={"anon": True}))
+    return instance, messages
