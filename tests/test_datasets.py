@@ -39,11 +39,11 @@ def test_stage_add_commit_and_versions(instance, pets, tmp_path):
     assert stage(instance, "ds:pets", ws_dir) == f"Staged new dataset ds:pets at {str(ws_dir)!r}"
     ws = load_workspace(ws_dir)
     members = root(instance)
-    assert datasets.add_members(ws, members[:2]) == 2
-    assert datasets.add_members(ws, members[:2]) == 0
+    assert datasets.add_members(instance, ws, members[:2]).changed == 2
+    assert datasets.add_members(instance, ws, members[:2]).changed == 0
     assert commit(instance, ws, "first") == "Committed ds:pets.v1"
     assert commit(instance, ws) == "Nothing to commit."
-    datasets.add_members(ws, members[2:])
+    datasets.add_members(instance, ws, members[2:])
     assert commit(instance, ws, "second") == "Committed ds:pets.v2"
 
     v1 = select_members(instance, ["ds:pets.v1"])
@@ -57,7 +57,7 @@ def test_stage_an_existing_version_and_errors(instance, pets, tmp_path):
     ws = tmp_path / "ws"
     stage(instance, "ds:pets", ws)
     w = load_workspace(ws)
-    datasets.add_members(w, root(instance))
+    datasets.add_members(instance, w, root(instance))
     commit(instance, w)
     other = tmp_path / "other"
     assert stage(instance, "ds:pets.v1", other) == f"Staged ds:pets.v1 at {str(other)!r}"
@@ -75,7 +75,7 @@ def test_stage_an_existing_version_and_errors(instance, pets, tmp_path):
 def test_unsaved_changes_block_restaging(instance, pets, tmp_path):
     ws = tmp_path / "ws"
     stage(instance, "ds:pets", ws)
-    datasets.add_members(load_workspace(ws), root(instance)[:1])
+    datasets.add_members(instance, load_workspace(ws), root(instance)[:1])
     with pytest.raises(WorkspaceError, match="Unsaved changes"):
         stage(instance, "ds:other", ws)
     assert stage(instance, "ds:other", ws, force=True).startswith("Staged new dataset ds:other")
@@ -85,13 +85,13 @@ def test_union_prefers_the_newest_annotation(instance, pets, tmp_path):
     ws = tmp_path / "ws"
     stage(instance, "ds:old", ws)
     w = load_workspace(ws)
-    datasets.add_members(w, root(instance))
+    datasets.add_members(instance, w, root(instance))
     commit(instance, w)
     rewrite_json(pets / "p0.json", {"label": "lion"})
     run_index(instance, pets, fmt="strict")
     stage(instance, "ds:new", ws)
     w = load_workspace(ws)
-    datasets.add_members(w, root(instance))
+    datasets.add_members(instance, w, root(instance))
     commit(instance, w)
     union = with_versions(instance, select_members(instance, ["ds:old", "ds:new"]))
     assert len(union) == 4
@@ -102,7 +102,7 @@ def test_temp_names_need_a_real_name(instance, pets, tmp_path):
     ws = tmp_path / "ws"
     stage(instance, "ds:.temp.2026-11-22T00:00:00+00:00", ws)
     w = load_workspace(ws)
-    datasets.add_members(w, root(instance))
+    datasets.add_members(instance, w, root(instance))
     with pytest.raises(DatasetError, match="temporary"):
         commit(instance, w)
     assert commit(instance, w, rename="ds:kept") == "Committed ds:kept.v1"
@@ -113,7 +113,7 @@ def test_delete_dataset_keeps_others(instance, pets, tmp_path):
         ws = tmp_path / name
         stage(instance, f"ds:{name}", ws)
         w = load_workspace(ws)
-        datasets.add_members(w, root(instance))
+        datasets.add_members(instance, w, root(instance))
         commit(instance, w)
     assert instance.catalog.delete_dataset("a")
     assert not instance.catalog.delete_dataset("a")

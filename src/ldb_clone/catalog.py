@@ -128,7 +128,26 @@ CREATE TABLE dataset_versions (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+# Version 3: transforms. A transform is content-addressed by its canonical JSON
+# ({"transform_type", "value"}); a transform mapping (object id -> the ids of its
+# transforms, only for objects whose set is not the default) is stored once per content,
+# and each dataset version points at one (NULL: every object has the default set).
+SCHEMA_V3 = """
+CREATE TABLE transforms (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL
+);
+CREATE TABLE transform_mappings (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL
+);
+ALTER TABLE dataset_versions ADD COLUMN transform_mapping INTEGER
+    REFERENCES transform_mappings(pk);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # NOTE: id lists are passed as one JSON parameter and expanded with json_each, which
@@ -671,8 +690,9 @@ class Catalog:
         """Every version of a dataset, oldest first (empty when there is no such dataset)."""
         rows = self.db.execute(
             "SELECT v.version, v.collection, c.id, c.size, v.parent, v.auto_pull, v.message, "
-            "v.committed, v.committed_by FROM dataset_versions v "
+            "v.committed, v.committed_by, v.transform_mapping, t.id FROM dataset_versions v "
             "JOIN datasets d ON d.pk = v.dataset JOIN collections c ON c.pk = v.collection "
+            "LEFT JOIN transform_mappings t ON t.pk = v.transform_mapping "
             "WHERE d.name = ? ORDER BY v.version",
             (name,),
         )
@@ -686,6 +706,8 @@ class Catalog:
             "message",
             "committed",
             "committed_by",
+            "transform_mapping",
+            "transform_mapping_id",
         )
         return [dict(zip(keys, row)) for row in rows]
 
@@ -698,6 +720,7 @@ class Catalog:
         message: str,
         now: str,
         user: str,
+        transform_mapping: int | None = None,
     ) -> int:
         """Append a version to a dataset (creating the dataset); return its number."""
         with self.transaction():
@@ -714,10 +737,56 @@ class Catalog:
             ).fetchone()[0]
             self.db.execute(
                 "INSERT INTO dataset_versions (dataset, version, collection, parent, auto_pull, "
-                "message, committed, committed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (dataset, version, collection, parent, int(auto_pull), message, now, user),
+                "message, committed, committed_by, transform_mapping) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dataset,
+                    version,
+                    collection,
+                    parent,
+                    int(auto_pull),
+                    message,
+                    now,
+                    user,
+                    transform_mapping,
+                ),
             )
             return version
+
+    # transforms ---------------------------------------------------------------------------
+
+    def save_transforms(self, transforms: dict[str, str]) -> None:
+        """Store transforms (id -> canonical JSON) that are not stored yet."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO transforms (id, value) VALUES (?, ?)", transforms.items()
+            )
+
+    def transform_values(self, transform_ids: Iterable[str]) -> dict[str, Any]:
+        """transform id -> its value (``{"transform_type": ..., "value": ...}``)."""
+        rows = self.db.execute(
+            f"SELECT id, value FROM transforms WHERE id {IN_IDS}", (_ids(transform_ids),)
+        )
+        return {tid: json.loads(value) for tid, value in rows}
+
+    def save_transform_mapping(self, mapping_id: str, text: str) -> int:
+        """Store a transform mapping (its canonical JSON) once; return its key."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO transform_mappings (id, value) VALUES (?, ?)",
+                (mapping_id, text),
+            )
+            return self.db.execute(
+                "SELECT pk FROM transform_mappings WHERE id = ?", (mapping_id,)
+            ).fetchone()[0]
+
+    def transform_mapping(self, key: int | None) -> dict[str, list[str]]:
+        """The mapping a dataset version points at (empty for None)."""
+        if key is None:
+            return {}
+        row = self.db.execute("SELECT value FROM transform_mappings WHERE pk = ?", (key,))
+        found = row.fetchone()
+        return json.loads(found[0]) if found else {}
 
     def dataset_names(self) -> list[tuple[str, int]]:
         """(name, latest version) of every dataset, by name."""
@@ -732,6 +801,10 @@ class Catalog:
             deleted = self.db.execute("DELETE FROM datasets WHERE name = ?", (name,)).rowcount
             self.db.execute(
                 "DELETE FROM collections WHERE pk NOT IN (SELECT collection FROM dataset_versions)"
+            )
+            self.db.execute(
+                "DELETE FROM transform_mappings WHERE pk NOT IN (SELECT transform_mapping "
+                "FROM dataset_versions WHERE transform_mapping IS NOT NULL)"
             )
             return bool(deleted)
 

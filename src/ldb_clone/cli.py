@@ -497,31 +497,32 @@ def index(
     )
     if workspace is not None:
         from ldb_clone.datasets import add_members
-        from ldb_clone.selection import Member
+        from ldb_clone.selection import current_members
 
-        current = instance.catalog.current_annotations(result.object_ids)
-        members = [
-            Member(oid, current[oid][1], current[oid][0])
-            if oid in current
-            else Member(oid, None, None)
-            for oid in sorted(result.object_ids)
-        ]
-        added = add_members(workspace, members)
+        added = add_members(instance, workspace, current_members(instance, result.object_ids))
         reporter.echo("")
-        reporter.echo(f"Added {added} data objects to ds:{workspace.dataset_name} at {add_to}")
+        reporter.echo(
+            f"Added {added.changed} data objects to ds:{workspace.dataset_name} at {add_to}"
+        )
     if json_out:
         _print_json(result.to_json())
 
 
-def _members(sources: list[str] | None, ctx: click.Context | None = None, warn=None):
-    """The selected members after the command's filters, in their order."""
+def _members(
+    sources: list[str] | None,
+    ctx: click.Context | None = None,
+    warn=None,
+    auto_index: bool = False,
+):
+    """The selected members after the command's filters, in their order. With
+    ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is set."""
     from ldb_clone.selection import select_members
 
     instance = _open()
     if not sources:
         # as upstream: the current workspace when there is one (else every object)
         sources = ["ws:."] if _in_workspace() else ["ds:root"]
-    members = select_members(instance, sources)
+    members = select_members(instance, sources, auto_index, _reporter() if auto_index else None)
     filters = _filters(ctx) if ctx is not None else []
     if filters:
         from ldb_clone.filters import Pipeline
@@ -655,7 +656,7 @@ def _in_workspace() -> bool:
 
 
 def _workspace_status(instance):
-    from ldb_clone.datasets import members_of, parent_members
+    from ldb_clone.datasets import Snapshot, members_of, parent_snapshot
     from ldb_clone.views import collection_changes, status_of
     from ldb_clone.workspace import load_workspace
 
@@ -663,7 +664,9 @@ def _workspace_status(instance):
     result = status_of(f"ds:{ws.dataset_name}", members_of(instance, ws.members))
     result.workspace = "."
     result.auto_pull = ws.auto_pull
-    result.changes = collection_changes(parent_members(instance, ws), ws.members)
+    result.changes = collection_changes(
+        parent_snapshot(instance, ws), Snapshot(ws.members, ws.transforms)
+    )
     return result
 
 
@@ -719,16 +722,21 @@ def add(
 
     ws = load_workspace(".")
     sources = _selection_or_error(ctx, paths, "ds:root")
-    _, members = _members(sources, ctx)
-    changed = add_members(ws, members)
+    instance, members = _members(sources, ctx, auto_index=True)
+    result = add_members(instance, ws, members)
     if json_out:
         _print_json(
-            {"dataset": f"ds:{ws.dataset_name}", "selected": len(members), "added": changed}
+            {
+                "dataset": f"ds:{ws.dataset_name}",
+                "selected": len(members),
+                "added": result.changed,
+                "updated_transforms": result.transforms,
+            }
         )
         return
     print("Adding to working dataset...")
-    print(f"Added {changed} data objects to ds:{ws.dataset_name} at ws:.")
-    print("Updated 0 transforms")
+    print(f"Added {result.changed} data objects to ds:{ws.dataset_name} at ws:.")
+    print(f"Updated {result.transforms} transforms")
 
 
 @app.command("del", cls=SelectionCommand)
@@ -794,8 +802,9 @@ def sync(
     from ldb_clone.workspace import load_workspace
 
     ws = load_workspace(".")
-    _, members = _members(paths or ["."], ctx)
-    added, removed = sync_members(ws, members)
+    instance, members = _members(paths or ["."], ctx, auto_index=True)
+    result, removed = sync_members(instance, ws, members)
+    added = result.changed
     name = f"ds:{ws.dataset_name}"
     if json_out:
         _print_json({"dataset": name, "selected": len(members), "added": added, "removed": removed})
@@ -830,11 +839,11 @@ def diff(
     instance = _open()
     if first is None:
         ws = load_workspace(".")
-        old, new = ds.parent_members(instance, ws), ws.members
+        old, new = ds.parent_snapshot(instance, ws), ds.resolve_snapshot(instance, "ws:.")
     elif second is None:
-        old, new = ds.resolve_collection(instance, first), load_workspace(".").members
+        old, new = ds.resolve_snapshot(instance, first), ds.resolve_snapshot(instance, "ws:.")
     else:
-        old, new = ds.resolve_collection(instance, first), ds.resolve_collection(instance, second)
+        old, new = ds.resolve_snapshot(instance, first), ds.resolve_snapshot(instance, second)
     rows = ds.diff(instance, old, new)
     counts = [sum(1 for r in rows if r.kind == kind) for kind in "+-m"]
     if json_out:
@@ -1077,6 +1086,53 @@ def tag_(
         _print_json(result.to_json())
     else:
         print(result.format())
+
+
+@app.command("transform", cls=SelectionCommand)
+def transform_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sources (default: the whole workspace).", show_default=False),
+    ] = None,
+    add: Annotated[
+        list[str] | None,
+        typer.Option("-a", "--add", metavar="NAMES", help="Comma-separated transforms to add."),
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-r", "--remove", metavar="NAMES", help="Comma-separated transforms to remove."
+        ),
+    ] = None,
+    set_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-s", "--set", metavar="NAMES", help="Comma-separated transforms replacing the set."
+        ),
+    ] = None,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Add, remove or set the transforms instantiate applies to objects of the workspace.
+
+    Names are `self` (copy the object as it is) or `[transform.NAME]` entries of the
+    config, whose `run = [...]` command instantiate executes.
+    """
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import set_transforms
+    from ldb_clone.transforms import TransformUpdate
+    from ldb_clone.workspace import load_workspace
+
+    update = TransformUpdate.parse(add, remove, set_to)
+    ws = load_workspace(".")
+    instance, members = _members(paths or ["ws:."], ctx)
+    count = set_transforms(instance, ws, [m.object_id for m in members], update)
+    if json_out:
+        _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count})
+    else:
+        print(f"{update.verb} transforms for {count} data objects in ds:{ws.dataset_name}")
 
 
 @app.command()

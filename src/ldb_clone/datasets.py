@@ -12,6 +12,7 @@ from pathlib import Path
 from ldb_clone.errors import LdbError, SelectionError
 from ldb_clone.instance import Instance
 from ldb_clone.selection import Member
+from ldb_clone.transforms import TransformUpdate, apply_update, default_set, mapping_text
 from ldb_clone.workspace import (
     Workspace,
     WorkspaceError,
@@ -58,8 +59,8 @@ def collection_id(instance: Instance, members: dict[str, str | None]) -> str:
     return instance.hasher.bytes_digest(text.encode("utf-8"))
 
 
-def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str, str | None]]:
-    """(version number, members) of ``ds:name[.vN]`` (the latest without a version)."""
+def version_record(instance: Instance, ref: DatasetRef) -> dict:
+    """The catalog's record of ``ds:name[.vN]`` (the latest without a version)."""
     versions = instance.catalog.dataset_versions(ref.name)
     if not versions:
         raise DatasetError(f"Dataset not found: ds:{ref.name}")
@@ -71,42 +72,73 @@ def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str,
         )
     else:
         chosen = versions[ref.version - 1]
-    return chosen["version"], instance.catalog.collection_members(chosen["collection"])
+    return {**chosen, "name": ref.name}
+
+
+def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str, str | None]]:
+    """(version number, members) of ``ds:name[.vN]`` (the latest without a version)."""
+    record = version_record(instance, ref)
+    return record["version"], instance.catalog.collection_members(record["collection"])
 
 
 def version_info(instance: Instance, ref: DatasetRef) -> dict:
     """The catalog's record of ``ds:name[.vN]`` (the latest without a version)."""
-    number, _ = version_members(instance, ref)
-    info = dict(instance.catalog.dataset_versions(ref.name)[number - 1])
-    info["name"] = ref.name
-    return info
+    return version_record(instance, ref)
+
+
+@dataclass
+class Snapshot:
+    """What a dataset version or a workspace holds: members and transform mapping."""
+
+    members: dict[str, str | None]
+    transforms: dict[str, list[str]]
+
+
+def _parent_record(instance: Instance, ws: Workspace) -> dict | None:
+    if ws.parent is None:
+        return None
+    versions = instance.catalog.dataset_versions(ws.dataset_name)
+    return versions[ws.parent - 1] if ws.parent <= len(versions) else None
+
+
+def parent_snapshot(instance: Instance, ws: Workspace) -> Snapshot:
+    """The version a workspace was staged from (empty for a new dataset)."""
+    record = _parent_record(instance, ws)
+    if record is None:
+        return Snapshot({}, {})
+    return _snapshot(instance, record)
 
 
 def parent_members(instance: Instance, ws: Workspace) -> dict[str, str | None]:
-    """The members of the version a workspace was staged from (empty for a new dataset)."""
-    if ws.parent is None:
-        return {}
-    versions = instance.catalog.dataset_versions(ws.dataset_name)
-    if ws.parent > len(versions):
-        return {}
-    return instance.catalog.collection_members(versions[ws.parent - 1]["collection"])
+    return parent_snapshot(instance, ws).members
+
+
+def _snapshot(instance: Instance, record: dict) -> Snapshot:
+    catalog = instance.catalog
+    return Snapshot(
+        catalog.collection_members(record["collection"]),
+        catalog.transform_mapping(record["transform_mapping"]),
+    )
 
 
 def dataset_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
     """The union of datasets; where they disagree on an object, the newest annotation
-    version wins."""
+    version wins (and the transforms of the last dataset naming it)."""
     combined: dict[str, str | None] = {}
+    transforms: dict[str, list[str]] = {}
     for source in sources:
         ref = parse_ref(source)
         if ref.name == "root":
             raise SelectionError("ds:root cannot be combined with other datasets")
-        _, members = version_members(instance, ref)
-        for oid, aid in members.items():
+        snapshot = _snapshot(instance, version_record(instance, ref))
+        for oid, aid in snapshot.members.items():
             if oid not in combined or combined[oid] is None:
                 combined[oid] = aid
             elif aid is not None and aid != combined[oid]:
                 combined[oid] = _newer(instance, oid, combined[oid], aid)
-    return members_of(instance, combined)
+            transforms.pop(oid, None)
+        transforms.update(snapshot.transforms)
+    return members_of(instance, combined, transforms)
 
 
 def _newer(instance: Instance, oid: str, first: str | None, second: str) -> str:
@@ -114,10 +146,21 @@ def _newer(instance: Instance, oid: str, first: str | None, second: str) -> str:
     return second if versions.get(second, 0) >= versions.get(first or "", 0) else first or second
 
 
-def members_of(instance: Instance, collection: dict[str, str | None]) -> list[Member]:
+def members_of(
+    instance: Instance,
+    collection: dict[str, str | None],
+    transforms: dict[str, list[str]] | None = None,
+) -> list[Member]:
     """Members sorted by id. Annotation version numbers are left out (None): only some
-    views need them, and ``views.with_versions`` fills them in."""
-    return [Member(oid, aid, None) for oid, aid in sorted(collection.items())]
+    views need them, and ``views.with_versions`` fills them in. With a transform mapping,
+    every member carries its transform set (the default set where the mapping has none)."""
+    if transforms is None:
+        return [Member(oid, aid, None) for oid, aid in sorted(collection.items())]
+    default = default_set(instance.hasher)
+    return [
+        Member(oid, aid, None, tuple(transforms[oid]) if oid in transforms else default)
+        for oid, aid in sorted(collection.items())
+    ]
 
 
 # commands --------------------------------------------------------------------------------
@@ -141,30 +184,77 @@ def stage(instance: Instance, identifier: str, target: Path, force: bool = False
             raise DatasetError(f"{ref} does not exist. To stage a new dataset, use ds:{ref.name}")
         Workspace(target, ref.name, staged_time=now_iso()).save()
         return f"Staged new dataset ds:{ref.name} at {str(target)!r}"
-    number, members = version_members(instance, ref)
-    auto_pull = bool(versions[number - 1]["auto_pull"])
-    Workspace(target, ref.name, number, auto_pull, now_iso(), members).save()
+    record = version_record(instance, ref)
+    number, snapshot = record["version"], _snapshot(instance, record)
+    ws = Workspace(
+        target,
+        ref.name,
+        number,
+        bool(record["auto_pull"]),
+        now_iso(),
+        snapshot.members,
+        snapshot.transforms,
+    )
+    if ws.auto_pull:
+        pull(instance, ws, list(ws.members), None)  # saves the workspace
+    else:
+        ws.save()
     return f"Staged ds:{ref.name}.v{number} at {str(target)!r}"
 
 
+def mapping_id(instance: Instance, transforms: dict[str, list[str]]) -> str | None:
+    """The content address of a transform mapping; None for the empty mapping."""
+    if not transforms:
+        return None
+    return instance.hasher.bytes_digest(mapping_text(transforms).encode("utf-8"))
+
+
 def is_dirty(instance: Instance, ws: Workspace) -> bool:
-    if ws.parent is None:
-        return bool(ws.members)
-    versions = instance.catalog.dataset_versions(ws.dataset_name)
-    if ws.parent > len(versions):
-        return True
-    return collection_id(instance, ws.members) != versions[ws.parent - 1]["collection_id"]
+    record = _parent_record(instance, ws)
+    if record is None:
+        return ws.parent is not None or bool(ws.members)
+    return (
+        collection_id(instance, ws.members) != record["collection_id"]
+        or mapping_id(instance, ws.transforms) != record["transform_mapping_id"]
+    )
 
 
-def add_members(ws: Workspace, members: Sequence[Member]) -> int:
-    """Add (or re-point) members; return how many entries are new or changed."""
-    changed = 0
+@dataclass(frozen=True)
+class AddResult:
+    changed: int  # members new, or pointing at another annotation
+    transforms: int  # members whose transform set changed
+
+
+def add_members(instance: Instance, ws: Workspace, members: Sequence[Member]) -> AddResult:
+    """Add (or re-point) members; members from a dataset or workspace bring their
+    transform sets."""
+    changed = updated = 0
+    default = list(default_set(instance.hasher))
     for m in members:
         if ws.members.get(m.object_id, "\0") != m.annotation_id:
             ws.members[m.object_id] = m.annotation_id
             changed += 1
+        if m.transforms is not None:
+            wanted = sorted(m.transforms)
+            if ws.transforms.get(m.object_id, default) != wanted:
+                updated += 1
+            if wanted == default:
+                ws.transforms.pop(m.object_id, None)
+            else:
+                ws.transforms[m.object_id] = wanted
     ws.save()
-    return changed
+    return AddResult(changed, updated)
+
+
+def set_transforms(
+    instance: Instance, ws: Workspace, object_ids: Sequence[str], update: TransformUpdate
+) -> int:
+    """Apply ``update`` to the transform sets of the given workspace members; return how
+    many members were selected (objects outside the workspace are ignored)."""
+    selected = [oid for oid in dict.fromkeys(object_ids) if oid in ws.members]
+    apply_update(instance, ws.transforms, selected, update)
+    ws.save()
+    return len(selected)
 
 
 def delete_members(ws: Workspace, object_ids: Sequence[str]) -> int:
@@ -172,6 +262,7 @@ def delete_members(ws: Workspace, object_ids: Sequence[str]) -> int:
     for oid in object_ids:
         if ws.members.pop(oid, "\0") != "\0":
             removed += 1
+        ws.transforms.pop(oid, None)
     ws.save()
     return removed
 
@@ -214,8 +305,14 @@ def commit(
                 "Cannot commit: the working dataset holds objects that are no longer indexed "
                 "(removed with ldb unindex); take them out with ldb del, or index them again"
             ) from None
+        mapping = mapping_id(instance, ws.transforms)
+        mapping_key = (
+            instance.catalog.save_transform_mapping(mapping, mapping_text(ws.transforms))
+            if mapping
+            else None
+        )
         number = instance.catalog.add_dataset_version(
-            ws.dataset_name, collection, ws.parent, pull, message, now, _user()
+            ws.dataset_name, collection, ws.parent, pull, message, now, _user(), mapping_key
         )
     ws.parent = number
     ws.auto_pull = pull
@@ -230,13 +327,16 @@ def _user() -> str:
         return ""
 
 
-def sync_members(ws: Workspace, members: Sequence[Member]) -> tuple[int, int]:
-    """Make the working dataset exactly ``members``; return (added or changed, removed)."""
+def sync_members(
+    instance: Instance, ws: Workspace, members: Sequence[Member]
+) -> tuple[AddResult, int]:
+    """Make the working dataset exactly ``members``; return (what was added, removed)."""
     wanted = {m.object_id for m in members}
     removed = [oid for oid in ws.members if oid not in wanted]
     for oid in removed:
         del ws.members[oid]
-    return add_members(ws, members), len(removed)
+        ws.transforms.pop(oid, None)
+    return add_members(instance, ws, members), len(removed)
 
 
 @dataclass(frozen=True)
@@ -247,31 +347,42 @@ class DiffRow:
     new_version: int | None
 
 
-def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]:
-    """The members of ``ds:name[.vN]``, ``ds:root`` or ``ws:DIR`` as object -> annotation."""
+def resolve_snapshot(instance: Instance, source: str) -> Snapshot:
+    """What ``ds:name[.vN]``, ``ds:root`` or ``ws:DIR`` holds."""
     if source.startswith("ws:"):
-        return dict(load_workspace(source[3:] or ".").members)
+        ws = load_workspace(source[3:] or ".")
+        return Snapshot(dict(ws.members), dict(ws.transforms))
     ref = parse_ref(source)
     if ref.name == "root":
-        return {oid: aid for oid, aid, _ in instance.catalog.root_members()}
-    return version_members(instance, ref)[1]
+        return Snapshot({oid: aid for oid, aid, _ in instance.catalog.root_members()}, {})
+    return _snapshot(instance, version_record(instance, ref))
 
 
-def diff(
-    instance: Instance, old: dict[str, str | None], new: dict[str, str | None]
-) -> list[DiffRow]:
-    """Additions, deletions and modifications from ``old`` to ``new``, by object id."""
-    pairs = [(o, a) for o, a in old.items() if a] + [(o, a) for o, a in new.items() if a]
+def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]:
+    """The members of ``ds:name[.vN]``, ``ds:root`` or ``ws:DIR`` as object -> annotation."""
+    return resolve_snapshot(instance, source).members
+
+
+def diff(instance: Instance, old: Snapshot, new: Snapshot) -> list[DiffRow]:
+    """Additions, deletions and modifications from ``old`` to ``new``, by object id.
+
+    An object is modified when its annotation or its transform set changed.
+    """
+    before_members, after_members = old.members, new.members
+    pairs = [(o, a) for o, a in before_members.items() if a]
+    pairs += [(o, a) for o, a in after_members.items() if a]
     numbers = instance.catalog.version_numbers(pairs)
     rows = []
-    for oid in sorted(old.keys() | new.keys()):
-        before = numbers.get((oid, old[oid])) if old.get(oid) else None
-        after = numbers.get((oid, new[oid])) if new.get(oid) else None
-        if oid not in old:
+    for oid in sorted(before_members.keys() | after_members.keys()):
+        before = numbers.get((oid, before_members[oid])) if before_members.get(oid) else None
+        after = numbers.get((oid, after_members[oid])) if after_members.get(oid) else None
+        if oid not in before_members:
             rows.append(DiffRow("+", oid, None, after))
-        elif oid not in new:
+        elif oid not in after_members:
             rows.append(DiffRow("-", oid, before, None))
-        elif old[oid] != new[oid]:
+        elif before_members[oid] != after_members[oid] or old.transforms.get(
+            oid
+        ) != new.transforms.get(oid):
             rows.append(DiffRow("m", oid, before, after))
     return rows
 

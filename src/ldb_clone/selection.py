@@ -7,11 +7,12 @@ least 8 hex characters). Datasets, workspaces and paths build on the same entry 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ldb_clone.errors import ObjectNotFoundError, SelectionError
 from ldb_clone.instance import Instance
+from ldb_clone.reporting import Reporter
 
 ROOT = "ds:root"
 MIN_PREFIX = 8
@@ -23,6 +24,9 @@ class Member:
     object_id: str
     annotation_id: str | None
     version: int | None
+    # the object's transform ids when the source is a dataset or workspace, which has a
+    # transform mapping; None for sources that have none (ds:root, ids, paths)
+    transforms: tuple[str, ...] | None = None
 
 
 def source_kind(sources: Sequence[str]) -> str:
@@ -66,7 +70,24 @@ def resolve_id(instance: Instance, text: str) -> str:
     return found[0]
 
 
-def select_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
+def current_members(instance: Instance, object_ids: Iterable[str]) -> list[Member]:
+    """Objects, sorted by id, each with its current annotation (or none)."""
+    ids = sorted(set(object_ids))
+    current = instance.catalog.current_annotations(ids)
+    return [
+        Member(oid, current[oid][1], current[oid][0]) if oid in current else Member(oid, None, None)
+        for oid in ids
+    ]
+
+
+def select_members(
+    instance: Instance,
+    sources: Sequence[str],
+    auto_index: bool = False,
+    reporter: Reporter | None = None,
+) -> list[Member]:
+    """The members the sources name. With ``auto_index`` (add, sync, get), files not
+    indexed yet are indexed first when the instance sets ``core.auto_index``."""
     sources = list(sources) or [ROOT]
     kind = source_kind(sources)
     if kind == "ds":
@@ -82,20 +103,16 @@ def select_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
         from ldb_clone.workspace import load_workspace
 
         combined: dict[str, str | None] = {}
+        transforms: dict[str, list[str]] = {}
         for source in sources:
-            combined.update(load_workspace(source[3:] or ".").members)
-        return members_of(instance, combined)
+            ws = load_workspace(source[3:] or ".")
+            combined.update(ws.members)
+            transforms.update(ws.transforms)
+        return members_of(instance, combined, transforms)
     if kind == "id":
-        ids = sorted({resolve_id(instance, s) for s in sources})
-        current = instance.catalog.current_annotations(ids)
-        return [
-            Member(oid, current[oid][1], current[oid][0])
-            if oid in current
-            else Member(oid, None, None)
-            for oid in ids
-        ]
+        return current_members(instance, {resolve_id(instance, s) for s in sources})
     if kind == "path":
-        return _path_members(instance, sources)
+        return _path_members(instance, sources, auto_index, reporter)
     raise SelectionError(
         f"Selecting by {kind} is not supported yet; use ds:root, id:<hash> or paths"
     )
@@ -140,16 +157,30 @@ def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str
     return ids
 
 
-def _path_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
+def _path_members(
+    instance: Instance, sources: Sequence[str], auto_index: bool, reporter: Reporter | None = None
+) -> list[Member]:
     ids = path_object_ids(instance, sources)
     known = instance.catalog.known_objects(set(ids.values()))
-    for url, oid in ids.items():
-        if oid not in known:
-            raise ObjectNotFoundError(
-                f"Data object not found: id:{oid} (path={url!r}); index it first with ldb index"
-            )
-    current = instance.catalog.current_annotations(known)
-    return [
-        Member(oid, current[oid][1], current[oid][0]) if oid in current else Member(oid, None, None)
-        for oid in sorted(known)
-    ]
+    unknown = {url: oid for url, oid in ids.items() if oid not in known}
+    if unknown and auto_index and instance.setting("core.auto_index", False):
+        known |= _auto_index(instance, unknown, reporter)
+    elif unknown:
+        url, oid = next(iter(unknown.items()))
+        hint = ", or set core.auto_index = true to index such files on add" if auto_index else ""
+        raise ObjectNotFoundError(
+            f"Data object not found: id:{oid} (path={url!r}); index it first with ldb index" + hint
+        )
+    return current_members(instance, known)
+
+
+def _auto_index(instance: Instance, unknown: dict[str, str], reporter: Reporter | None) -> set[str]:
+    """Index files never seen before (auto-detecting their format, as upstream); return the
+    ids of those the format kept. Strict pairs leave files without an annotation out."""
+    from ldb_clone.indexing import index
+
+    result = index(instance, sorted(unknown), "auto", reporter=reporter)
+    left_out = len(set(unknown.values()) - result.object_ids)
+    if left_out and reporter is not None:
+        reporter.warn(f"{left_out} files were not indexed by auto-index and are left out")
+    return set(unknown.values()) & result.object_ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ldb_clone.fs import join_url
@@ -39,7 +39,7 @@ def with_versions(instance: Instance, members: Sequence[Member]) -> list[Member]
         return list(members)
     numbers = instance.catalog.version_numbers(missing)
     return [
-        Member(m.object_id, m.annotation_id, numbers.get((m.object_id, m.annotation_id)))
+        replace(m, version=numbers.get((m.object_id, m.annotation_id)))
         if m.annotation_id and not m.version
         else m
         for m in members
@@ -49,12 +49,31 @@ def with_versions(instance: Instance, members: Sequence[Member]) -> list[Member]
 def list_rows(instance: Instance, members: Sequence[Member]) -> list[ListRow]:
     members = with_versions(instance, members)
     infos = instance.catalog.object_infos(m.object_id for m in members)
+    names = transform_names(instance, members)
     rows = []
     for m in members:
         info = infos.get(m.object_id)
         path = join_url(info.protocol, info.path) if info and info.path and info.protocol else ""
-        rows.append(ListRow(m.object_id, m.annotation_id, m.version, path))
+        shown = names[m.transforms] if m.transforms is not None else DEFAULT_TRANSFORMS
+        rows.append(ListRow(m.object_id, m.annotation_id, m.version, path, shown))
     return rows
+
+
+def transform_names(
+    instance: Instance, members: Sequence[Member]
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Each distinct transform set of the members -> its display names."""
+    from ldb_clone.transforms import describe, display_names
+
+    sets = {m.transforms for m in members if m.transforms is not None}
+    if not sets:
+        return {}
+    known = describe(instance, {tid for ids in sets for tid in ids})
+    return {
+        ids: tuple(display_names(known[tid] for tid in ids if tid in known))
+        + tuple(tid for tid in ids if tid not in known)
+        for ids in sets
+    }
 
 
 def left_truncate(text: str, width: int) -> str:
@@ -211,13 +230,18 @@ class Status:
         return "\n".join(lines)
 
 
-def collection_changes(
-    old: dict[str, str | None], new: dict[str, str | None]
-) -> tuple[int, int, int]:
-    """(additions, deletions, modifications) going from ``old`` to ``new``."""
-    additions = sum(1 for oid in new if oid not in old)
-    deletions = sum(1 for oid in old if oid not in new)
-    modifications = sum(1 for oid, aid in new.items() if oid in old and old[oid] != aid)
+def collection_changes(old: Any, new: Any) -> tuple[int, int, int]:
+    """(additions, deletions, modifications) going from snapshot ``old`` to ``new``
+    (``datasets.Snapshot``: members and transform mapping)."""
+    before, after = old.members, new.members
+    additions = sum(1 for oid in after if oid not in before)
+    deletions = sum(1 for oid in before if oid not in after)
+    modifications = sum(
+        1
+        for oid, aid in after.items()
+        if oid in before
+        and (before[oid] != aid or old.transforms.get(oid) != new.transforms.get(oid))
+    )
     return additions, deletions, modifications
 
 

@@ -1,8 +1,9 @@
 """Workspaces: a directory with ``.ldb_workspace/`` holding a working dataset.
 
-The working dataset is a collection (object id -> annotation id or None) plus its name,
-the version it was staged from and its auto-pull flag, kept in one JSON file written
-atomically.
+The working dataset is a collection (object id -> annotation id or None), a transform
+mapping (object id -> transform ids, for objects whose set is not the default) plus its
+name, the version it was staged from and its auto-pull flag, kept in one JSON file
+written atomically.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Workspace:
     auto_pull: bool = False
     staged_time: str = ""
     members: dict[str, str | None] = field(default_factory=dict)
+    transforms: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def state_path(self) -> Path:
@@ -45,6 +47,7 @@ class Workspace:
             "members": self.members,
             "parent": self.parent,
             "staged_time": self.staged_time,
+            "transforms": self.transforms,
         }
 
     def save(self) -> None:
@@ -77,6 +80,7 @@ def load_workspace(path: Path | str = ".") -> Workspace:
         auto_pull=bool(data.get("auto_pull")),
         staged_time=data.get("staged_time", ""),
         members=dict(data.get("members", {})),
+        transforms=dict(data.get("transforms", {})),
     )
 
 

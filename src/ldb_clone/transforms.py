@@ -1,0 +1,224 @@
+"""Transforms: what ``instantiate`` makes of each object, and ``ldb transform``.
+
+A transform is the builtin ``self`` (write the object and its annotation as they are) or
+an executable named in the config::
+
+    [transform.rotate-90]
+    run = ["python3", "scripts/rotate.py", "90"]
+    create_annotations = true        # optional, default true
+
+Every object of a working dataset has a set of transforms. The default set, {self}, is
+not stored: a workspace and a dataset version keep only the objects whose set differs.
+A transform is identified by the hash of ``{"transform_type": ..., "value": ...}``, so
+renaming a config entry does not change what a dataset version means.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ldb_clone.errors import ConfigError, LdbError
+from ldb_clone.hashing import Hasher
+from ldb_clone.instance import Instance
+
+SELF_NAME = "self"
+PREDEFINED = "predefined"
+EXEC = "exec"
+SELF_SPEC = {"transform_type": PREDEFINED, "value": SELF_NAME}
+
+
+class TransformError(LdbError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Transform:
+    id: str
+    transform_type: str  # "predefined" or "exec"
+    value: Any  # "self", or the command as a list of words
+    name: str  # the config name, "self", or the id when no name is known
+    create_annotations: bool = True
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {"transform_type": self.transform_type, "value": self.value}
+
+    @property
+    def is_self(self) -> bool:
+        return self.transform_type == PREDEFINED and self.value == SELF_NAME
+
+
+def transform_id(hasher: Hasher, spec: Mapping[str, Any]) -> str:
+    # NOTE: serialised as upstream LDB does (sorted keys, default separators), so an md5
+    # instance gives upstream's ids: self -> 33b0dbad33e2378136fa38eef828a1b4.
+    pair = {"transform_type": spec["transform_type"], "value": spec["value"]}
+    text = json.dumps(pair, sort_keys=True)
+    return hasher.bytes_digest(text.encode("utf-8"))
+
+
+def self_transform(hasher: Hasher) -> Transform:
+    return Transform(transform_id(hasher, SELF_SPEC), PREDEFINED, SELF_NAME, SELF_NAME)
+
+
+def default_set(hasher: Hasher) -> tuple[str, ...]:
+    return (self_transform(hasher).id,)
+
+
+def configured(instance: Instance) -> dict[str, Transform]:
+    """The transforms named in the config, by name."""
+    tables = instance.setting("transform", {}) or {}
+    if not isinstance(tables, dict):
+        raise ConfigError("Invalid config: 'transform' must be a table of [transform.NAME]")
+    result = {}
+    for name, table in tables.items():
+        if name == SELF_NAME:
+            raise ConfigError("Invalid config: the transform name 'self' is reserved")
+        run = table.get("run") if isinstance(table, dict) else None
+        if not (isinstance(run, list) and run and all(isinstance(w, str) for w in run)):
+            raise ConfigError(
+                f"Invalid config [transform.{name}]: run must be a non-empty list of strings"
+            )
+        create = table.get("create_annotations", True)
+        if not isinstance(create, bool):
+            raise ConfigError(
+                f"Invalid config [transform.{name}]: create_annotations must be true or false"
+            )
+        spec = {"transform_type": EXEC, "value": list(run)}
+        result[name] = Transform(transform_id(instance.hasher, spec), EXEC, list(run), name, create)
+    return result
+
+
+def resolve_names(instance: Instance, names: Iterable[str]) -> dict[str, Transform]:
+    """Given name -> transform, for names (``self``, a config name) or transform ids.
+
+    The transforms are saved in the catalog, so that the ids a dataset records keep their
+    meaning after the config changes.
+    """
+    wanted = list(names)
+    if not wanted:
+        return {}
+    named = configured(instance)
+    by_id = describe(instance, [n for n in wanted if n not in named and n != SELF_NAME])
+    found: dict[str, Transform] = {}
+    for name in wanted:
+        if name == SELF_NAME:
+            found[name] = self_transform(instance.hasher)
+        elif name in named:
+            found[name] = named[name]
+        elif name in by_id:
+            found[name] = by_id[name]
+        else:
+            raise TransformError(f"No transform found with the name {name}")
+    save(instance, found.values())
+    return found
+
+
+def save(instance: Instance, transforms: Iterable[Transform]) -> None:
+    rows = {t.id: json.dumps(t.spec, sort_keys=True) for t in transforms}
+    if rows:
+        instance.catalog.save_transforms(rows)
+
+
+def describe(instance: Instance, ids: Iterable[str]) -> dict[str, Transform]:
+    """Transform id -> Transform with its best name (self, a config name, else the id).
+    Ids the catalog does not know are left out."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    result: dict[str, Transform] = {}
+    own = self_transform(instance.hasher)
+    if own.id in ids:
+        result[own.id] = own
+    for t in configured(instance).values():
+        if t.id in ids and t.id not in result:
+            result[t.id] = t
+    for tid, spec in instance.catalog.transform_values(ids - result.keys()).items():
+        result[tid] = Transform(tid, spec["transform_type"], spec["value"], tid)
+    return result
+
+
+def display_names(transforms: Iterable[Transform]) -> list[str]:
+    """Names in upstream's order: predefined transforms first, then by name."""
+    ordered = sorted(transforms, key=lambda t: (t.transform_type != PREDEFINED, t.name))
+    return [t.name for t in ordered]
+
+
+@dataclass(frozen=True, slots=True)
+class TransformUpdate:
+    """Add then remove transforms, or replace each object's whole set."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    set_to: tuple[str, ...] | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        add: Iterable[str] | None = None,
+        remove: Iterable[str] | None = None,
+        set_to: Iterable[str] | None = None,
+    ) -> TransformUpdate:
+        """Comma-separated name lists (each option repeatable) -> a checked update."""
+        add_names, remove_names = _names(add), _names(remove)
+        set_list = list(set_to or ())
+        if set_list and (add_names or remove_names):
+            raise TransformError("Cannot use --add or --remove along with --set")
+        if not (add_names or remove_names or set_list):
+            raise TransformError(
+                "Must provide at least one transform update option: --add, --remove, or --set"
+            )
+        return cls(add_names, remove_names, _names(set_list) if set_list else None)
+
+    @property
+    def verb(self) -> str:
+        if self.set_to is not None:
+            return "Set"
+        if self.add and self.remove:
+            return "Updated"
+        return "Added" if self.add else "Removed"
+
+
+def _names(values: Iterable[str] | None) -> tuple[str, ...]:
+    names: list[str] = []
+    for value in values or ():
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                raise TransformError(f"Invalid transform list: {value!r}")
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def apply_update(
+    instance: Instance,
+    mapping: dict[str, list[str]],
+    object_ids: Sequence[str],
+    update: TransformUpdate,
+) -> int:
+    """Change the transform sets of ``object_ids`` in ``mapping`` (object id -> sorted
+    transform ids, default sets left out); return how many sets changed."""
+    found = resolve_names(instance, update.add + update.remove + (update.set_to or ()))
+    add = {found[n].id for n in update.add}
+    remove = {found[n].id for n in update.remove}
+    replacement = sorted({found[n].id for n in update.set_to or ()})
+    default = list(default_set(instance.hasher))
+    changed = 0
+    for oid in object_ids:
+        before = mapping.get(oid, default)
+        after = replacement if update.set_to is not None else sorted((set(before) | add) - remove)
+        if after != before:
+            changed += 1
+        if after == default:
+            mapping.pop(oid, None)
+        else:
+            mapping[oid] = after
+    return changed
+
+
+def mapping_text(mapping: Mapping[str, Sequence[str]]) -> str:
+    """The canonical JSON of a transform mapping, the form it is hashed and stored in."""
+    return json.dumps({oid: sorted(ids) for oid, ids in mapping.items()}, sort_keys=True)
