@@ -10,7 +10,7 @@ new dataset in a fresh workspace and times, as whole commands:
   ``list -s``, ``status``, ``commit``, ``diff`` (against the committed version) and
   ``list -s ds:NAME`` (the saved version).
 
-Works with upstream ldb-alpha too; compare with ``compare_datasets.sh``.
+Works with upstream ldb-alpha too: give two executables (ldb_clone first) to compare them.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ldb_clone.filters import Filter, FilterError, Pipeline, file_metas
+from ldb_clone.filters import Filter, FilterError, Pipeline, file_metas, select_filtered
+from ldb_clone.plugins import PluginError
 from ldb_clone.selection import select_members
 from tests.helpers import run_index
 
@@ -165,12 +166,12 @@ def test_pipe_found_in_user_filters_first(instance, indexed, tmp_path):
 
 def test_pipe_failures(instance, indexed, tmp_path):
     failing = _plugin(tmp_path, "fail", "sys.stderr.write('boom\\n'); sys.exit(3)")
-    with pytest.raises(FilterError, match="exited with code 3: boom"):
+    with pytest.raises(PluginError, match="exited with code 3: boom"):
         run(instance, Filter("pipe", [str(failing)]))
     liar = _plugin(tmp_path, "liar", "json.load(sys.stdin); print('0' * 32)")
     with pytest.raises(Exception, match="not in the selection"):
         run(instance, Filter("pipe", [str(liar)]))
-    with pytest.raises(FilterError, match="not found"):
+    with pytest.raises(PluginError, match="not found"):
         run(instance, Filter("pipe", ["no-such-plugin-anywhere"]))
 
 
@@ -219,3 +220,18 @@ def test_sql_pushdown_agrees_with_python(
     pipeline = Pipeline(instance, [])
     expected = {m.object_id for m in members if query.matches(pipeline.annotation_value(m))}
     assert pushed == expected
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        [Filter("query", "label == `cat`")],
+        [Filter("query", "label == `cat`"), Filter("limit", "2")],
+        [Filter("query", "n == `3`"), Filter("tag", "all")],
+        [Filter("query", "missing == `x`")],
+    ],
+)
+def test_root_query_answered_in_sql_equals_the_pipeline(instance, indexed, filters):
+    """ds:root then a pushable query is one SQL statement: same members, same order."""
+    expected = Pipeline(instance, filters).run(select_members(instance, ["ds:root"]))
+    assert select_filtered(instance, ["ds:root"], filters) == expected

@@ -516,18 +516,15 @@ def _members(
 ):
     """The selected members after the command's filters, in their order. With
     ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is set."""
-    from ldb_clone.selection import select_members
+    from ldb_clone.filters import select_filtered
 
     instance = _open()
     if not sources:
         # as upstream: the current workspace when there is one (else every object)
         sources = ["ws:."] if _in_workspace() else ["ds:root"]
-    members = select_members(instance, sources, auto_index, _reporter() if auto_index else None)
     filters = _filters(ctx) if ctx is not None else []
-    if filters:
-        from ldb_clone.filters import Pipeline
-
-        members = Pipeline(instance, filters, warn=warn).run(members)
+    reporter = _reporter() if auto_index else None
+    members = select_filtered(instance, sources, filters, warn, auto_index, reporter)
     return instance, members
 
 

@@ -250,11 +250,11 @@ def set_transforms(
     instance: Instance, ws: Workspace, object_ids: Sequence[str], update: TransformUpdate
 ) -> int:
     """Apply ``update`` to the transform sets of the given workspace members; return how
-    many members were selected (objects outside the workspace are ignored)."""
+    many sets changed, as upstream counts (objects outside the workspace are ignored)."""
     selected = [oid for oid in dict.fromkeys(object_ids) if oid in ws.members]
-    apply_update(instance, ws.transforms, selected, update)
+    changed = apply_update(instance, ws.transforms, selected, update)
     ws.save()
-    return len(selected)
+    return changed
 
 
 def delete_members(ws: Workspace, object_ids: Sequence[str]) -> int:

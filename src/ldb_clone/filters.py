@@ -8,11 +8,8 @@ annotation values and file metadata are loaded once, only when a filter needs th
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +20,8 @@ from typing import Any
 from ldb_clone.errors import LdbError, ObjectNotFoundError
 from ldb_clone.fs import LOCAL, join_url
 from ldb_clone.instance import Instance
-from ldb_clone.selection import Member
+from ldb_clone.plugins import USER_FILTERS_DIR, run_plugin
+from ldb_clone.selection import ROOT, Member, select_members
 
 FILTER_KINDS = (
     "query",
@@ -37,7 +35,6 @@ FILTER_KINDS = (
     "shuffle",
     "pipe",
 )
-USER_FILTERS_DIR = "custom_code/ldb_user_filters"
 
 
 class FilterError(LdbError):
@@ -135,6 +132,30 @@ def sql_condition(expression: str) -> tuple[str, list[Any]] | None:
             [path, path, literal],
         )
     return None
+
+
+def select_filtered(
+    instance: Instance,
+    sources: Sequence[str],
+    filters: Sequence[Filter],
+    warn: Callable[[str], None] | None = None,
+    auto_index: bool = False,
+    reporter: Any = None,
+) -> list[Member]:
+    """The sources' members after the filters, in command-line order.
+
+    NOTE: ``ds:root`` followed by a query SQLite can answer is one SQL statement: only the
+    matching objects are loaded (the common ``ldb add --query 'label == `cat`'``).
+    """
+    if list(sources) == [ROOT] and filters and filters[0].kind == "query":
+        pushed = sql_condition(filters[0].arg)
+        if pushed is not None:
+            pipeline = Pipeline(instance, filters[1:], warn)
+            pipeline._compile(filters[0].arg, strict=True)  # checks the expression
+            members = [Member(*row) for row in instance.catalog.root_members(*pushed)]
+            return pipeline.run(members)
+    members = select_members(instance, sources, auto_index, reporter)
+    return Pipeline(instance, filters, warn).run(members) if filters else members
 
 
 def _field_chain(node: dict[str, Any]) -> list[str] | None:
@@ -315,19 +336,6 @@ class Pipeline:
         return run_pipe(self, command, members)
 
 
-def find_executable(name: str, instance: Instance) -> str:
-    """A bare name is looked up in ``custom_code/ldb_user_filters/`` first, then PATH."""
-    if os.sep in name or (os.altsep and os.altsep in name):
-        return name
-    own = instance.path / USER_FILTERS_DIR / name
-    if own.is_file():
-        return str(own)
-    found = shutil.which(name)
-    if found is None:
-        raise FilterError(f"--pipe executable not found: {name}")
-    return found
-
-
 def run_pipe(pipeline: Pipeline, command: list[str], members: list[Member]) -> list[Member]:
     """The plugin protocol: stdin gets a JSON array of [id, data path, annotation path]
     (annotation path "" when none); stdout lines are ids, in the order to keep."""
@@ -350,23 +358,7 @@ def run_pipe(pipeline: Pipeline, command: list[str], members: list[Member]) -> l
                 with open(annotation_path, "w", encoding="utf-8") as f:
                     json.dump(pipeline.annotation_value(m), f, indent=2, sort_keys=True)
             rows.append([m.object_id, data_path, annotation_path])
-        executable = find_executable(command[0], instance)
-        try:
-            proc = subprocess.run(
-                [executable, *command[1:]],
-                input=json.dumps(rows),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except OSError as exc:
-            raise FilterError(f"Unable to run --pipe {command[0]}: {exc.strerror or exc}") from exc
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-        raise FilterError(
-            f"--pipe {' '.join(command)} exited with code {proc.returncode}"
-            + (f": {detail}" if detail else "")
-        )
+        proc = run_plugin(command, json.dumps(rows), instance.path / USER_FILTERS_DIR, "--pipe")
     result = []
     for line in proc.stdout.splitlines():
         oid = line.strip().removeprefix("id:")

@@ -50,6 +50,14 @@ class Transform:
     def is_self(self) -> bool:
         return self.transform_type == PREDEFINED and self.value == SELF_NAME
 
+    def to_record(self) -> dict[str, Any]:
+        """The form annotation-only files carry in ``ldb-meta.transforms`` (upstream's)."""
+        return {
+            "transform": self.spec,
+            "name": "" if self.name == self.id else self.name,
+            "create_annotations": self.create_annotations,
+        }
+
 
 def transform_id(hasher: Hasher, spec: Mapping[str, Any]) -> str:
     # NOTE: serialised as upstream LDB does (sorted keys, default separators), so an md5

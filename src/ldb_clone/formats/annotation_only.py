@@ -16,7 +16,15 @@ from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries, parse_bool_param
-from ldb_clone.fs import FileEntry, Listing
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    ItemOutput,
+    OutFile,
+    dump_annotation,
+)
+from ldb_clone.fs import LOCAL, FileEntry, Listing, split_url
 from ldb_clone.hashing import ID_KEYS, is_hex_id
 
 
@@ -87,10 +95,46 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
         yield IndexItem(data=data, annotation=annotation, expected_object_id=object_id)
 
 
+def record_of(ctx: ExportContext, item: ExportItem) -> dict[str, Any]:
+    """An object's annotation-only record; the id key names the instance's algorithm."""
+    protocol, path = split_url(item.url)
+    url = f"file://{path}" if protocol == LOCAL else item.url
+    record: dict[str, Any] = {
+        "annotation": item.annotation,
+        "data-object-info": {ctx.id_key: item.object_id, "path": url},
+    }
+    if item.transforms:
+        record["ldb-meta"] = {"transforms": [t.to_record() for t in item.transforms]}
+    return record
+
+
+def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    """One ``<name>.json`` record per annotated object, or with ``single-file=true`` one
+    ``dataset.json`` array. Objects without an annotation are left out."""
+    single_file = parse_bool_param(ctx.params, "single-file")
+    plan = ExportPlan(runs_transforms=False)
+    records = []
+    for item in items:
+        if not item.has_annotation:
+            continue
+        plan.annotations += 1
+        if single_file:
+            records.append(record_of(ctx, item))
+            plan.items.append(ItemOutput(item, []))
+            continue
+        base, _ = ctx.base_name(item)
+        content = dump_annotation(record_of(ctx, item))
+        plan.items.append(ItemOutput(item, [OutFile(base + ".json", content)]))
+    if single_file:
+        plan.extra.append(OutFile("dataset.json", dump_annotation(records)))
+    return plan
+
+
 ANNOTATION_ONLY = Format(
     name="annotation-only",
     aliases=("annot",),
     params={"single-file": "true: every file holds a top-level array of records"},
     parse=parse,
     description="Annotation records naming their data object by id or path.",
+    export=export,
 )

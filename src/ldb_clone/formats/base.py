@@ -6,10 +6,13 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ldb_clone.errors import FormatError
 from ldb_clone.fs import FileEntry, Listing
+
+if TYPE_CHECKING:
+    from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 
 
 class _NoAnnotation:
@@ -80,6 +83,7 @@ class Format:
     params: dict[str, str]  # parameter -> help
     parse: Callable[[ParseContext, list[Listing]], Iterator[IndexItem]] | None = None
     description: str = ""
+    export: Callable[[ExportContext, list[ExportItem]], ExportPlan] | None = None
 
     def check_params(self, params: dict[str, str]) -> dict[str, str]:
         for key in params:

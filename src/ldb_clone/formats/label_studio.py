@@ -16,6 +16,14 @@ from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    ItemOutput,
+    OutFile,
+    dump_annotation,
+)
 from ldb_clone.fs import FileEntry, Listing
 from ldb_clone.hashing import ID_KEYS, is_hex_id
 
@@ -154,10 +162,75 @@ def looks_like_label_studio(doc: Any) -> bool:
     )
 
 
+def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], int]:
+    """The task to write for an object, and how many predictions entries were dropped."""
+    task = item.annotation
+    data = task.get("data") if isinstance(task, dict) else None
+    info = data.get(INFO_KEY) if isinstance(data, dict) else None
+    path_key = info.get("path_key") if isinstance(info, dict) else None
+    if not (isinstance(path_key, str) and path_key):
+        raise FormatError(
+            f"Malformatted annotation for data object: id:{item.object_id}. For label-studio "
+            f"instantiation format, annotations must be Label Studio tasks with the keys "
+            f"data.{INFO_KEY}.{ctx.id_key} and data.{INFO_KEY}.path_key (index them with "
+            "-m label-studio)"
+        )
+    data = {**task["data"], INFO_KEY: {**info, ctx.id_key: item.object_id}}
+    task = {**task, "data": data}
+    chain = _key_chain(path_key)
+    where = f"the annotation of id:{item.object_id}"
+    url = _search(path_key, task, where)
+    if not isinstance(url, str):
+        raise FormatError(
+            f"Malformatted annotation for data object: {where} has no URL at {path_key}"
+        )
+    if chain and chain[0] == "data" and len(chain) == 2 and "://" not in url and url[:1] != "/":
+        # NOTE: a relative path was relative to the export it was indexed from; the object's
+        # recorded location keeps the written file usable from anywhere.
+        data[chain[1]] = item.url
+    dropped = 0
+    predictions = task.get("predictions")
+    if isinstance(predictions, list):
+        kept = [p for p in predictions if isinstance(p, dict)]
+        dropped = len(predictions) - len(kept)
+        if dropped:
+            task["predictions"] = kept
+    return task, dropped
+
+
+def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    """One ``annotations.json``: the array of every object's task, ready to import into
+    Label Studio (prediction ids from a Label Studio export, which it cannot import back,
+    are dropped and counted)."""
+    plan = ExportPlan(runs_transforms=False)
+    tasks = []
+    dropped = 0
+    for item in items:
+        if not item.has_annotation:
+            raise FormatError(
+                f"Missing annotation for data object: id:{item.object_id}. For label-studio "
+                "instantiation format, every data object needs a Label Studio task as its "
+                "annotation"
+            )
+        task, count = _export_task(ctx, item)
+        tasks.append(task)
+        dropped += count
+        plan.items.append(ItemOutput(item, []))
+    if dropped:
+        ctx.warn(
+            f"Dropped {dropped} predictions entries that are not objects (prediction ids from "
+            "a Label Studio export), so that Label Studio can import annotations.json"
+        )
+    plan.annotations = len(tasks)
+    plan.extra.append(OutFile("annotations.json", dump_annotation(tasks)))
+    return plan
+
+
 LABEL_STUDIO = Format(
     name="label-studio",
     aliases=(),
     params={},
     parse=parse,
     description="A Label Studio JSON export: an array of tasks, each one object's annotation.",
+    export=export,
 )

@@ -6,6 +6,14 @@ import os
 from collections.abc import Iterator
 
 from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    ItemOutput,
+    OutFile,
+    dump_annotation,
+)
 from ldb_clone.fs import FileEntry, Listing, sibling_entries
 
 
@@ -86,12 +94,38 @@ def parse_bare(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem
     return _parse(ctx, listings, keep_bare=True)
 
 
+def _export(ctx: ExportContext, items: list[ExportItem], keep_bare: bool) -> ExportPlan:
+    plan = ExportPlan()
+    for item in items:
+        if not (item.has_annotation or keep_bare):
+            continue
+        base, ext = ctx.base_name(item)
+        files = []
+        if not ctx.annotations_only:
+            files.append(OutFile(base + ext, item=item))
+            plan.data_objects += 1
+        if item.has_annotation:
+            files.append(OutFile(base + ".json", dump_annotation(item.annotation)))
+            plan.annotations += 1
+        plan.items.append(ItemOutput(item, files, os.path.dirname(base)))
+    return plan
+
+
+def export_strict(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    return _export(ctx, items, keep_bare=False)
+
+
+def export_bare(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    return _export(ctx, items, keep_bare=True)
+
+
 STRICT_PAIRS = Format(
     name="strict-pairs",
     aliases=("strict",),
     params={},
     parse=parse_strict,
     description="Data files with a same-named .json annotation beside them; lone files skipped.",
+    export=export_strict,
 )
 BARE_PAIRS = Format(
     name="bare-pairs",
@@ -99,4 +133,5 @@ BARE_PAIRS = Format(
     params={},
     parse=parse_bare,
     description="Like strict-pairs, and data files without an annotation are indexed too.",
+    export=export_bare,
 )

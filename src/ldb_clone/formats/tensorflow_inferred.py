@@ -7,11 +7,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    ItemOutput,
+    OutFile,
+    safe_component,
+)
 from ldb_clone.fs import Listing
 
 DEFAULT_LABEL_KEY = "label"
@@ -80,6 +89,63 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
         )
 
 
+def label_folders(annotation: Any, label_key: str, base_label: str | None, oid: str) -> list[str]:
+    """The folders an object's label puts it in: ``{"label": {"cat": "tabby"}}`` ->
+    ``["cat", "tabby"]``; the base label -> ``[]`` (the target itself).
+
+    Every folder name is checked: a label such as ``../x``, ``/etc`` or ``""`` is refused
+    with an error naming the object rather than written anywhere.
+    """
+    value = annotation
+    for key in label_key.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise FormatError(
+                f"Annotations for tensorflow-inferred format should contain key: {label_key} "
+                f"(missing for id:{oid})"
+            )
+        value = value[key]
+    if base_label is not None and value == base_label:
+        return []
+    parts = []
+    while isinstance(value, dict):
+        if len(value) != 1:
+            raise FormatError(
+                f"Label of id:{oid} cannot be a folder path: a nested label has exactly one "
+                f"key at each level, got {len(value)}"
+            )
+        ((key, value),) = value.items()
+        parts.append(key)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FormatError(
+            f"Label of id:{oid} cannot be a folder name: {json.dumps(value)} "
+            "(labels are strings or numbers)"
+        )
+    parts.append(str(value))
+    return [safe_component(part, f"label of id:{oid}") for part in parts]
+
+
+def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    if ctx.annotations_only:
+        raise FormatError(
+            "tensorflow-inferred has no annotation files (labels are folder names); "
+            "choose another format for --annotations-only"
+        )
+    label_key = ctx.params.get("label-key", DEFAULT_LABEL_KEY)
+    base_label = ctx.params.get("base-label")
+    plan = ExportPlan()
+    for item in items:
+        if not item.has_annotation:
+            raise FormatError(
+                "For tensorflow-inferred instantiate format, all data objects must have an "
+                f"annotation. Missing annotation for data object: id:{item.object_id}"
+            )
+        folder = "/".join(label_folders(item.annotation, label_key, base_label, item.object_id))
+        base, ext = ctx.base_name(item, folder, keep_dirs=False)
+        plan.items.append(ItemOutput(item, [OutFile(base + ext, item=item)], folder))
+        plan.data_objects += 1
+    return plan
+
+
 TENSORFLOW_INFERRED = Format(
     name="tensorflow-inferred",
     aliases=("infer",),
@@ -89,4 +155,5 @@ TENSORFLOW_INFERRED = Format(
     },
     parse=parse,
     description="Class folders: the folder path below the indexed folder is the label.",
+    export=export,
 )

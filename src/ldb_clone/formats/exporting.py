@@ -1,0 +1,142 @@
+"""What every format plug-in works with when it writes a dataset out (``instantiate``).
+
+A format's ``export`` turns ``ExportItem``s into an ``ExportPlan``: for each item, the
+files its ``self`` transform writes (copies of the object, annotation files) and the
+folder other transforms write into; plus files for the whole dataset. The instantiate
+engine does the writing. Every path in a plan is relative to the target directory and
+checked by ``safe_relpath``, so no annotation can make instantiate write elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ldb_clone.errors import FormatError
+
+MAX_NAME_BYTES = 255
+
+
+def dump_annotation(value: Any) -> bytes:
+    """An annotation file's content: indented by 2, keys sorted, UTF-8 (as upstream's
+    layout; characters are written as they are rather than \\u-escaped)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(slots=True)
+class ExportItem:
+    """One data object to write out, with its annotation and where it lives."""
+
+    object_id: str
+    annotation: Any  # None when the object has no annotation (see has_annotation)
+    has_annotation: bool
+    url: str  # the object's location as recorded (a local path or a URL)
+    relative_path: str  # the object's path below its storage location
+    transforms: tuple[Any, ...] = ()  # non-default transform set (transforms.Transform)
+
+    @property
+    def file_name(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(slots=True)
+class OutFile:
+    """A file to write: ``data`` bytes, or (``data`` None) a copy of ``item``'s object."""
+
+    path: str
+    data: bytes | None = None
+    item: ExportItem | None = None
+
+
+@dataclass(slots=True)
+class ItemOutput:
+    item: ExportItem
+    files: list[OutFile]  # what the builtin transform `self` writes for this item
+    folder: str = ""  # where other transforms of this item write ("" = the target itself)
+
+
+@dataclass
+class ExportPlan:
+    items: list[ItemOutput] = field(default_factory=list)
+    extra: list[OutFile] = field(default_factory=list)  # files for the dataset as a whole
+    data_objects: int = 0
+    annotations: int = 0
+    runs_transforms: bool = True  # False: transform sets are recorded, not executed
+
+
+def safe_component(name: str, what: str) -> str:
+    """A single file or folder name that cannot leave its folder, or a FormatError."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name or "\\" in name:
+        raise FormatError(f"Unsafe {what}: {name!r} cannot be used as a file or folder name")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise FormatError(f"Unsafe {what}: {name[:40]!r}... is longer than {MAX_NAME_BYTES} bytes")
+    return name
+
+
+def safe_relpath(path: str, what: str = "path") -> str:
+    """A relative '/'-separated path whose every component is a plain name."""
+    if path.startswith("/"):
+        raise FormatError(f"Unsafe {what}: {path!r} is absolute")
+    parts = path.split("/")
+    for part in parts:
+        safe_component(part, what)
+    return path
+
+
+class ExportContext:
+    """What instantiate offers a format while it plans: parameters, naming, messages."""
+
+    def __init__(
+        self,
+        params: dict[str, str],
+        id_key: str,
+        preserve_paths: bool = False,
+        annotations_only: bool = False,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.params = params
+        self.id_key = id_key
+        self.preserve_paths = preserve_paths
+        self.annotations_only = annotations_only
+        self.warn = warn or (lambda message: None)
+        self._taken: set[str] = set()
+        self.renamed = 0
+
+    def base_name(
+        self, item: ExportItem, folder: str = "", keep_dirs: bool = True
+    ) -> tuple[str, str]:
+        """(path without extension, extension) for an item's files below ``folder``.
+
+        Flat (upstream's layout): ``<stem>-<id><ext>``, dots in the stem become ``-``, the
+        extension lower-cased; the id makes names unique. With ``--preserve-paths`` the
+        object's path below its storage location is kept (only its file name without
+        ``keep_dirs``); when two objects would get the same path, the later one falls
+        back to the flat name in that folder.
+        """
+        if self.preserve_paths:
+            rel = item.relative_path if keep_dirs else posixpath.basename(item.relative_path)
+            rel = safe_relpath(rel, f"path of id:{item.object_id}")
+            stem, ext = posixpath.splitext(rel)
+            if folder:
+                stem = f"{folder}/{stem}"
+            if stem not in self._taken:
+                self._taken.add(stem)
+                return stem, ext
+            self.renamed += 1
+            folder = posixpath.dirname(stem)
+        stem, ext = flat_name(item)
+        base = f"{folder}/{stem}" if folder else stem
+        self._taken.add(base)
+        return base, ext
+
+
+def flat_name(item: ExportItem) -> tuple[str, str]:
+    """Upstream's instantiated name: (``<stem>-<id>``, lower-cased extension)."""
+    stem, ext = posixpath.splitext(item.file_name)
+    stem = stem.replace(".", "-")
+    name = stem if stem.endswith(item.object_id) else f"{stem}-{item.object_id}"
+    safe_component(name + ext.lower(), f"file name of id:{item.object_id}")
+    return name, ext.lower()
