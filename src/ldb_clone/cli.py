@@ -93,7 +93,13 @@ class OrderedOptionsCommand(LdbCommand):
 
     ordered_options: ClassVar[dict[str, tuple[str, str]]] = {}
     flags = ("shuffle",)
-    metavars: ClassVar[dict[str, str]] = {"limit": "N", "sample": "P", "pipe": "EXEC [ARGS...]"}
+    metavars: ClassVar[dict[str, str]] = {
+        "limit": "N",
+        "sample": "P",
+        "pipe": "EXEC [ARGS...]",
+        "apply": "EXEC [ARGS...]",
+    }
+    commands = ("pipe", "apply")  # options that take an executable and its arguments
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,14 +139,14 @@ class OrderedOptionsCommand(LdbCommand):
                 recorded.append((kind, None))
                 rewritten.append(name)
                 i += 1
-            elif kind == "pipe":
+            elif kind in self.commands:
                 words = [inline] if sep else []
                 i += 1
                 while i < len(args) and not (args[i].startswith("-") and len(args[i]) > 1):
                     words.append(args[i])
                     i += 1
                 if not words:
-                    raise click.UsageError("Option '--pipe' requires an executable", ctx)
+                    raise click.UsageError(f"Option '{name}' requires an executable", ctx)
                 recorded.append((kind, words))
                 rewritten += [name, PAIR_SEPARATOR.join(words)]
             else:
@@ -164,6 +170,18 @@ class SelectionCommand(OrderedOptionsCommand):
     ordered_options = FILTER_OPTIONS
 
 
+class InstantiateCommand(OrderedOptionsCommand):
+    """instantiate and get: the selection, plus ``--apply EXEC [ARGS...]``."""
+
+    ordered_options: ClassVar[dict[str, tuple[str, str]]] = {
+        **FILTER_OPTIONS,
+        "--apply": (
+            "apply",
+            "Run EXEC [ARGS...] on the result: it gets [raw dir, target dir] as JSON on stdin.",
+        ),
+    }
+
+
 class JsonQueryCommand(OrderedOptionsCommand):
     """``ldb query``: filters and shows over plain JSON, in the order given."""
 
@@ -178,7 +196,15 @@ class JsonQueryCommand(OrderedOptionsCommand):
 def _filters(ctx: click.Context) -> list[Any]:
     from ldb_clone.filters import Filter
 
-    return [Filter(kind, arg) for kind, arg in ctx.meta.get(FILTERS_KEY, [])]
+    kinds = {kind for kind, _ in FILTER_OPTIONS.values()}
+    return [Filter(kind, arg) for kind, arg in ctx.meta.get(FILTERS_KEY, []) if kind in kinds]
+
+
+def _apply_command(ctx: click.Context) -> list[str]:
+    commands = [arg for kind, arg in ctx.meta.get(FILTERS_KEY, []) if kind == "apply"]
+    if len(commands) > 1:
+        raise click.UsageError("Option '--apply' may be given once", ctx)
+    return commands[0] if commands else []
 
 
 def _expand_prefix(arg: str, long_names: list[str]) -> str:
@@ -513,12 +539,13 @@ def _members(
     ctx: click.Context | None = None,
     warn=None,
     auto_index: bool = False,
+    instance=None,
 ):
     """The selected members after the command's filters, in their order. With
     ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is set."""
     from ldb_clone.filters import select_filtered
 
-    instance = _open()
+    instance = instance or _open()
     if not sources:
         # as upstream: the current workspace when there is one (else every object)
         sources = ["ws:."] if _in_workspace() else ["ds:root"]
@@ -682,16 +709,21 @@ def stage(
     """Stage a dataset in a workspace directory, to change and commit it."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import stage as _stage
+
+    print(_stage(_open_or_quick_start(), dataset, target, force))
+
+
+def _open_or_quick_start():
+    """stage and get create the instance where it is looked for when there is none."""
     from ldb_clone.instance import locate_instance_dir, quick_start
 
     located = locate_instance_dir()
     if located.exists():
-        instance = _open()
-    else:
-        instance, messages = quick_start(located)
-        for line in messages:
-            print(line)
-    print(_stage(instance, dataset, target, force))
+        return _open()
+    instance, messages = quick_start(located)
+    for line in messages:
+        print(line)
+    return instance
 
 
 def _selection_or_error(ctx: click.Context, paths: list[str] | None, default: str | None):
@@ -1083,6 +1115,155 @@ def tag_(
         _print_json(result.to_json())
     else:
         print(result.format())
+
+
+Format = Annotated[
+    str,
+    typer.Option(
+        "-m",
+        "--format",
+        metavar="FORMAT",
+        help="bare (default), strict, infer, annot, label-studio (or full names).",
+    ),
+]
+Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
+Params = Annotated[
+    list[str] | None,
+    typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
+]
+PreservePaths = Annotated[
+    bool,
+    typer.Option("--preserve-paths", help="Keep each object's path below its storage location."),
+]
+AnnotationsOnly = Annotated[
+    bool,
+    typer.Option("--annotations-only", help="Write only the annotations, not the data objects."),
+]
+Link = Annotated[
+    bool,
+    typer.Option(
+        "--link",
+        help="Clone (copy-on-write) or hard-link local objects instead of copying them.",
+    ),
+]
+
+
+def _check_format(fmt: str) -> str:
+    from ldb_clone.formats import canonical_name
+
+    try:
+        return canonical_name(fmt)
+    except LdbError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-m' / '--format'") from None
+
+
+@app.command("instantiate", cls=InstantiateCommand)
+def instantiate_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sources (default: the working dataset).", show_default=False),
+    ] = None,
+    fmt: Format = "bare",
+    target: Target = ".",
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Delete the files of a workspace target first.")
+    ] = False,
+    param: Params = None,
+    preserve_paths: PreservePaths = False,
+    annotations_only: AnnotationsOnly = False,
+    link: Link = False,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Write the selected objects and annotations into a folder, in a format.
+
+    The target must be empty, or a workspace holding nothing but its dataset (-f deletes
+    the other files first). Without sources the working dataset is written.
+    """
+    _set_output(verbose, quiet)
+    from ldb_clone.instantiate import instantiate
+
+    _check_format(fmt)
+    apply = _apply_command(ctx)
+    if not paths and not _in_workspace():
+        raise LdbError("Not in a workspace: give sources to instantiate (e.g. ds:root, ds:NAME)")
+    reporter = _reporter()
+    instance, members = _members(paths, ctx)
+    result = instantiate(
+        instance,
+        members,
+        target,
+        fmt,
+        _parse_params(param),
+        force=force,
+        apply=apply,
+        preserve_paths=preserve_paths,
+        annotations_only=annotations_only,
+        link=link,
+        reporter=reporter,
+    )
+    if json_out:
+        _print_json(result.to_json())
+    else:
+        print(result.summary())
+
+
+@app.command("get", cls=InstantiateCommand)
+def get_(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sources: paths, ds:NAME, id:<hash>, ...", show_default=False),
+    ] = None,
+    fmt: Format = "bare",
+    target: Target = ".",
+    param: Params = None,
+    preserve_paths: PreservePaths = False,
+    annotations_only: AnnotationsOnly = False,
+    link: Link = False,
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Add the selection to a workspace (staging a temporary dataset there if needed) and
+    write those objects into it."""
+    _set_output(verbose, quiet)
+    from ldb_clone.datasets import add_members, get_into_workspace
+    from ldb_clone.instantiate import instantiate
+
+    _check_format(fmt)
+    apply = _apply_command(ctx)
+    sources = _selection_or_error(ctx, paths, "ds:root")
+    instance = _open_or_quick_start()
+    ws, staged = get_into_workspace(instance, Path(target))
+    if staged and not json_out:
+        print(staged)
+    _, members = _members(sources, ctx, auto_index=True, instance=instance)
+    added = add_members(instance, ws, members)
+    if not json_out:
+        print("Adding to working dataset...")
+        print(f"Added {added.changed} data objects to ds:{ws.dataset_name} at ws:{target}")
+        print(f"Updated {added.transforms} transforms")
+        print("Instantiating data...")
+    result = instantiate(
+        instance,
+        members,
+        target,
+        fmt,
+        _parse_params(param),
+        clean=False,
+        apply=apply,
+        preserve_paths=preserve_paths,
+        annotations_only=annotations_only,
+        link=link,
+        reporter=_reporter(),
+    )
+    if json_out:
+        _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})
+    else:
+        print(result.summary("Copied data to workspace."))
 
 
 @app.command("transform", cls=SelectionCommand)

@@ -202,6 +202,21 @@ def stage(instance: Instance, identifier: str, target: Path, force: bool = False
     return f"Staged ds:{ref.name}.v{number} at {str(target)!r}"
 
 
+def get_into_workspace(instance: Instance, target: Path) -> tuple[Workspace, str]:
+    """The workspace ``ldb get`` adds to: ``target`` itself when it is one, else a new
+    temporary dataset staged there (the folder must be missing or empty). Returns the
+    workspace and the staging message ("" when nothing was staged)."""
+    if is_workspace(target):
+        return load_workspace(target), ""
+    if target.is_dir() and any(target.iterdir()):
+        raise WorkspaceError(
+            "Target must be empty, missing, or a valid workspace. "
+            f"Directory is not empty: '{target}'"
+        )
+    message = stage(instance, f"ds:{TEMP_PREFIX}{now_iso()}", target)
+    return load_workspace(target), message
+
+
 def mapping_id(instance: Instance, transforms: dict[str, list[str]]) -> str | None:
     """The content address of a transform mapping; None for the empty mapping."""
     if not transforms:

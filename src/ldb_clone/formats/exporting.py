@@ -35,7 +35,8 @@ class ExportItem:
     has_annotation: bool
     url: str  # the object's location as recorded (a local path or a URL)
     relative_path: str  # the object's path below its storage location
-    transforms: tuple[Any, ...] = ()  # non-default transform set (transforms.Transform)
+    # the transform set (transforms.Transform) when it is not the default {self}
+    transforms: tuple[Any, ...] | None = None
 
     @property
     def file_name(self) -> str:

@@ -1,0 +1,452 @@
+"""``ldb instantiate`` and ``ldb get``: write selected objects out in a format.
+
+The format plans the files (``formats.exporting``); this module writes them. Everything
+goes into a staging folder inside the target first and is moved into place with renames
+at the end, so a failed or interrupted run leaves the target as it was and never a
+half-written file under a final name. Copies run in a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ldb_clone.errors import FormatError, LdbError, StorageError
+from ldb_clone.formats import AUTO, canonical_name, get_format
+from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan, OutFile
+from ldb_clone.fs import LOCAL, join_url, split_url
+from ldb_clone.instance import Instance
+from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
+from ldb_clone.reporting import Reporter
+from ldb_clone.selection import Member
+from ldb_clone.storage import find_location, load_locations
+from ldb_clone.transforms import EXEC, Transform, default_set, describe
+from ldb_clone.workspace import WORKSPACE_DIR, WorkspaceError, is_workspace
+
+DEFAULT_FORMAT = "bare-pairs"
+STAGING_PREFIX = ".ldb-instantiate-"
+MAX_WORKERS = 16
+
+
+class InstantiateError(LdbError):
+    pass
+
+
+@dataclass
+class InstantiateResult:
+    format: str
+    target: str
+    data_objects: int = 0
+    annotations: int = 0
+    files: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self, heading: str = "Copied dataset to workspace.") -> str:
+        return (
+            f"{heading}\n"
+            f"  Data objects: {self.data_objects:9d}\n"
+            f"  Annotations:  {self.annotations:9d}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "target": self.target,
+            "data_objects": self.data_objects,
+            "annotations": self.annotations,
+            "files": self.files,
+        }
+
+
+def instantiate(
+    instance: Instance,
+    members: Sequence[Member],
+    target: str,
+    fmt: str = DEFAULT_FORMAT,
+    params: dict[str, str] | None = None,
+    *,
+    force: bool = False,
+    clean: bool = True,
+    apply: Sequence[str] = (),
+    preserve_paths: bool = False,
+    annotations_only: bool = False,
+    link: bool = False,
+    reporter: Reporter | None = None,
+) -> InstantiateResult:
+    """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
+
+    ``clean``: the target must be empty or a workspace holding nothing else (``force``
+    clears such a workspace); without it (``ldb get``) files are added to what is there.
+    ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
+    writes the final files itself. ``link``: reflink or hard-link local objects instead
+    of copying them, where the filesystem allows.
+    """
+    reporter = reporter or Reporter()
+    name = canonical_name(fmt)
+    if name == AUTO:
+        raise FormatError("Choose a format to instantiate in: auto-detect is for indexing")
+    fmt_obj = get_format(name)
+    if fmt_obj.export is None:
+        raise FormatError(f"The {name} format cannot be instantiated")
+    params = fmt_obj.check_params(dict(params or {}))
+    protocol, path = split_url(target)
+    if protocol != LOCAL:
+        return _instantiate_remote(
+            instance,
+            members,
+            protocol,
+            path,
+            name,
+            params,
+            apply=apply,
+            preserve_paths=preserve_paths,
+            annotations_only=annotations_only,
+            reporter=reporter,
+        )
+    ctx = ExportContext(
+        params, instance.hasher.id_key, preserve_paths, annotations_only, reporter.warn
+    )
+    target_dir = Path(path)
+    created = _check_target(target_dir, clean, force)
+    try:
+        plan = fmt_obj.export(ctx, export_items(instance, members))
+        if ctx.renamed:
+            reporter.warn(
+                f"{ctx.renamed} objects had the same path as another one and were written "
+                "under their <name>-<id> name instead"
+            )
+        result = InstantiateResult(name, str(target_dir), plan.data_objects, plan.annotations)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
+        try:
+            writer = _Writer(instance, staging, link, reporter)
+            result.files = writer.write_plan(plan)
+            if apply:
+                _run_apply(instance, apply, staging, target_dir)
+            else:
+                if clean and force:
+                    _clear_workspace(target_dir, keep=staging)
+                _move_into(staging, target_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        if created:
+            shutil.rmtree(target_dir, ignore_errors=True)
+        raise
+    return result
+
+
+# the target folder ------------------------------------------------------------------------
+
+
+def _check_target(target: Path, clean: bool, force: bool) -> bool:
+    """Check (and create) the target folder; return whether it was created."""
+    if not target.exists():
+        if not target.parent.is_dir():
+            raise WorkspaceError(f"Parent directory does not exist: '{target.parent}'")
+        target.mkdir()
+        return True
+    if not target.is_dir():
+        raise WorkspaceError(f"Not a directory: '{target}'")
+    for stale in target.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    if not clean:
+        return False
+    others = [p for p in target.iterdir() if p.name != WORKSPACE_DIR]
+    if not others:
+        if (target / WORKSPACE_DIR).exists() and not is_workspace(target):
+            raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
+        return False
+    if not is_workspace(target):
+        raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
+    if not force:
+        raise WorkspaceError(
+            f"Workspace is not empty: '{target}'. "
+            "Use the --force option to delete workspace contents"
+        )
+    return False
+
+
+def _clear_workspace(target: Path, keep: Path) -> None:
+    for item in target.iterdir():
+        if item.name == WORKSPACE_DIR or item == keep:
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def _move_into(staging: Path, target: Path) -> None:
+    """Move everything from ``staging`` into ``target`` by renames; folders that exist in
+    both are merged, files replace files of the same name."""
+    for entry in os.scandir(staging):
+        dest = target / entry.name
+        if entry.is_dir(follow_symlinks=False) and dest.is_dir() and not dest.is_symlink():
+            _move_into(Path(entry.path), dest)
+        else:
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(entry.path, dest)
+
+
+# the items ------------------------------------------------------------------------------
+
+
+def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportItem]:
+    """What formats need of each member: annotation value, location, transforms."""
+    catalog = instance.catalog
+    ids = [m.object_id for m in members]
+    infos = catalog.object_infos(ids)
+    texts = catalog.annotation_texts({m.annotation_id for m in members if m.annotation_id})
+    locations = load_locations(instance)
+    default = default_set(instance.hasher)
+    sets = {m.transforms for m in members if m.transforms and m.transforms != default}
+    known = describe(instance, {tid for ids in sets for tid in ids})
+    items = []
+    for m in members:
+        info = infos.get(m.object_id)
+        if info is None or not info.path:
+            raise InstantiateError(f"Data object id:{m.object_id} is not indexed")
+        protocol, path = info.protocol or LOCAL, info.path
+        location = find_location(locations, protocol, path)
+        if location is not None and location.path.rstrip("/"):
+            relative = path[len(location.path.rstrip("/")) :].lstrip("/")
+        else:
+            relative = path.lstrip("/")
+        transforms: tuple[Transform, ...] | None = None
+        if m.transforms is not None and m.transforms != default:
+            missing = [tid for tid in m.transforms if tid not in known]
+            if missing:
+                raise InstantiateError(f"Unknown transform {missing[0]} for id:{m.object_id}")
+            transforms = tuple(known[tid] for tid in m.transforms)
+        items.append(
+            ExportItem(
+                object_id=m.object_id,
+                annotation=json.loads(texts[m.annotation_id]) if m.annotation_id else None,
+                has_annotation=m.annotation_id is not None,
+                url=join_url(protocol, path),
+                relative_path=relative or posixpath.basename(path),
+                transforms=transforms,
+            )
+        )
+    return items
+
+
+# writing --------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes a plan's files below ``root``, copies in parallel, runs exec transforms."""
+
+    def __init__(self, instance: Instance, root: Path, link: bool, reporter: Reporter) -> None:
+        self.instance = instance
+        self.root = root
+        self.link = link
+        self.reporter = reporter
+        self.locations = load_locations(instance)
+        self._made: set[str] = set()
+
+    def write_plan(self, plan: ExportPlan) -> int:
+        files: list[OutFile] = list(plan.extra)
+        transformed = []
+        for out in plan.items:
+            transforms = out.item.transforms if plan.runs_transforms else None
+            if transforms is None or any(t.is_self for t in transforms):
+                files.extend(out.files)
+            if transforms and any(t.transform_type == EXEC for t in transforms):
+                transformed.append(out)
+        self._write_files(files)
+        for out in transformed:
+            self._run_transforms(out)
+        return len(files)
+
+    def _write_files(self, files: list[OutFile]) -> None:
+        for folder in sorted({posixpath.dirname(f.path) for f in files}):
+            if folder:
+                os.makedirs(self.root / folder, exist_ok=True)
+        total_bytes = sum(len(f.data) for f in files if f.data is not None)
+        progress = self.reporter.progress("Instantiating", len(files), total_bytes)
+        failed: list[tuple[OutFile, BaseException]] = []
+
+        def write(out: OutFile) -> None:
+            try:
+                self._write_one(out)
+            except (OSError, LdbError) as exc:
+                failed.append((out, exc))
+            progress.advance(1, len(out.data) if out.data is not None else 0)
+
+        try:
+            if len(files) < 8:
+                for out in files:
+                    write(out)
+            else:
+                workers = min(MAX_WORKERS, 4 * (os.cpu_count() or 1))
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for _ in pool.map(write, files):
+                        pass
+        finally:
+            progress.close()
+        for out, exc in failed:
+            # NOTE: a moved or deleted file may still exist at another indexed path
+            if out.item is None or not self._copy_from_other_paths(out):
+                raise _write_error(out, exc)
+
+    def _write_one(self, out: OutFile) -> None:
+        dest = str(self.root / out.path)
+        if out.data is not None:
+            with open(dest, "wb") as f:
+                f.write(out.data)
+            return
+        item = out.item
+        assert item is not None
+        self._copy_object(item.url, dest)
+
+    def _copy_object(self, url: str, dest: str) -> None:
+        protocol, path = split_url(url)
+        if protocol == LOCAL:
+            if self.link and _link_or_clone(path, dest):
+                return
+            shutil.copyfile(path, dest)
+            return
+        from ldb_clone.fs import get_fsspec
+        from ldb_clone.storage import options_for
+
+        fs = get_fsspec(protocol, options_for(self.locations, protocol, path))
+        fs.get_file(path, dest)
+
+    def _copy_from_other_paths(self, out: OutFile) -> bool:
+        assert out.item is not None
+        paths = self.instance.catalog.object_paths([out.item.object_id]).get(out.item.object_id, [])
+        for protocol, path in reversed(paths):
+            url = join_url(protocol, path)
+            if url == out.item.url:
+                continue
+            try:
+                self._copy_object(url, str(self.root / out.path))
+            except OSError:
+                continue
+            if self.instance.hasher.file_digest(str(self.root / out.path)) == out.item.object_id:
+                return True
+        return False
+
+    def _run_transforms(self, out: Any) -> None:
+        """Exec transforms get the raw pair (bare-pairs names, in a scratch folder) and
+        ``output_dir``, the folder of this item's files in the target, as JSON on stdin."""
+        item: ExportItem = out.item
+        output_dir = self.root / out.folder
+        os.makedirs(output_dir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=self.root.parent) as raw:
+            from ldb_clone.formats.exporting import dump_annotation, flat_name
+
+            stem, ext = flat_name(item)
+            data_path = os.path.join(raw, stem + ext)
+            self._copy_object(item.url, data_path)
+            request: dict[str, Any] = {"output_dir": str(output_dir), "data_object": data_path}
+            if item.has_annotation:
+                annotation_path = os.path.join(raw, stem + ".json")
+                with open(annotation_path, "wb") as f:
+                    f.write(dump_annotation(item.annotation))
+                request["annotation"] = annotation_path
+            own_dir = self.instance.path / USER_TRANSFORMS_DIR
+            for transform in item.transforms:
+                if transform.transform_type != EXEC:
+                    continue
+                run_plugin(
+                    transform.value,
+                    json.dumps({"transform_name": transform.name, **request}),
+                    own_dir,
+                    f"transform {transform.name} (for id:{item.object_id})",
+                )
+
+
+def _write_error(out: OutFile, exc: BaseException) -> LdbError:
+    if isinstance(exc, LdbError):
+        return exc
+    if out.item is not None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return StorageError(
+            f"Unable to copy data object id:{out.item.object_id} from '{out.item.url}': {reason}"
+        )
+    return StorageError(f"Unable to write '{out.path}': {exc}")
+
+
+_FICLONE = 0x40049409  # Linux ioctl: share the source's blocks (copy-on-write)
+
+
+def _link_or_clone(source: str, dest: str) -> bool:
+    """A copy-on-write clone where the filesystem supports it, else a hard link; False
+    when neither works (different filesystems, no support), so the caller copies."""
+    try:
+        import fcntl
+
+        with open(source, "rb") as src, open(dest, "wb") as dst:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        return True
+    except (OSError, ImportError):
+        if os.path.exists(dest):
+            os.unlink(dest)
+    try:
+        os.link(source, dest)
+        return True
+    except OSError:
+        return False
+
+
+def _run_apply(instance: Instance, command: Sequence[str], staging: Path, target: Path) -> None:
+    """``--apply``: the command gets ``[raw instantiation dir, final dir]`` on stdin and
+    writes the final files; it runs in the caller's working directory."""
+    run_plugin(
+        command,
+        json.dumps([str(staging.absolute()), str(target.absolute())]),
+        instance.path / USER_TRANSFORMS_DIR,
+        "--apply",
+    )
+
+
+# remote targets ---------------------------------------------------------------------------
+
+
+def _instantiate_remote(
+    instance: Instance,
+    members: Sequence[Member],
+    protocol: str,
+    path: str,
+    fmt: str,
+    params: dict[str, str],
+    reporter: Reporter,
+    **options: Any,
+) -> InstantiateResult:
+    """Build the dataset in a local temporary folder, then upload it; the target must be
+    empty (nothing under that prefix)."""
+    from ldb_clone.fs import get_fsspec
+    from ldb_clone.storage import options_for
+
+    fs = get_fsspec(protocol, options_for(load_locations(instance), protocol, path))
+    url = join_url(protocol, path)
+    try:
+        existing = fs.find(path, maxdepth=None) if fs.exists(path) else []
+    except OSError as exc:
+        raise StorageError(f"Unable to list '{url}': {exc}") from exc
+    if existing:
+        raise WorkspaceError(f"Not an empty location: {url}")
+    with tempfile.TemporaryDirectory(prefix="ldb-instantiate-") as local:
+        result = instantiate(instance, members, local, fmt, params, reporter=reporter, **options)
+        reporter.echo(f"Uploading to {url}")
+        for folder, _, names in os.walk(local):
+            for file_name in names:
+                source = os.path.join(folder, file_name)
+                rel = os.path.relpath(source, local).replace(os.sep, "/")
+                try:
+                    fs.put_file(source, f"{path.rstrip('/')}/{rel}")
+                except OSError as exc:
+                    raise StorageError(f"Unable to upload to '{url}/{rel}': {exc}") from exc
+    result.target = url
+    return result
