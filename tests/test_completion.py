@@ -57,7 +57,7 @@ def test_bash_request_completes_a_command_name(ldb):
     result = request(ldb, "bash_complete", COMP_WORDS="ldb ind", COMP_CWORD="1")
     assert result.stdout.splitlines() == ["plain,index"]
     several = request(ldb, "bash_complete", COMP_WORDS="ldb i", COMP_CWORD="1")
-    assert several.stdout.splitlines() == ["plain,init", "plain,index"]
+    assert several.stdout.splitlines() == ["plain,init", "plain,index", "plain,instantiate"]
 
 
 def test_bash_request_completes_options_of_a_command(ldb):
