@@ -213,8 +213,9 @@ def get_into_workspace(instance: Instance, target: Path) -> tuple[Workspace, str
             "Target must be empty, missing, or a valid workspace. "
             f"Directory is not empty: '{target}'"
         )
-    message = stage(instance, f"ds:{TEMP_PREFIX}{now_iso()}", target)
-    return load_workspace(target), message
+    name = f"ds:{TEMP_PREFIX}{now_iso()}"
+    stage(instance, name, target)
+    return load_workspace(target), f"Staged {name} at {str(target)!r}"
 
 
 def mapping_id(instance: Instance, transforms: dict[str, list[str]]) -> str | None:
