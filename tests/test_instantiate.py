@@ -104,7 +104,7 @@ def test_preserve_paths_resolves_collisions(instance, data_dir, make_image, tmp_
     )
     names = files_below(tmp_path / "out")
     assert len(names) == 2 and "x/a.png" in names
-    assert [n for n in names if n != "x/a.png"][0].startswith("x/a-")
+    assert next(n for n in names if n != "x/a.png").startswith("x/a-")
     assert reporter.warnings and "same path" in reporter.warnings[0]
 
 
@@ -285,7 +285,7 @@ def test_target_rules(instance, pets, tmp_path, ldb):
 def test_a_failure_leaves_the_target_as_it_was(instance, pets, tmp_path):
     pets["dog.small"].unlink()  # indexed, now gone, with no other path
     target = tmp_path / "out"
-    with pytest.raises(LdbError, match="Unable to copy data object id:.*dog.small.png"):
+    with pytest.raises(LdbError, match=r"Unable to copy data object id:.*dog\.small\.png"):
         instantiate(instance, root(instance), str(target))
     assert not target.exists()
     target.mkdir()
