@@ -189,3 +189,38 @@ def test_ds_del_drops_unused_transform_mappings(instance, ldb, ws, monkeypatch):
     assert instance.catalog.db.execute(count).fetchone()[0] == 1
     ldb_ws(ldb, ws, monkeypatch, "ds", "del", "ds:pets")
     assert instance.catalog.db.execute(count).fetchone()[0] == 0
+
+
+def test_annotation_only_round_trip_keeps_transform_sets(instance, ldb, ws, tmp_path, monkeypatch):
+    """instantiate -m annot records transform sets; index -a ws: gives them back, and a
+    named transform the config lacks is added to it."""
+    ldb_ws(ldb, ws, monkeypatch, "add", "ds:root")
+    ldb_ws(ldb, ws, monkeypatch, "transform", "-a", "rot90", "--query", "label == `cat`")
+    ldb_ws(ldb, ws, monkeypatch, "instantiate", "-m", "annot", "-t", str(tmp_path / "records"))
+    config = instance.path / "config"
+    rot90 = '[transform.rot90]\nrun = ["python3", "rotate.py", "90"]\n'
+    assert rot90 in config.read_text()
+    config.write_text(config.read_text().replace(rot90, ""))  # as in another instance
+
+    monkeypatch.chdir(tmp_path)
+    ldb("stage", "ds:back", "-t", "back", check=True)
+    out = ldb_ws(
+        ldb, tmp_path / "back", monkeypatch, "index", "-a", "ws:.", "-m", "annot", "../records"
+    )
+    assert "  Transform sets:                2" in out.stdout
+    listed = rows(ldb_ws(ldb, tmp_path / "back", monkeypatch, "list").stdout)
+    assert sorted(r[-1] for r in listed) == ["self", "self", "self,rot90", "self,rot90"]
+    assert "[transform.rot90]" in config.read_text()
+
+
+def test_invalid_transform_records_are_an_error(instance, data_dir, make_image, tmp_path, ldb):
+    image = make_image(data_dir / "a.png")
+    record = {
+        "annotation": {"label": "x"},
+        "data-object-info": {"path": str(image)},
+        "ldb-meta": {"transforms": [{"transform": {"transform_type": "exec", "value": "rm"}}]},
+    }
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    result = ldb("index", "-m", "annot", str(tmp_path / "r.json"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Invalid transform record in ")

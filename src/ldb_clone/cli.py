@@ -522,10 +522,18 @@ def index(
         reporter,
     )
     if workspace is not None:
+        from dataclasses import replace
+
         from ldb_clone.datasets import add_members
         from ldb_clone.selection import current_members
 
-        added = add_members(instance, workspace, current_members(instance, result.object_ids))
+        members = [
+            replace(m, transforms=result.transforms[m.object_id])
+            if m.object_id in result.transforms
+            else m
+            for m in current_members(instance, result.object_ids)
+        ]
+        added = add_members(instance, workspace, members)
         reporter.echo("")
         reporter.echo(
             f"Added {added.changed} data objects to ds:{workspace.dataset_name} at {add_to}"

@@ -52,6 +52,8 @@ class IndexResult:
     transform_sets: int = 0
     finished: bool = False
     object_ids: set[str] = field(default_factory=set, repr=False)  # every object indexed
+    # object id -> transform ids, for objects whose records carried a transform set
+    transforms: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         heading = (
@@ -71,7 +73,7 @@ class IndexResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["object_ids"]
+        del data["object_ids"], data["transforms"]
         return data
 
 
@@ -146,6 +148,7 @@ class Indexer:
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
         self.copier: ReadAddCopier | None = None
         self._inside_cache: dict[tuple[str, str], bool] = {}
+        self._transform_sets: dict[str, tuple[str, ...]] = {}
         self.now = datetime.now(timezone.utc).isoformat()
         self.user = _user()
 
@@ -225,6 +228,14 @@ class Indexer:
         rep.echo("")
         rep.echo(result.summary())
         return result
+
+    def _transform_set(self, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+        key = json.dumps(records, sort_keys=True)
+        if key not in self._transform_sets:
+            from ldb_clone.transforms import from_records
+
+            self._transform_sets[key] = from_records(self.instance, records)
+        return self._transform_sets[key]
 
     def _check_strategy(self, fmt: Format) -> None:
         if self.merge and fmt.name == "label-studio":
@@ -351,6 +362,10 @@ class Indexer:
             self.catalog.put_file_states(JSON_KIND, json_states)
         # counted once the batch is stored, so a partial summary reports what was kept
         result.object_ids.update(oids)
+        for item, oid in zip(batch, oids):
+            if item.transforms is not None:
+                result.transforms[oid] = self._transform_set(item.transforms)
+        result.transform_sets = len(result.transforms)
         result.found_objects += len(batch)
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects

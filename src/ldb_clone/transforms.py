@@ -230,3 +230,72 @@ def apply_update(
 def mapping_text(mapping: Mapping[str, Sequence[str]]) -> str:
     """The canonical JSON of a transform mapping, the form it is hashed and stored in."""
     return json.dumps({oid: sorted(ids) for oid, ids in mapping.items()}, sort_keys=True)
+
+
+def check_records(records: Any, where: str) -> list[dict[str, Any]]:
+    """Validate upstream-style transform records (annotation-only ``ldb-meta.transforms``):
+    ``{"transform": {"transform_type", "value"}, "name", "create_annotations"}``."""
+    if not isinstance(records, list):
+        raise TransformError(f"ldb-meta.transforms must be an array in {where}")
+    for record in records:
+        spec = record.get("transform") if isinstance(record, dict) else None
+        kind = spec.get("transform_type") if isinstance(spec, dict) else None
+        value = spec.get("value") if isinstance(spec, dict) else None
+        valid = (kind == PREDEFINED and value == SELF_NAME) or (
+            kind == EXEC
+            and isinstance(value, list)
+            and value
+            and all(isinstance(word, str) for word in value)
+        )
+        if not valid:
+            raise TransformError(f"Invalid transform record in {where}: {json.dumps(record)}")
+        name = record.get("name", "")
+        if not isinstance(name, str) or not isinstance(
+            record.get("create_annotations", True), bool
+        ):
+            raise TransformError(f"Invalid transform record in {where}: {json.dumps(record)}")
+    return records
+
+
+def from_records(instance: Instance, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The transform set of checked records, as sorted ids. The transforms are saved in the
+    catalog; a named exec transform the config does not have yet is added to it, as
+    upstream does, so the name can be used with ``ldb transform``."""
+    named = configured(instance)
+    found = []
+    new_names: dict[str, Transform] = {}
+    for record in records:
+        spec = record["transform"]
+        name = record.get("name") or ""
+        tid = transform_id(instance.hasher, spec)
+        t = Transform(
+            tid,
+            spec["transform_type"],
+            spec["value"],
+            name or (SELF_NAME if spec["transform_type"] == PREDEFINED else tid),
+            record.get("create_annotations", True),
+        )
+        found.append(t)
+        if t.transform_type == EXEC and name and name not in named and name != SELF_NAME:
+            new_names[name] = t
+    save(instance, found)
+    if new_names:
+        _add_to_config(instance, new_names.values())
+    return tuple(sorted({t.id for t in found}))
+
+
+def _add_to_config(instance: Instance, transforms: Iterable[Transform]) -> None:
+    import tomlkit
+
+    from ldb_clone import config
+
+    with config.edit(instance.path / config.CONFIG_FILENAME) as doc:
+        if "transform" not in doc:
+            doc["transform"] = tomlkit.table(is_super_table=True)
+        for t in transforms:
+            table = tomlkit.table()
+            table["run"] = list(t.value)
+            if not t.create_annotations:
+                table["create_annotations"] = False
+            doc["transform"][t.name] = table
+    instance.__dict__.pop("config", None)  # read again on next use

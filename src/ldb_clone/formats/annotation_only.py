@@ -69,8 +69,9 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     other_keys = [key for key in ID_KEYS.values() if key != ctx.id_key]
     for entry, record, object_id, path in found:
         annotation = record["annotation"]
+        transforms = _transforms(record, entry)
         if object_id in known:
-            yield IndexItem(object_id=object_id, annotation=annotation)
+            yield IndexItem(object_id=object_id, annotation=annotation, transforms=transforms)
             continue
         if path is None:
             shown = object_id or next(
@@ -92,7 +93,19 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
             raise ObjectNotFoundError(
                 f"Data object not found: {path} (named in annotation file {entry.url})"
             )
-        yield IndexItem(data=data, annotation=annotation, expected_object_id=object_id)
+        yield IndexItem(
+            data=data, annotation=annotation, expected_object_id=object_id, transforms=transforms
+        )
+
+
+def _transforms(record: dict[str, Any], entry: FileEntry) -> list[dict[str, Any]] | None:
+    """The record's ``ldb-meta.transforms`` (checked), or None when it has none."""
+    meta = record.get("ldb-meta")
+    if not isinstance(meta, dict) or "transforms" not in meta:
+        return None
+    from ldb_clone.transforms import check_records
+
+    return check_records(meta["transforms"], entry.url)
 
 
 def record_of(ctx: ExportContext, item: ExportItem) -> dict[str, Any]:

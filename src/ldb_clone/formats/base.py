@@ -41,6 +41,8 @@ class IndexItem:
     annotation_file: FileEntry | None = None
     finalize: Callable[[str, str], Any] | None = None
     expected_object_id: str | None = None  # the id the hashed file must have, if known
+    # transform records the annotation carried (annotation-only ``ldb-meta.transforms``)
+    transforms: list[dict[str, Any]] | None = None
 
     @property
     def has_annotation(self) -> bool:
