@@ -51,3 +51,22 @@ echo "... ($(wc -l < "$work/eval.json") lines in total)"
 
 echo "== list --json ds:root =="
 ldb list --json ds:root | python3 -c 'import json,sys; print(len(json.load(sys.stdin)), "objects as JSON")'
+
+echo "== a dataset: stage, add the cats, commit =="
+mkdir "$work/pets"
+cd "$work/pets"
+ldb stage ds:pets
+ldb add ds:root --query 'label == `cat`'
+ldb commit -m "cats"
+ldb status
+
+echo "== instantiate ds:pets as strict pairs, and convert every labelled object to class folders =="
+ldb instantiate -m strict -t "$work/pets-strict" ds:pets
+ls "$work/pets-strict"
+ldb instantiate -m infer -t "$work/by-class" ds:root --query 'label != `null`'
+(cd "$work/by-class" && find . -type f | sort)
+
+echo "== get: one step from a query to files in a new folder =="
+cd "$work"
+ldb get ds:root --query 'label == `dog`' -m annot -t "$work/dogs"
+ls "$work/dogs"
