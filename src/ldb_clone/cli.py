@@ -1165,6 +1165,19 @@ def _check_format(fmt: str) -> str:
         raise click.BadParameter(str(exc), param_hint="'-m' / '--format'") from None
 
 
+def _write_options(
+    apply: list[str], preserve_paths: bool, annotations_only: bool, link: bool
+) -> dict[str, Any]:
+    """The options instantiate and get share, as keyword arguments of instantiate()."""
+    return {
+        "apply": apply,
+        "preserve_paths": preserve_paths,
+        "annotations_only": annotations_only,
+        "link": link,
+        "reporter": _reporter(),
+    }
+
+
 @app.command("instantiate", cls=InstantiateCommand)
 def instantiate_(
     ctx: typer.Context,
@@ -1197,7 +1210,6 @@ def instantiate_(
     apply = _apply_command(ctx)
     if not paths and not _in_workspace():
         raise LdbError("Not in a workspace: give sources to instantiate (e.g. ds:root, ds:NAME)")
-    reporter = _reporter()
     instance, members = _members(paths, ctx)
     result = instantiate(
         instance,
@@ -1206,11 +1218,7 @@ def instantiate_(
         fmt,
         _parse_params(param),
         force=force,
-        apply=apply,
-        preserve_paths=preserve_paths,
-        annotations_only=annotations_only,
-        link=link,
-        reporter=reporter,
+        **_write_options(apply, preserve_paths, annotations_only, link),
     )
     if json_out:
         _print_json(result.to_json())
@@ -1262,11 +1270,7 @@ def get_(
         fmt,
         _parse_params(param),
         clean=False,
-        apply=apply,
-        preserve_paths=preserve_paths,
-        annotations_only=annotations_only,
-        link=link,
-        reporter=_reporter(),
+        **_write_options(apply, preserve_paths, annotations_only, link),
     )
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})
