@@ -101,3 +101,39 @@ def run_ldb(*args: str, input: str | None = None, check: bool = False, env: dict
 @pytest.fixture
 def ldb() -> Callable[..., subprocess.CompletedProcess]:
     return run_ldb
+
+
+# S3 ---------------------------------------------------------------------------------------
+
+BUCKET = "ldb-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback for the whole session (started on first use)."""
+    from tests.s3server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch: pytest.MonkeyPatch):
+    """A clean server with one empty bucket, ``ldb-test``; fake credentials only in the
+    storage options (the environment has none, so nothing reaches AWS)."""
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    import s3fs
+
+    s3_server.reset()
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3_server.filesystem()
+    fs.mkdir(BUCKET)
+    s3_server.fs = fs
+    s3_server.bucket = BUCKET
+    yield s3_server
+    s3fs.S3FileSystem.clear_instance_cache()

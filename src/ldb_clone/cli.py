@@ -216,12 +216,14 @@ def _expand_prefix(arg: str, long_names: list[str]) -> str:
 
 
 def _report_error(exc: BaseException) -> None:
+    from ldb_clone.errors import scrub
+
     if _state["verbose"]:
-        traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
     message = str(exc).strip() or type(exc).__name__
     if not isinstance(exc, LdbError):
         message = f"{message} ({type(exc).__name__}; run with -v for the traceback)"
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {scrub(message)}\n")
     sys.stderr.flush()
 
 
@@ -413,20 +415,29 @@ def add_storage(
             help="fsspec option for this location; VALUE is parsed as JSON, else a string.",
         ),
     ] = None,
+    json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Register a storage location that holds data objects."""
+    """Register a storage location that holds data objects.
+
+    With --json, prints every storage location afterwards, credentials masked.
+    """
     _set_output(verbose, quiet)
     from ldb_clone.storage import add_storage as _add_storage
-    from ldb_clone.storage import parse_option_value
+    from ldb_clone.storage import load_locations, parse_option_value
 
     options = {}
     for pair in option or []:
         key, _, value = pair.partition(PAIR_SEPARATOR)
         options[key] = parse_option_value(value)
     instance = _open_or_create()
-    print(_add_storage(instance, path, _parse_bool(read_add, "--read-add"), options, force))
+    message = _add_storage(instance, path, _parse_bool(read_add, "--read-add"), options, force)
+    if json_out:
+        locations = [loc.to_json() for loc in load_locations(instance)]
+        _print_json({"message": message, "locations": locations})
+    else:
+        print(message)
 
 
 def _open_or_create():

@@ -36,3 +36,16 @@ class ObjectNotFoundError(LdbError, KeyError):
 
 class SelectionError(LdbError):
     pass
+
+
+# Credential values from storage options, registered as they are loaded, so that every
+# message the command line prints can be scrubbed of them (see ``scrub``).
+SECRETS: set[str] = set()
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered credential value replaced by ``****``."""
+    for secret in SECRETS:
+        if secret and secret in text:
+            text = text.replace(secret, "****")
+    return text

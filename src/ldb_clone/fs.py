@@ -205,10 +205,26 @@ def list_path(arg: str, options_for: Any = None) -> list[Listing]:
                 entry = _remote_entry(protocol, info)
                 result.append(Listing(arg, entry.parent, [entry], False))
         return result
+    except StorageError:
+        raise
     except FileNotFoundError as exc:
-        raise StorageError(f"Path not found: '{arg}'") from exc
-    except (PermissionError, OSError) as exc:
-        raise StorageError(f"Unable to list '{arg}': {exc}") from exc
+        reason = remote_reason(exc)
+        detail = "" if reason.strip("'") in (path, arg) or path in reason else f": {reason}"
+        raise StorageError(f"Path not found: '{arg}'{detail}") from exc
+    except Exception as exc:
+        # NOTE: botocore raises its own exception types (no credentials, endpoint
+        # unreachable), not only OSError
+        raise StorageError(f"Unable to list '{arg}': {remote_reason(exc)}") from exc
+
+
+def remote_reason(exc: BaseException) -> str:
+    """The first line of a remote filesystem error, with its type when it says little."""
+    text = re.sub(r"^\[Errno \d+\] ", "", str(exc).strip())
+    first = text.splitlines()[0] if text else ""
+    name = type(exc).__name__
+    if not first or first in ("None", "''"):
+        return name
+    return first if len(first) > 12 else f"{name}: {first}"
 
 
 def _list_local(path: str, arg: str) -> Listing:

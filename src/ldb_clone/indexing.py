@@ -21,7 +21,16 @@ from ldb_clone import formats
 from ldb_clone.catalog import ObjectRecord
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
-from ldb_clone.fs import LOCAL, FileEntry, Listing, list_path, read_bytes, split_url, stat_url
+from ldb_clone.fs import (
+    LOCAL,
+    FileEntry,
+    Listing,
+    get_fsspec,
+    list_path,
+    read_bytes,
+    split_url,
+    stat_url,
+)
 from ldb_clone.instance import Instance
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
@@ -39,6 +48,7 @@ OBJECT_KIND = "object"
 JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
 TAG_PATTERN = re.compile(r"^[^\s,]+$")
+GLOB_PREFIX = re.compile(r"[*?\[]")
 
 
 @dataclass
@@ -161,6 +171,10 @@ class Indexer:
     def read(self, entry: FileEntry) -> bytes:
         return read_bytes(entry, self.options(entry.protocol, entry.path))
 
+    def filesystem(self, entry: FileEntry) -> Any:
+        """The fsspec filesystem for a remote entry, with its storage location's options."""
+        return get_fsspec(entry.protocol, self.options(entry.protocol, entry.path))
+
     def stat(self, protocol: str, path: str) -> FileEntry | None:
         return stat_url(protocol, path, self.options(protocol, path))
 
@@ -179,6 +193,7 @@ class Indexer:
         rep.echo("Collecting paths...")
         listings: list[Listing] = []
         for arg in paths:
+            self._check_remote_arg(arg)
             listings.extend(list_path(arg, self.options))
         ctx = _Context(self, params)
         if name == formats.AUTO:
@@ -241,6 +256,18 @@ class Indexer:
         if self.merge and fmt.name == "label-studio":
             raise LdbError("--annotation-update merge cannot be used with label-studio")
 
+    def _check_remote_arg(self, arg: str) -> None:
+        """A cloud path outside every storage location is refused before it is listed,
+        unless core.read_any_cloud_location or --ephemeral-remote allow it."""
+        protocol, path = split_url(arg)
+        if protocol == LOCAL or self.read_any_cloud or self.ephemeral_remote:
+            return
+        prefix = (
+            GLOB_PREFIX.split(path, 1)[0].rsplit("/", 1)[0] if GLOB_PREFIX.search(path) else path
+        )
+        if find_location(self.locations, protocol, prefix) is None:
+            raise outside_storage_error(arg)
+
     def _check_locations(self, items: list[IndexItem]) -> None:
         """Fail early, before anything is written, on remote files that may not be read."""
         for item in items:
@@ -269,7 +296,21 @@ class Indexer:
             for e in annotation_files
             if e.protocol == LOCAL and (e.protocol, e.path) not in annotation_ids
         }
-        future = loader.submit(list(local_data.items()), list(local_json))
+        remote_data = {
+            e.url: e for e in data if e.protocol != LOCAL and (e.protocol, e.path) not in object_ids
+        }
+        remote_json = {
+            e.url: e
+            for e in annotation_files
+            if e.protocol != LOCAL and (e.protocol, e.path) not in annotation_ids
+        }
+        future = loader.submit(
+            list(local_data.items()),
+            list(local_json),
+            list(remote_data.values()),
+            list(remote_json.values()),
+            self.filesystem,
+        )
         return _Plan(object_ids, annotation_ids, future)
 
     def _record_batch(
@@ -408,10 +449,7 @@ class Indexer:
         key = (entry.protocol, entry.path)
         oid = plan.object_ids.get(key)
         if oid is None:
-            if entry.protocol == LOCAL:
-                oid = loaded.digests[entry.path]
-            else:
-                oid = self.hasher.bytes_digest(self.read(entry))
+            oid = loaded.digests[entry.path if entry.protocol == LOCAL else entry.url]
         return oid
 
     def _is_ephemeral(self, data: FileEntry) -> bool:
@@ -467,10 +505,7 @@ class Indexer:
         cached = plan.annotation_ids.get(key)
         if cached is not None:
             return cached
-        if entry.protocol == LOCAL:
-            aid, text = loaded.annotations[entry.path]
-        else:
-            aid, text = self.hasher.annotation_id(load_json_bytes(self.read(entry), entry.url))
+        aid, text = loaded.annotations[entry.path if entry.protocol == LOCAL else entry.url]
         texts[aid] = text
         if entry.mtime_ns is not None:
             json_states.append((*key, entry.size, entry.mtime_ns, aid))

@@ -2,7 +2,9 @@
 
 For a large local batch the work goes to worker processes (one per core, forked), so
 hashing and JSON parsing of one batch overlap with the catalog writes of the previous
-one. Small batches, remote files and platforms without ``fork`` use threads in-process.
+one. Small batches and platforms without ``fork`` use threads in-process. Remote files
+(s3://, any fsspec protocol) are fetched by a pool of threads with many requests in
+flight, in the background as well; large objects are hashed as they stream in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from ldb_clone.hashing import Hasher
 
 PROCESS_THRESHOLD = 1000  # files in one run before worker processes pay for themselves
 THREADS = 4
+# requests in flight for remote files (LDB_REMOTE_CONCURRENCY overrides: 1 reads them one
+# request at a time, as upstream LDB did)
+REMOTE_CONCURRENCY = 32
+STREAM_THRESHOLD = 8 << 20  # remote objects larger than this are hashed in chunks
+CHUNK = 1 << 20
 
 
 @dataclass(slots=True)
@@ -55,6 +62,86 @@ def load_local(
     return result
 
 
+def remote_concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get("LDB_REMOTE_CONCURRENCY", REMOTE_CONCURRENCY)))
+    except ValueError:
+        return REMOTE_CONCURRENCY
+
+
+def load_remote(
+    algorithm: str,
+    data: Sequence[Any],
+    annotations: Sequence[Any],
+    fs_for: Callable[[Any], Any],
+) -> LoadResult:
+    """Hash remote data files and parse remote JSON files (``FileEntry``s), many at once.
+
+    Results are keyed by URL. Memory stays bounded: each worker holds one object, and
+    objects above STREAM_THRESHOLD are hashed chunk by chunk as they arrive.
+    """
+    hasher = Hasher(algorithm)
+    result = LoadResult()
+
+    def load(job: tuple[str, Any]) -> None:
+        kind, entry = job
+        try:
+            fs = fs_for(entry)
+            if kind == "data":
+                if entry.size > STREAM_THRESHOLD:
+                    with fs.open(entry.path, "rb", block_size=CHUNK) as f:
+                        digest = hasher.stream_digest(iter(lambda: f.read(CHUNK), b""))
+                else:
+                    digest = hasher.bytes_digest(fs.cat_file(entry.path))
+                result.digests[entry.url] = digest
+                return
+            raw = fs.cat_file(entry.path)
+            try:
+                value = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                _first_error(result, ("json", entry.url, str(exc)))
+                return
+            result.annotations[entry.url] = hasher.annotation_id(value)
+        except FileNotFoundError:
+            _first_error(result, ("vanished", entry.url, "file vanished before it was read"))
+        except Exception as exc:
+            from ldb_clone.fs import remote_reason
+
+            _first_error(result, ("unreadable", entry.url, remote_reason(exc)))
+
+    jobs = [("data", e) for e in data] + [("json", e) for e in annotations]
+    workers = min(remote_concurrency(), len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            load(job)
+        return result
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(load, jobs):
+            pass
+    return result
+
+
+def _first_error(result: LoadResult, error: tuple[str, str, str]) -> None:
+    if result.error is None:
+        result.error = error
+
+
+class _Background:
+    """A remote load running in a thread while the caller writes the previous batch."""
+
+    def __init__(self, local: Any, remote: Any) -> None:
+        self.local = local
+        self.remote = remote
+
+    def get(self) -> LoadResult:
+        parts = [self.remote.result()]
+        if self.local is not None:
+            parts.insert(0, self.local.get())
+        return _merge(parts)
+
+
 class _Done:
     def __init__(self, value: LoadResult) -> None:
         self.value = value
@@ -71,6 +158,7 @@ class Loader:
         self._pool: Any = None
         self._workers = 0
         self._threads: Any = None
+        self._coordinator: Any = None
         self._may_fork = expected_files >= PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1
 
     def _process_pool(self) -> Any:
@@ -87,7 +175,29 @@ class Loader:
             self._pool = context.Pool(self._workers)
         return self._pool
 
-    def submit(self, data: Sequence[tuple[str, int]], annotations: Sequence[str]):
+    def submit(
+        self,
+        data: Sequence[tuple[str, int]],
+        annotations: Sequence[str],
+        remote_data: Sequence[Any] = (),
+        remote_annotations: Sequence[Any] = (),
+        fs_for: Callable[[Any], Any] | None = None,
+    ):
+        """Start loading local paths (path, size) and JSON paths, and remote entries."""
+        if not (remote_data or remote_annotations):
+            return self._submit_local(data, annotations)
+        assert fs_for is not None
+        if self._coordinator is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._coordinator = ThreadPoolExecutor(1)
+        remote = self._coordinator.submit(
+            load_remote, self.algorithm, remote_data, remote_annotations, fs_for
+        )
+        local = self._submit_local(data, annotations) if (data or annotations) else None
+        return _Background(local, remote)
+
+    def _submit_local(self, data: Sequence[tuple[str, int]], annotations: Sequence[str]):
         pool = self._process_pool() if len(data) + len(annotations) >= 64 else None
         if pool is not None:
             # NOTE: a few slices per batch, not one task per file: task overhead would
@@ -119,6 +229,9 @@ class Loader:
         if self._threads is not None:
             self._threads.shutdown(wait=False)
             self._threads = None
+        if self._coordinator is not None:
+            self._coordinator.shutdown(wait=True, cancel_futures=True)
+            self._coordinator = None
 
 
 class _Split:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone.catalog import StorageRow
-from ldb_clone.errors import NotInStorageError, StorageError
+from ldb_clone.errors import SECRETS, NotInStorageError, StorageError
 from ldb_clone.fs import LOCAL, FileEntry, join_url, split_url, stat_local
 from ldb_clone.instance import Instance
 
@@ -52,8 +52,7 @@ def mask_secrets(value: Any, key: str = "") -> Any:
         return {k: mask_secrets(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_secrets(v, key) for v in value]
-    lowered = key.lower()
-    if any(word in lowered for word in SECRET_WORDS) and value not in (None, "", False):
+    if _is_secret_key(key) and value not in (None, "", False):
         return MASK
     return value
 
@@ -67,10 +66,30 @@ def parse_option_value(text: str) -> Any:
 
 
 def load_locations(instance: Instance) -> list[StorageLocation]:
-    return [
+    locations = [
         StorageLocation(r.protocol, r.path, r.read_add, r.options)
         for r in instance.catalog.storage_locations()
     ]
+    for loc in locations:
+        register_secrets(loc.options)
+    return locations
+
+
+def register_secrets(value: Any, key: str = "") -> None:
+    """Remember credential values (as ``mask_secrets`` finds them) for ``errors.scrub``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            register_secrets(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            register_secrets(v, key)
+    elif isinstance(value, str) and len(value) >= 4 and _is_secret_key(key):
+        SECRETS.add(value)
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in SECRET_WORDS)
 
 
 def find_location(
@@ -100,6 +119,8 @@ def add_storage(
     if protocol == LOCAL and not os.path.isdir(path):
         raise StorageError(f"Not a directory: {path!r}")
     new = StorageLocation(protocol, path, read_add, dict(options or {}))
+    register_secrets(new.options)
+    shown = new.url  # NOTE: URLs keep their protocol in messages (upstream dropped it)
     kept: list[StorageLocation] = []
     children: list[StorageLocation] = []
     replaced: StorageLocation | None = None
@@ -108,20 +129,20 @@ def add_storage(
             if loc.path == path:
                 if (loc.read_add, loc.options) == (new.read_add, new.options):
                     raise StorageError(
-                        f"The storage location {path!r} already exists with the given options"
+                        f"The storage location {shown!r} already exists with the given options"
                     )
                 replaced = loc
                 continue
             if loc.contains(protocol, path):
-                raise StorageError(f"{path!r} is inside existing storage location {loc.path!r}")
+                raise StorageError(f"{shown!r} is inside existing storage location {loc.url!r}")
             if new.contains(loc.protocol, loc.path):
                 children.append(loc)
                 continue
         kept.append(loc)
     if children and not force:
-        listed = ", ".join(repr(c.path) for c in children)
+        listed = ", ".join(repr(c.url) for c in children)
         raise StorageError(
-            f"{path!r} is a parent of existing storage locations: {listed}. "
+            f"{shown!r} is a parent of existing storage locations: {listed}. "
             "Use the --force option to replace them"
         )
     locations = [*kept, new]
@@ -140,11 +161,11 @@ def add_storage(
                 changes.append("  options: credentials changed")
             else:
                 changes.append(f"  options: {old_opts!r} -> {new_opts!r}")
-        return f"Updated storage location {path!r}:\n" + "\n".join(changes)
+        return f"Updated storage location {shown!r}:\n" + "\n".join(changes)
     if children:
-        removed = "\n".join(f"  {c.path!r}" for c in children)
-        return f"Added storage location {path!r}\nRemoved its children:\n{removed}"
-    return f"Added storage location {path!r}"
+        removed = "\n".join(f"  {c.url!r}" for c in children)
+        return f"Added storage location {shown!r}\nRemoved its children:\n{removed}"
+    return f"Added storage location {shown!r}"
 
 
 def read_add_location(locations: list[StorageLocation]) -> StorageLocation | None:
@@ -191,4 +212,7 @@ class ReadAddCopier:
 
 
 def outside_storage_error(url: str) -> NotInStorageError:
-    return NotInStorageError(f"Found file outside of configured storage locations: {url}")
+    return NotInStorageError(
+        f"Found file outside of configured storage locations: {url} (add a storage location "
+        "for it, set core.read_any_cloud_location = true, or use --ephemeral-remote)"
+    )

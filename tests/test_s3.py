@@ -1,0 +1,298 @@
+"""Everything on s3:// against a real S3 server on loopback (moto), through s3fs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from tests.s3server import ACCESS_KEY, SECRET_KEY, Fault
+
+pytestmark = pytest.mark.usefixtures("instance")
+
+_colors = iter(range(1, 10**6))
+
+
+def png_bytes(seed: int | None = None) -> bytes:
+    n = next(_colors) if seed is None else seed
+    image = Image.new("RGB", (8, 8), (n * 37 % 256, n * 91 % 256, n * 53 % 256))
+    image.putpixel((0, 0), (n % 256, (n // 256) % 256, 7))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def put(s3, key: str, data: bytes | dict | list) -> bytes:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    s3.fs.pipe(f"{s3.bucket}/{key}", raw)
+    return raw
+
+
+def pets(s3, prefix: str = "data", n: int = 4) -> dict[str, bytes]:
+    """n strict pairs p<i>.png + p<i>.json, and one image without annotation."""
+    images = {}
+    for i in range(n):
+        images[f"p{i}"] = put(s3, f"{prefix}/p{i}.png", png_bytes())
+        put(s3, f"{prefix}/p{i}.json", {"label": "cat" if i % 2 else "dog", "i": i})
+    images["lonely"] = put(s3, f"{prefix}/lonely.png", png_bytes())
+    return images
+
+
+def add_location(ldb, s3, path: str = "data", *extra: str):
+    return ldb("add-storage", f"s3://{s3.bucket}/{path}", *s3.storage_options(), *extra, check=True)
+
+
+def summary(stdout: str) -> dict[str, int]:
+    counts = {}
+    for line in stdout.splitlines():
+        label, _, value = line.strip().rpartition(":")
+        if value.strip().isdigit():
+            counts[label.strip()] = int(value)
+    return counts
+
+
+def test_add_storage_keeps_options_and_masks_secrets(ldb, s3):
+    out = add_location(ldb, s3).stdout
+    assert out == f"Added storage location 's3://{s3.bucket}/data'\n"
+    shown = ldb("add-storage", f"s3://{s3.bucket}/data", *s3.storage_options(), "-a", "true")
+    assert SECRET_KEY not in shown.stdout + shown.stderr
+    assert ACCESS_KEY not in shown.stdout + shown.stderr
+    changed = ldb(
+        "add-storage", "--json", f"s3://{s3.bucket}/data", "-o", "secret", "other-secret-value"
+    )
+    listed = json.loads(changed.stdout)
+    assert listed["locations"] == [
+        {
+            "path": f"{s3.bucket}/data",
+            "protocol": "s3",
+            "read_and_add": False,
+            "options": {"secret": "****"},
+        }
+    ]
+    assert "other-secret-value" not in changed.stdout + changed.stderr
+
+
+def test_error_messages_are_scrubbed_of_credentials(instance, s3):
+    from ldb_clone.errors import scrub
+    from ldb_clone.storage import add_storage
+
+    add_storage(instance, f"s3://{s3.bucket}/data", options={"secret": "s3cr3t-value"})
+    assert scrub("failed with s3cr3t-value inside") == "failed with **** inside"
+
+
+def test_index_list_and_reindex_without_downloads(ldb, s3):
+    images = pets(s3)
+    add_location(ldb, s3)
+    out = ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout
+    counts = summary(out)
+    assert counts["Found data objects"] == 4 and counts["New annotations"] == 4
+    listed = ldb("list", "--json", check=True).stdout
+    paths = sorted(row["path"] for row in json.loads(listed))
+    assert paths == [f"s3://{s3.bucket}/data/p{i}.png" for i in range(4)]
+    evaluated = json.loads(ldb("eval", "--json", "--query", "label == `cat`", check=True).stdout)
+    assert sorted(row["annotation"]["i"] for row in evaluated) == [1, 3]
+
+    s3.recorder.reset()
+    again = summary(ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout)
+    assert again["New data objects"] == 0 and again["New annotations"] == 0
+    assert s3.recorder.gets(f"/{s3.bucket}/data/") == 0  # the stat cache vouched for all
+
+    put(s3, "data/p0.json", {"label": "bird"})  # changed: read again
+    s3.recorder.reset()
+    changed = summary(ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout)
+    assert changed["New annotations"] == 1
+    assert s3.recorder.gets(f"/{s3.bucket}/data/") == 1
+    assert images["p0"]  # the image itself was not fetched again
+
+
+@pytest.mark.parametrize("fmt", ["bare", "annot", "infer", "label-studio"])
+def test_every_upstream_format_indexes_from_s3(ldb, s3, fmt):
+    if fmt == "bare":
+        pets(s3)
+        path, expected = f"s3://{s3.bucket}/data", 5
+    elif fmt == "infer":
+        put(s3, "data/cat/a.png", png_bytes())
+        put(s3, "data/cat/tabby/b.png", png_bytes())
+        put(s3, "data/dog/c.png", png_bytes())
+        path, expected = f"s3://{s3.bucket}/data", 3
+    elif fmt == "annot":
+        records = [
+            {
+                "annotation": {"label": str(i)},
+                "data-object-info": {"path": f"s3://{s3.bucket}/data/img{i}.png"},
+            }
+            for i in range(3)
+        ]
+        for i in range(3):
+            put(s3, f"data/img{i}.png", png_bytes())
+        put(s3, "data/records.json", records)
+        path, expected = f"s3://{s3.bucket}/data/records.json", 3
+    else:
+        tasks = []
+        for i in range(3):
+            put(s3, f"data/images/t{i}.png", png_bytes())
+            tasks.append({"id": i, "data": {"image": f"s3://{s3.bucket}/data/images/t{i}.png"}})
+        put(s3, "data/export.json", tasks)
+        path, expected = f"s3://{s3.bucket}/data/export.json", 3
+    add_location(ldb, s3)
+    out = ldb("index", "-m", fmt, path, check=True).stdout
+    assert summary(out)["Found data objects"] == expected
+    assert ldb("list", "-s", check=True).stdout.strip() == str(expected)
+
+
+def test_add_list_and_get_by_s3_path(ldb, s3, tmp_path):
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "bare", f"s3://{s3.bucket}/data", check=True)
+    assert ldb("list", "-s", f"s3://{s3.bucket}/data/p1.png", check=True).stdout == "1\n"
+    s3.recorder.reset()
+    got = ldb("get", f"s3://{s3.bucket}/data", "-m", "strict", "-t", "got", check=True)
+    assert "Data objects:         4" in got.stdout
+    assert len(list((tmp_path / "got").glob("*.png"))) == 4
+    # the paths were found through the stat cache; only the 4 copies were downloaded
+    assert s3.recorder.gets(f"/{s3.bucket}/data/") == 4
+
+
+def test_instantiate_from_and_to_s3(ldb, s3, tmp_path):
+    images = pets(s3)
+    add_location(ldb, s3)
+    add_location(ldb, s3, "out")
+    ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
+    ldb("instantiate", "ds:root", "-m", "strict", "-t", "local", check=True)
+    written = sorted(p.read_bytes() for p in (tmp_path / "local").glob("*.png"))
+    assert written == sorted(v for k, v in images.items() if k != "lonely")
+
+    out = ldb("instantiate", "ds:root", "-m", "bare", "-t", f"s3://{s3.bucket}/out/v1", check=True)
+    assert f"Uploading to s3://{s3.bucket}/out/v1" in out.stdout
+    s3.fs.invalidate_cache()
+    assert len(s3.fs.find(f"{s3.bucket}/out/v1")) == 8
+    again = ldb("instantiate", "ds:root", "-t", f"s3://{s3.bucket}/out/v1")
+    assert again.returncode == 1
+    assert again.stderr == f"error: Not an empty location: s3://{s3.bucket}/out/v1\n"
+
+
+def outside_env(s3) -> dict[str, str]:
+    """Paths outside every storage location have no options: the endpoint and the
+    credentials come from the environment, as for any boto client."""
+    return {
+        "AWS_ENDPOINT_URL_S3": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+    }
+
+
+def test_files_outside_storage_need_read_any_cloud_or_ephemeral_remote(ldb, s3, tmp_path):
+    pets(s3, "elsewhere")
+    add_location(ldb, s3, "data")  # a location, but not the one holding the files
+    s3.recorder.reset()
+    refused = ldb("index", "-m", "strict", f"s3://{s3.bucket}/elsewhere", env=outside_env(s3))
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"error: Found file outside of configured storage locations: s3://{s3.bucket}/elsewhere"
+        " (add a storage location for it, set core.read_any_cloud_location = true, or use"
+        " --ephemeral-remote)\n"
+    )
+    assert sum(s3.recorder.requests.values()) == 0  # refused before any request
+
+    no_read_add = ldb(
+        "index",
+        "--ephemeral-remote",
+        "-m",
+        "strict",
+        f"s3://{s3.bucket}/elsewhere",
+        env=outside_env(s3),
+    )
+    assert no_read_add.returncode == 1 and "no read-add storage" in no_read_add.stderr
+
+    (tmp_path / "ra").mkdir()
+    ldb("add-storage", "-a", "true", str(tmp_path / "ra"), check=True)
+    out = ldb(
+        "index",
+        "--ephemeral-remote",
+        "-m",
+        "strict",
+        f"s3://{s3.bucket}/elsewhere",
+        env=outside_env(s3),
+    )
+    assert out.returncode == 0, out.stderr
+    assert summary(out.stdout)["New data objects"] == 4
+    copies = sorted(p.name for p in (tmp_path / "ra").rglob("*") if p.is_file())
+    assert copies == sorted([f"p{i}.png" for i in range(4)] + [f"p{i}.json" for i in range(4)])
+
+
+def test_read_any_cloud_location(ldb, s3, instance_dir):
+    pets(s3, "free")
+    add_location(ldb, s3, "data")
+    config = instance_dir / "config"
+    text = config.read_text()
+    config.write_text(
+        text.replace("read_any_cloud_location = false", "read_any_cloud_location = true")
+    )
+    out = ldb("index", "-m", "strict", f"s3://{s3.bucket}/free", env=outside_env(s3))
+    assert out.returncode == 0, out.stderr
+    assert summary(out.stdout)["New data objects"] == 4
+    paths = [row["path"] for row in json.loads(ldb("list", "--json", check=True).stdout)]
+    assert all(p.startswith(f"s3://{s3.bucket}/free/") for p in paths)  # indexed in place
+
+
+# errors ------------------------------------------------------------------------------------
+
+
+def test_missing_bucket(ldb, s3):
+    ldb("add-storage", "s3://no-such-bucket-here/x", *s3.storage_options(), check=True)
+    result = ldb("index", "s3://no-such-bucket-here/x")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "s3://no-such-bucket-here/x" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_refused_credentials_never_print_the_secret(ldb, s3):
+    pets(s3)
+    add_location(ldb, s3)
+    s3.recorder.refused_keys.add(ACCESS_KEY)
+    for verbose in ([], ["-v"]):
+        result = ldb("index", *verbose, "-m", "strict", f"s3://{s3.bucket}/data")
+        assert result.returncode == 1
+        assert f"s3://{s3.bucket}/data" in result.stderr
+        assert SECRET_KEY not in result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) > 1  # -v: a traceback, still without the secret
+
+
+def test_unreachable_endpoint(ldb, s3):
+    options = ["-o", "client_kwargs", '{"endpoint_url": "http://127.0.0.1:9"}']
+    options += ["-o", "config_kwargs", '{"retries": {"max_attempts": 1}, "connect_timeout": 1}']
+    ldb("add-storage", f"s3://{s3.bucket}/data", *options, check=True)
+    result = ldb("index", f"s3://{s3.bucket}/data")
+    assert result.returncode == 1
+    assert f"s3://{s3.bucket}/data" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("GET", "/data/p2.png", 404, "NoSuchKey", "The specified key does not exist."),
+        Fault("GET", "/data/p2.png", 503, "SlowDown", "Please reduce your request rate."),
+    ],
+    ids=["vanished", "throttled"],
+)
+def test_failed_reads_commit_nothing_of_the_batch_and_a_rerun_completes(ldb, s3, fault):
+    pets(s3)
+    add_location(ldb, s3, "data", "-o", "config_kwargs", '{"retries": {"max_attempts": 2}}')
+    s3.recorder.faults.append(fault)
+    result = ldb("index", "-m", "strict", f"s3://{s3.bucket}/data")
+    assert result.returncode == 1
+    assert f"s3://{s3.bucket}/data/p2.png" in result.stderr
+    assert "Unable to finish indexing" in result.stdout
+    assert ldb("list", "-s", check=True).stdout == "0\n"
+    s3.recorder.faults.clear()
+    done = ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
+    assert summary(done.stdout)["New data objects"] == 4
+
+
+def test_quick_start_never_contacts_the_public_location(ldb, s3, tmp_path, monkeypatch):
+    monkeypatch.delenv("LDB_DIR")
+    s3.recorder.reset()
+    ldb("stage", "ds:x", "-t", "ws", check=True, env={"AWS_ENDPOINT_URL_S3": s3.endpoint})
+    assert sum(s3.recorder.requests.values()) == 0
