@@ -296,3 +296,20 @@ def test_quick_start_never_contacts_the_public_location(ldb, s3, tmp_path, monke
     s3.recorder.reset()
     ldb("stage", "ds:x", "-t", "ws", check=True, env={"AWS_ENDPOINT_URL_S3": s3.endpoint})
     assert sum(s3.recorder.requests.values()) == 0
+
+
+def test_read_add_location_on_s3(ldb, s3, tmp_path, make_image, make_json):
+    """Local files outside every location are copied to a read-add location in S3."""
+    ldb("add-storage", "-a", "true", f"s3://{s3.bucket}/imports", *s3.storage_options(), check=True)
+    make_image(tmp_path / "loose" / "a.png")
+    make_json(tmp_path / "loose" / "a.json", {"label": "loose"})
+    out = ldb("index", "-m", "strict", str(tmp_path / "loose"), check=True)
+    assert summary(out.stdout)["New data objects"] == 1
+    s3.fs.invalidate_cache()
+    copied = s3.fs.find(f"{s3.bucket}/imports/ldb-autoimport")
+    assert sorted(p.rsplit("/", 1)[-1] for p in copied) == ["a.json", "a.png"]
+    (row,) = json.loads(ldb("list", "--json", check=True).stdout)
+    assert row["path"].startswith(f"s3://{s3.bucket}/imports/ldb-autoimport/")
+    assert row["path"].endswith("/a.png")
+    got = ldb("instantiate", "ds:root", "-m", "strict", "-t", "back", check=True)
+    assert "Data objects:         1" in got.stdout

@@ -179,10 +179,6 @@ class ReadAddCopier:
     """
 
     def __init__(self, location: StorageLocation) -> None:
-        if location.protocol != LOCAL:
-            raise StorageError(
-                f"Read-add storage on {location.protocol}:// is not supported yet: {location.url}"
-            )
         self.location = location
         token = "".join(random.choices(string.ascii_lowercase + string.digits, k=8))
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -190,6 +186,8 @@ class ReadAddCopier:
 
     def copy(self, entry: FileEntry, options: dict[str, Any] | None = None) -> FileEntry:
         target = f"{self.base}/{entry.protocol}/{entry.path.lstrip('/')}"
+        if self.location.protocol != LOCAL:
+            return self._upload(entry, target, options)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = f"{target}.{os.getpid()}.part"
         try:
@@ -208,6 +206,29 @@ class ReadAddCopier:
             ) from exc
         copied = stat_local(target)
         assert copied is not None
+        return copied
+
+    def _upload(self, entry: FileEntry, target: str, options: dict[str, Any] | None) -> FileEntry:
+        """Copy into a remote read-add location (an object store write is atomic)."""
+        from ldb_clone.fs import get_fsspec, read_bytes, remote_reason, stat_url
+
+        protocol = self.location.protocol
+        fs = get_fsspec(protocol, self.location.options)
+        try:
+            if entry.protocol == LOCAL:
+                fs.put_file(entry.path, target)
+            else:
+                fs.pipe_file(target, read_bytes(entry, options))
+            copied = stat_url(protocol, target, self.location.options)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(
+                f"Unable to copy '{entry.url}' to read-add storage "
+                f"{self.location.url}: {remote_reason(exc)}"
+            ) from exc
+        if copied is None:
+            raise StorageError(f"Copy to read-add storage vanished: {protocol}://{target}")
         return copied
 
 
