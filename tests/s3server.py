@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Recorder:
     requests: Counter = field(default_factory=Counter)  # (method, path) -> count
     faults: list[Fault] = field(default_factory=list)
     refused_keys: set[str] = field(default_factory=set)  # access keys answered with 403
+    latency: float = 0.0  # seconds added to every request (a distant server; benchmarks)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def gets(self, prefix: str = "") -> int:
@@ -56,6 +58,7 @@ class Recorder:
             self.requests.clear()
             self.faults.clear()
             self.refused_keys.clear()
+            self.latency = 0.0
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -89,6 +92,8 @@ class _Recording:
             )
             if fault is not None and fault.times is not None:
                 fault.times -= 1
+        if rec.latency:
+            time.sleep(rec.latency)
         if refused:
             fault = Fault(
                 method,

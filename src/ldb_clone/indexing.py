@@ -109,16 +109,36 @@ class _Context:
         self.id_key = indexer.instance.hasher.id_key
         self.params = params
         self.unpaired = 0
+        self._stats: dict[tuple[str, str], FileEntry | None] = {}
 
     def read_json(self, entry: FileEntry) -> Any:
         return load_json_bytes(self.indexer.read(entry), entry.url)
 
-    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+    def _key(self, url: str, base: FileEntry | None) -> tuple[str, str]:
         base_dir = base.parent if base is not None and base.protocol == LOCAL else None
         if base is not None and base.protocol != LOCAL and "://" not in url and url[:1] != "/":
-            return self.indexer.stat(base.protocol, f"{base.parent}/{url}")
-        protocol, path = split_url(url, base=base_dir)
-        return self.indexer.stat(protocol, path)
+            return base.protocol, f"{base.parent}/{url}"
+        return split_url(url, base=base_dir)
+
+    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+        key = self._key(url, base)
+        if key not in self._stats:
+            self._stats[key] = self.indexer.stat(*key)
+        return self._stats[key]
+
+    def prefetch(self, requests: Iterable[tuple[str, FileEntry | None]]) -> None:
+        """Stat many URLs at once (remote ones concurrently) before ``resolve`` asks."""
+        keys = {self._key(url, base) for url, base in requests}
+        remote = [k for k in keys if k[0] != LOCAL and k not in self._stats]
+        if len(remote) < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ldb_clone.loading import remote_concurrency
+
+        with ThreadPoolExecutor(min(remote_concurrency(), len(remote))) as pool:
+            for key, entry in zip(remote, pool.map(lambda k: self.indexer.stat(*k), remote)):
+                self._stats[key] = entry
 
     def known_objects(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)

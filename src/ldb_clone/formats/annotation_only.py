@@ -67,6 +67,7 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
                 found.append((entry, record, *_id_and_path(ctx, record)))
     known = ctx.known_objects({oid for _, _, oid, _ in found if oid})
     other_keys = [key for key in ID_KEYS.values() if key != ctx.id_key]
+    ctx.prefetch((path, entry) for entry, _, oid, path in found if oid not in known and path)
     for entry, record, object_id, path in found:
         annotation = record["annotation"]
         transforms = _transforms(record, entry)

@@ -136,6 +136,13 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
                 given_id = None
             found.append((entry, task, where, path_key, given_id))
     known = ctx.known_objects({f[4] for f in found if f[4]})
+    urls = {}
+    for _entry, task, where, path_key, given_id in found:
+        if given_id not in known:
+            url = _search(path_key, task, where)
+            if isinstance(url, str) and url:
+                urls[id(task)] = url
+    ctx.prefetch((urls[id(f[1])], f[0]) for f in found if id(f[1]) in urls)
     for entry, task, where, path_key, given_id in found:
 
         def finalize(object_id: str, id_key: str, task=task, path_key=path_key) -> Any:
@@ -144,8 +151,8 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
         if given_id in known:
             yield IndexItem(object_id=given_id, finalize=finalize)
             continue
-        url = _search(path_key, task, where)
-        if not isinstance(url, str) or not url:
+        url = urls.get(id(task))
+        if url is None:
             raise FormatError(f"No data object URL at {path_key} in {where}")
         data = ctx.resolve(url, base=entry)
         if data is None:
