@@ -34,10 +34,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.s3server
 from bench_index import CommandFailed, fresh_env, report_failure, resolve_executable, run_timed
 
 BUCKET = "bench"
