@@ -464,7 +464,8 @@ def index(
             "-m",
             "--format",
             metavar="FORMAT",
-            help="auto (default), strict, bare, infer, annot, label-studio (or full names).",
+            help="auto (default), strict, bare, infer, annot, label-studio, platform, "
+            "text (or full names).",
         ),
     ] = "auto",
     add_tags: Annotated[
@@ -678,7 +679,7 @@ def status(
         name = dataset or "ds:root"
         from ldb_clone.selection import select_members
 
-        result = status_of(name, select_members(instance, [name]))
+        result = status_of(name, select_members(instance, [name]), instance)
         if name != "ds:root":
             from ldb_clone.datasets import parse_ref, version_info
 
@@ -704,7 +705,7 @@ def _workspace_status(instance):
     from ldb_clone.workspace import load_workspace
 
     ws = load_workspace(".")
-    result = status_of(f"ds:{ws.dataset_name}", members_of(instance, ws.members))
+    result = status_of(f"ds:{ws.dataset_name}", members_of(instance, ws.members), instance)
     result.workspace = "."
     result.auto_pull = ws.auto_pull
     result.changes = collection_changes(
@@ -1142,7 +1143,7 @@ Format = Annotated[
         "-m",
         "--format",
         metavar="FORMAT",
-        help="bare (default), strict, infer, annot, label-studio (or full names).",
+        help="bare (default), strict, infer, annot, label-studio, platform, text (or full names).",
     ),
 ]
 Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
@@ -1189,6 +1190,27 @@ def _write_options(
     }
 
 
+def _dataset_identity(instance, sources: list[str] | None) -> tuple[str, int] | None:
+    """(name, version) of the one dataset being written, for formats that record it:
+    ``ds:NAME[.vN]`` (the latest version without one), or the workspace's dataset (the
+    version it was staged from or last committed, 1 if never committed); else None."""
+    from ldb_clone.datasets import parse_ref, version_record
+    from ldb_clone.workspace import load_workspace
+
+    if not sources:
+        sources = ["ws:."] if _in_workspace() else []
+    if len(sources) != 1:
+        return None
+    source = sources[0]
+    if source.startswith("ws:"):
+        ws = load_workspace(source[3:] or ".")
+        return ws.dataset_name, ws.parent or 1
+    if not source.startswith("ds:") or source == "ds:root":
+        return None
+    ref = parse_ref(source)
+    return ref.name, ref.version or version_record(instance, ref)["version"]
+
+
 @app.command("instantiate", cls=InstantiateCommand)
 def instantiate_(
     ctx: typer.Context,
@@ -1229,6 +1251,7 @@ def instantiate_(
         fmt,
         _parse_params(param),
         force=force,
+        dataset=_dataset_identity(instance, paths),
         **_write_options(apply, preserve_paths, annotations_only, link),
     )
     if json_out:
@@ -1281,6 +1304,7 @@ def get_(
         fmt,
         _parse_params(param),
         clean=False,
+        dataset=_dataset_identity(instance, sources),
         **_write_options(apply, preserve_paths, annotations_only, link),
     )
     if json_out:

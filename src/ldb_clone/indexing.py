@@ -49,6 +49,7 @@ JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
 TAG_PATTERN = re.compile(r"^[^\s,]+$")
 GLOB_PREFIX = re.compile(r"[*?\[]")
+MEMORY_PREFIX = "index-memory:"  # settings keys of ParseContext.remember
 
 
 @dataclass
@@ -109,10 +110,14 @@ class _Context:
         self.id_key = indexer.instance.hasher.id_key
         self.params = params
         self.unpaired = 0
+        self.remembered: dict[str, str] = {}  # written to the catalog when the run succeeds
         self._stats: dict[tuple[str, str], FileEntry | None] = {}
 
     def read_json(self, entry: FileEntry) -> Any:
         return load_json_bytes(self.indexer.read(entry), entry.url)
+
+    def read_bytes(self, entry: FileEntry) -> bytes:
+        return self.indexer.read(entry)
 
     def _key(self, url: str, base: FileEntry | None) -> tuple[str, str]:
         base_dir = base.parent if base is not None and base.protocol == LOCAL else None
@@ -152,6 +157,21 @@ class _Context:
 
     def note_unpaired(self, count: int) -> None:
         self.unpaired += count
+
+    def recall(self, key: str) -> str | None:
+        if key in self.remembered:
+            return self.remembered[key]
+        return self.indexer.catalog.get_setting(MEMORY_PREFIX + key)
+
+    def remember(self, key: str, value: str) -> None:
+        self.remembered[key] = value
+
+    def save_memory(self) -> None:
+        """Store what formats remembered; called once the run has finished."""
+        if self.remembered:
+            with self.indexer.catalog.transaction():
+                for key, value in self.remembered.items():
+                    self.indexer.catalog.set_setting(MEMORY_PREFIX + key, value)
 
 
 class Indexer:
@@ -254,6 +274,7 @@ class Indexer:
             rep.echo("")
             rep.echo(result.summary())
             raise
+        ctx.save_memory()
         result.finished = True
         if ctx.unpaired:
             rep.warn(

@@ -3,7 +3,8 @@
 The format plans the files (``formats.exporting``); this module writes them. Everything
 goes into a staging folder inside the target first and is moved into place with renames
 at the end, so a failed or interrupted run leaves the target as it was and never a
-half-written file under a final name. Copies run in a bounded thread pool.
+half-written file under a final name. Local files are copied in one thread (faster than
+a pool on one folder here); remote objects are fetched by a bounded pool.
 """
 
 from __future__ import annotations
@@ -15,19 +16,25 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ldb_clone.errors import FormatError, LdbError, StorageError
 from ldb_clone.formats import AUTO, canonical_name, get_format
-from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan, OutFile
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    OutFile,
+    object_opener,
+)
 from ldb_clone.fs import LOCAL, join_url, split_url
 from ldb_clone.instance import Instance
 from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import Member
-from ldb_clone.storage import find_location, load_locations
+from ldb_clone.storage import find_location, load_locations, options_for
 from ldb_clone.transforms import EXEC, Transform, default_set, describe
 from ldb_clone.workspace import WORKSPACE_DIR, WorkspaceError, is_workspace
 
@@ -47,7 +54,6 @@ class InstantiateResult:
     data_objects: int = 0
     annotations: int = 0
     files: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def summary(self, heading: str = "Copied dataset to workspace.") -> str:
         return (
@@ -80,6 +86,7 @@ def instantiate(
     annotations_only: bool = False,
     link: bool = False,
     reporter: Reporter | None = None,
+    dataset: tuple[str, int] | None = None,
 ) -> InstantiateResult:
     """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
 
@@ -87,7 +94,8 @@ def instantiate(
     clears such a workspace); without it (``ldb get``) files are added to what is there.
     ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
     writes the final files itself. ``link``: reflink or hard-link local objects instead
-    of copying them, where the filesystem allows.
+    of copying them, where the filesystem allows. ``dataset``: (name, version) of the
+    dataset being written, for formats that record it (platform).
     """
     reporter = reporter or Reporter()
     name = canonical_name(fmt)
@@ -110,9 +118,18 @@ def instantiate(
             preserve_paths=preserve_paths,
             annotations_only=annotations_only,
             reporter=reporter,
+            dataset=dataset,
         )
+    name_version = dataset or (None, None)
     ctx = ExportContext(
-        params, instance.hasher.id_key, preserve_paths, annotations_only, reporter.warn
+        params,
+        instance.hasher.id_key,
+        preserve_paths,
+        annotations_only,
+        reporter.warn,
+        dataset_name=name_version[0],
+        dataset_version=name_version[1],
+        open_object=_object_opener(instance),
     )
     target_dir = Path(path)
     exists = _check_target(target_dir, clean, force)
@@ -154,6 +171,12 @@ def instantiate(
             shutil.rmtree(target_dir, ignore_errors=True)
         raise
     return result
+
+
+def _object_opener(instance: Instance) -> Any:
+    """Objects opened with their storage location's options."""
+    locations = load_locations(instance)
+    return object_opener(lambda protocol, path: options_for(locations, protocol, path))
 
 
 def _umask() -> int:
@@ -338,7 +361,6 @@ class _Writer:
             _copy_local(path, dest)
             return
         from ldb_clone.fs import get_fsspec
-        from ldb_clone.storage import options_for
 
         fs = get_fsspec(protocol, options_for(self.locations, protocol, path))
         fs.get_file(path, dest)
@@ -494,7 +516,6 @@ def _instantiate_remote(
     """Build the dataset in a local temporary folder, then upload it; the target must be
     empty (nothing under that prefix)."""
     from ldb_clone.fs import get_fsspec
-    from ldb_clone.storage import options_for
 
     fs = get_fsspec(protocol, options_for(load_locations(instance), protocol, path))
     url = join_url(protocol, path)

@@ -167,14 +167,20 @@ class Status:
     workspace: str | None = None  # the workspace directory, for a working dataset
     changes: tuple[int, int, int] | None = None  # additions, deletions, modifications
     message: str | None = None
+    # members whose annotation its format declares unlabelled (formats.UNLABELLED_SQL)
+    unlabelled_annotations: int = 0
+
+    @property
+    def labelled(self) -> int:
+        return self.num_annotations - self.unlabelled_annotations
 
     @property
     def unlabelled(self) -> int:
-        return self.num_objects - self.num_annotations
+        return self.num_objects - self.labelled
 
     @property
     def progress(self) -> float:
-        return 100.0 * self.num_annotations / self.num_objects if self.num_objects else 0.0
+        return 100.0 * self.labelled / self.num_objects if self.num_objects else 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -223,7 +229,7 @@ class Status:
         lines += [
             "",
             "Labelling progress:",
-            f"  Labelled:         {self.num_annotations:8d}",
+            f"  Labelled:         {self.labelled:8d}",
             f"  Unlabelled:       {self.unlabelled:8d}",
             f"  Progress:         {self.progress:7.1f}%",
         ]
@@ -245,5 +251,26 @@ def collection_changes(old: Any, new: Any) -> tuple[int, int, int]:
     return additions, deletions, modifications
 
 
-def status_of(name: str, members: Sequence[Member]) -> Status:
-    return Status(name, len(members), sum(1 for m in members if m.annotation_id))
+def status_of(name: str, members: Sequence[Member], instance: Instance | None = None) -> Status:
+    """Counts for ``ldb status``. With ``instance``, annotations that their format declares
+    unlabelled (a platform image whose ``annotation`` is null) count as unlabelled."""
+    status = Status(name, len(members), sum(1 for m in members if m.annotation_id))
+    if instance is not None and status.num_annotations:
+        status.unlabelled_annotations = count_unlabelled(instance, members)
+    return status
+
+
+def count_unlabelled(instance: Instance, members: Sequence[Member]) -> int:
+    """How many members have an annotation that a format declares unlabelled.
+
+    NOTE: answered by SQLite over the stored JSON (formats.UNLABELLED_SQL), so status
+    parses no annotation in Python and imports no format module.
+    """
+    from ldb_clone.formats import unlabelled_condition
+
+    condition = unlabelled_condition()
+    if condition is None:
+        return 0
+    ids = {m.annotation_id for m in members if m.annotation_id}
+    matching = instance.catalog.annotations_matching(ids, condition, ())
+    return sum(1 for m in members if m.annotation_id in matching) if matching else 0

@@ -23,6 +23,8 @@ FORMATS: dict[str, str] = {
     "tensorflow-inferred": "ldb_clone.formats.tensorflow_inferred:TENSORFLOW_INFERRED",
     "annotation-only": "ldb_clone.formats.annotation_only:ANNOTATION_ONLY",
     "label-studio": "ldb_clone.formats.label_studio:LABEL_STUDIO",
+    "platform": "ldb_clone.formats.platform:PLATFORM",
+    "text": "ldb_clone.formats.text:TEXT",
 }
 ALIASES: dict[str, str] = {
     "auto": AUTO,
@@ -30,6 +32,30 @@ ALIASES: dict[str, str] = {
     "bare": "bare-pairs",
     "infer": "tensorflow-inferred",
     "annot": "annotation-only",
+    "platform-dataset": "platform",
+    "text-annotation": "text",
+}
+# What the label-studio exporter asks, in order, before it requires a Label Studio task:
+# "module:function" (imported on first use), each (ExportContext, ExportItem) -> the
+# task made of an annotation of another format, or None when it is not one.
+LABEL_STUDIO_CONVERTERS: list[str] = ["ldb_clone.formats.text:to_label_studio_task"]
+# An SQLite condition on an annotation's JSON ``value`` column for the annotations a
+# format stores for objects that are not labelled yet (ldb status counts them as
+# unlabelled). Kept here, not in the format modules, so that status imports none.
+UNLABELLED_SQL: dict[str, str] = {
+    # a platform image record: classification with a null annotation, or detection with
+    # an empty annotations list. NOTE: instr() skips the JSON parse of every annotation
+    # that cannot be one (canonical JSON has no space after the colon); json_valid()
+    # keeps an annotation holding NaN (which SQLite's JSON functions reject) from
+    # failing the whole statement.
+    "platform": (
+        'CASE WHEN instr(value, \'"task_type":"\') > 0 AND json_valid(value) THEN '
+        "(json_extract(value, '$.task_type') = 'image_classification'"
+        " AND json_type(value, '$.annotation') = 'null')"
+        " OR (json_extract(value, '$.task_type') = 'object_detection'"
+        " AND json_type(value, '$.annotations') = 'array'"
+        " AND json_array_length(value, '$.annotations') = 0) ELSE 0 END"
+    ),
 }
 _loaded: dict[str, Format] = {}
 _entry_points_read = False
@@ -79,3 +105,10 @@ def index_choices() -> list[str]:
             choices += [alias, full]
     choices += [name for name in FORMATS if name not in choices]
     return choices
+
+
+def unlabelled_condition() -> str | None:
+    """One SQLite condition matching every format's unlabelled annotations (or None)."""
+    if not UNLABELLED_SQL:
+        return None
+    return " OR ".join(f"({condition})" for condition in UNLABELLED_SQL.values())

@@ -61,6 +61,10 @@ class ParseContext(Protocol):
 
     def read_json(self, entry: FileEntry) -> Any: ...
 
+    def read_bytes(self, entry: FileEntry) -> bytes:
+        """A file's bytes, read with its storage location's options."""
+        ...
+
     def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
         """Stat a path or URL named inside an annotation (relative to ``base``'s folder)."""
         ...
@@ -78,6 +82,16 @@ class ParseContext(Protocol):
 
     def note_unpaired(self, count: int) -> None:
         """Report data files left out because they have no annotation."""
+        ...
+
+    def recall(self, key: str) -> str | None:
+        """A value a format remembered at an earlier successful indexing, or None."""
+        ...
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` for later runs: it is stored only when this run
+        finishes successfully, so an interrupted run leaves the old value (and a format
+        that trusts it to skip work does that work again)."""
         ...
 
 

@@ -13,7 +13,7 @@ import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -122,12 +122,22 @@ class ExportContext:
         preserve_paths: bool = False,
         annotations_only: bool = False,
         warn: Callable[[str], None] | None = None,
+        dataset_name: str | None = None,
+        dataset_version: int | None = None,
+        open_object: Callable[[ExportItem], BinaryIO] | None = None,
     ) -> None:
         self.params = params
         self.id_key = id_key
         self.preserve_paths = preserve_paths
         self.annotations_only = annotations_only
         self.warn = warn or (lambda message: None)
+        # the dataset being written, for formats that record it (platform): None when
+        # the selection is not one dataset (ds:root, ids, several sources)
+        self.dataset_name = dataset_name
+        self.dataset_version = dataset_version
+        # opens an object's bytes for reading (remote ones with their storage options),
+        # for formats that look inside objects (platform reads image sizes)
+        self.open_object = open_object or object_opener()
         self._taken: set[str] = set()
         self.renamed = 0
 
@@ -157,6 +167,24 @@ class ExportContext:
         base = f"{folder}/{stem}" if folder else stem
         self._taken.add(base)
         return base, ext
+
+
+def object_opener(
+    options_for: Callable[[str, str], dict[str, Any]] | None = None,
+) -> Callable[[ExportItem], BinaryIO]:
+    """``ExportContext.open_object``: local files directly, remote ones through fsspec with
+    ``options_for(protocol, path)`` (their storage location's options; none by default)."""
+
+    def open_object(item: ExportItem) -> BinaryIO:
+        from ldb_clone.fs import LOCAL, get_fsspec, split_url
+
+        protocol, path = split_url(item.url)
+        if protocol == LOCAL:
+            return open(path, "rb")
+        options = options_for(protocol, path) if options_for else None
+        return get_fsspec(protocol, options).open(path, "rb")
+
+    return open_object
 
 
 def flat_name(item: ExportItem) -> tuple[str, str]:

@@ -9,9 +9,11 @@ Relative paths are taken relative to the export file's folder.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
@@ -92,13 +94,13 @@ def _search(path_key: str, task: dict[str, Any], where: str) -> Any:
         raise FormatError(f"Invalid path_key {path_key!r} in {where}: {exc}") from exc
 
 
-def _tasks(ctx: ParseContext, entry: FileEntry) -> list[dict[str, Any]]:
-    doc = ctx.read_json(entry)
+def tasks_in(doc: Any, url: str) -> list[dict[str, Any]]:
+    """The tasks of a parsed export (an array of tasks or one task)."""
     tasks = doc if isinstance(doc, list) else [doc]
     for position, task in enumerate(tasks):
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise FormatError(
-                f"Not a Label Studio task (no 'data' object): {entry.url} (item {position})"
+                f"Not a Label Studio task (no 'data' object): {url} (item {position})"
             )
     return tasks
 
@@ -118,46 +120,79 @@ def with_object_info(task: dict[str, Any], path_key: str, id_key: str, object_id
     return {**task, "data": {**data, INFO_KEY: info}}
 
 
+@dataclass(slots=True)
+class TaskRef:
+    """One task of an export file, with where its data object is named."""
+
+    entry: FileEntry  # the export file
+    task: dict[str, Any]
+    where: str  # "<export url> (task N)", for messages
+    path_key: str
+    given_id: str | None  # a well-formed id of this instance's algorithm, if the task has one
+
+
+def task_refs(
+    ctx: ParseContext,
+    entry: FileEntry,
+    tasks: list[dict[str, Any]],
+    inferred_keys: set[str],
+    path_key_for: Callable[[dict[str, Any], str], tuple[str, bool]] = path_key_of,
+) -> list[TaskRef]:
+    """A TaskRef for each task; an inferred path key is reported once per key."""
+    refs = []
+    for position, task in enumerate(tasks):
+        where = f"{entry.url} (task {position})"
+        path_key, inferred = path_key_for(task, where)
+        if inferred and path_key not in inferred_keys:
+            inferred_keys.add(path_key)
+            ctx.info(f"Inferred data object path key: {path_key}")
+        info = task["data"].get(INFO_KEY)
+        given_id = info.get(ctx.id_key) if isinstance(info, dict) else None
+        if not (isinstance(given_id, str) and is_hex_id(given_id)):
+            given_id = None
+        refs.append(TaskRef(entry, task, where, path_key, given_id))
+    return refs
+
+
+def locate(
+    ctx: ParseContext, refs: list[TaskRef]
+) -> Iterator[tuple[TaskRef, str | None, FileEntry | None]]:
+    """(task, object id, None) for a task naming a known object id, else (task, None,
+    its data file). The URLs of unknown objects are looked up together (remote ones
+    concurrently)."""
+    known = ctx.known_objects({ref.given_id for ref in refs if ref.given_id})
+    urls = {}
+    for ref in refs:
+        if ref.given_id not in known:
+            url = _search(ref.path_key, ref.task, ref.where)
+            if isinstance(url, str) and url:
+                urls[id(ref)] = url
+    ctx.prefetch((urls[id(ref)], ref.entry) for ref in refs if id(ref) in urls)
+    for ref in refs:
+        if ref.given_id in known:
+            yield ref, ref.given_id, None
+            continue
+        url = urls.get(id(ref))
+        if url is None:
+            raise FormatError(f"No data object URL at {ref.path_key} in {ref.where}")
+        data = ctx.resolve(url, base=ref.entry)
+        if data is None:
+            raise ObjectNotFoundError(f"Data object not found: {url} (named in {ref.where})")
+        yield ref, None, data
+
+
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
-    found = []
+    refs: list[TaskRef] = []
     inferred_keys: set[str] = set()
     for entry in all_entries(listings):
-        if not entry.is_json:
-            continue
-        for position, task in enumerate(_tasks(ctx, entry)):
-            where = f"{entry.url} (task {position})"
-            path_key, inferred = path_key_of(task, where)
-            if inferred and path_key not in inferred_keys:
-                inferred_keys.add(path_key)
-                ctx.info(f"Inferred data object path key: {path_key}")
-            info = task["data"].get(INFO_KEY)
-            given_id = info.get(ctx.id_key) if isinstance(info, dict) else None
-            if not (isinstance(given_id, str) and is_hex_id(given_id)):
-                given_id = None
-            found.append((entry, task, where, path_key, given_id))
-    known = ctx.known_objects({f[4] for f in found if f[4]})
-    urls = {}
-    for _entry, task, where, path_key, given_id in found:
-        if given_id not in known:
-            url = _search(path_key, task, where)
-            if isinstance(url, str) and url:
-                urls[id(task)] = url
-    ctx.prefetch((urls[id(f[1])], f[0]) for f in found if id(f[1]) in urls)
-    for entry, task, where, path_key, given_id in found:
+        if entry.is_json:
+            refs += task_refs(ctx, entry, tasks_in(ctx.read_json(entry), entry.url), inferred_keys)
+    for ref, object_id, data in locate(ctx, refs):
 
-        def finalize(object_id: str, id_key: str, task=task, path_key=path_key) -> Any:
+        def finalize(object_id: str, id_key: str, task=ref.task, path_key=ref.path_key) -> Any:
             return with_object_info(task, path_key, id_key, object_id)
 
-        if given_id in known:
-            yield IndexItem(object_id=given_id, finalize=finalize)
-            continue
-        url = urls.get(id(task))
-        if url is None:
-            raise FormatError(f"No data object URL at {path_key} in {where}")
-        data = ctx.resolve(url, base=entry)
-        if data is None:
-            raise ObjectNotFoundError(f"Data object not found: {url} (named in {where})")
-        yield IndexItem(data=data, finalize=finalize)
+        yield IndexItem(data=data, object_id=object_id, finalize=finalize)
 
 
 def looks_like_label_studio(doc: Any) -> bool:
@@ -169,9 +204,34 @@ def looks_like_label_studio(doc: Any) -> bool:
     )
 
 
+@functools.cache
+def _converter(dotted: str) -> Callable[[ExportContext, ExportItem], dict[str, Any] | None]:
+    module_name, _, attr = dotted.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise FormatError(f"Unable to load Label Studio converter {dotted!r}: {exc}") from exc
+
+
+def converted_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any] | None:
+    """The task the first converter that knows the annotation makes of it (see
+    ``formats.LABEL_STUDIO_CONVERTERS``), or None."""
+    from ldb_clone.formats import LABEL_STUDIO_CONVERTERS
+
+    for dotted in LABEL_STUDIO_CONVERTERS:
+        task = _converter(dotted)(ctx, item)
+        if task is not None:
+            return task
+    return None
+
+
 def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], int]:
-    """The task to write for an object, and how many predictions entries were dropped."""
-    task = item.annotation
+    """The task to write for an object, and how many predictions entries were dropped.
+
+    An annotation of another format is converted first when a converter knows it."""
+    task = converted_task(ctx, item)
+    if task is None:
+        task = item.annotation
     data = task.get("data") if isinstance(task, dict) else None
     info = data.get(INFO_KEY) if isinstance(data, dict) else None
     path_key = info.get("path_key") if isinstance(info, dict) else None
@@ -208,7 +268,8 @@ def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     """One ``annotations.json``: the array of every object's task, ready to import into
     Label Studio (prediction ids from a Label Studio export, which it cannot import back,
-    are dropped and counted)."""
+    are dropped and counted). Annotations of other formats go through the converters of
+    ``formats.LABEL_STUDIO_CONVERTERS``."""
     plan = ExportPlan(runs_transforms=False)
     tasks = []
     dropped = 0
