@@ -124,3 +124,23 @@ def test_cli_prints_the_detected_format(ldb, instance, data_dir, make_image, mak
         "Indexing data...",
     ]
     assert "--format bare" in proc.stderr
+
+
+def test_platform_dataset_folders_are_detected(instance, data_dir):
+    from tests.formats.test_platform import document, image_entry, write_dataset
+
+    folder = data_dir / "cats"
+    write_dataset(folder, document([image_entry(n) for n in range(1, 4)]))
+    result, reporter = run_index(instance, folder)
+    assert result.format == "platform"
+    assert detected(reporter) == ["Auto-detected data format: platform"]
+    assert result.found_objects == 3
+
+
+def test_text_pairs_are_detected(instance, data_dir):
+    from tests.formats.test_text import EN_TEXT, english, write_pair
+
+    write_pair(data_dir, "news", EN_TEXT, english())
+    result, reporter = run_index(instance, data_dir)
+    assert detected(reporter) == ["Auto-detected data format: text"]
+    assert result.found_annotations == 1
