@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
 SIZE = 64
-OUTPUT_DIRS = ("strict-pairs", "class-folders", "label-studio", "annotation-only")
+OUTPUT_DIRS = ("strict-pairs", "class-folders", "label-studio", "annotation-only", "platform")
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 Color = tuple[int, int, int]
@@ -157,6 +157,11 @@ def render(
 
 # name -> (background, ground, shapes)
 IMAGES: dict[str, tuple[Color, Color | None, list[tuple[str, tuple[Any, ...]]]]] = {
+    # platform: a classification dataset, two images labelled, two not yet
+    "cat-10": ((250, 240, 200), None, [("cat", (32, 34, 15, (120, 120, 120), (90, 200, 90)))]),
+    "dog-10": ((210, 240, 210), None, [("dog", (32, 32, 14, (150, 100, 60), (80, 50, 30)))]),
+    "cat-11": ((230, 210, 250), None, [("cat", (30, 36, 14, (250, 250, 250), (200, 80, 80)))]),
+    "bird-10": ((200, 230, 255), None, [("bird", (32, 30, 12, (240, 200, 40), (200, 120, 20)))]),
     # strict-pairs, annotated
     "cat-1": (
         (200, 230, 250),
@@ -453,6 +458,77 @@ def main() -> None:
             },
         },
     )
+
+
+    write_platform(rendered)
+
+
+PLATFORM = [("cat-10", "cat"), ("dog-10", "dog"), ("cat-11", None), ("bird-10", None)]
+PLATFORM_CLASSES = [
+    {"id": 0, "name": "cat", "color": "#FF6B6B"},
+    {"id": 1, "name": "dog", "color": "#4ECDC4"},
+]
+
+
+def write_platform(rendered: dict[str, tuple[bytes, Any]]) -> None:
+    """platform/: a classification dataset as the seed describes it, half labelled."""
+    folder = HERE / "platform"
+    images = []
+    for n, (name, label) in enumerate(PLATFORM, start=1):
+        write_bytes(folder / "images" / f"{name}.png", rendered[name][0])
+        entry: dict[str, Any] = {
+            "id": n,
+            "file_name": f"{name}.png",
+            "width": SIZE,
+            "height": SIZE,
+            "split": "train",
+            "annotation": None,
+            "metadata": {"status": "unlabeled", "uploaded_at": "2025-01-20T10:00:00Z"},
+        }
+        if label is not None:
+            cls = next(c for c in PLATFORM_CLASSES if c["name"] == label)
+            entry["annotation"] = {"class_id": cls["id"], "class_name": label, "confidence": 1.0}
+            entry["metadata"] = {
+                "labeled_by": "user123",
+                "labeled_at": f"2025-01-20T10:1{n}:00Z",
+                "status": "labeled",
+                "uploaded_at": "2025-01-20T10:00:00Z",
+            }
+        images.append(entry)
+    labelled = sum(1 for e in images if e["annotation"] is not None)
+    statistics = {
+        "total_images": len(images),
+        "labeled_images": labelled,
+        "unlabeled_images": len(images) - labelled,
+        "labeling_progress": labelled / len(images),
+    }
+    doc: dict[str, Any] = {
+        "format_version": "1.0",
+        "dataset_id": "example-pets",
+        "task_type": "image_classification",
+        "created_at": "2025-01-20T10:00:00Z",
+        "last_modified_at": "2025-01-20T10:12:00Z",
+        "version": 2,
+        "classes": PLATFORM_CLASSES,
+        "splits": {"train": len(images)},
+        "images": images,
+        "statistics": statistics,
+    }
+    # sha256 over the canonical JSON (sorted keys, compact) of the document without the hash
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    doc["content_hash"] = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    write_json(folder / "annotations.json", doc)
+    meta = {
+        "dataset_id": doc["dataset_id"],
+        "version": doc["version"],
+        "content_hash": doc["content_hash"],
+        "last_modified_at": doc["last_modified_at"],
+        "statistics": {**{k: v for k, v in statistics.items() if k != "labeling_progress"},
+                       "num_classes": len(PLATFORM_CLASSES)},
+        "format_version": "1.0",
+        "task_type": doc["task_type"],
+    }
+    write_json(folder / "meta.json", meta)
 
 
 if __name__ == "__main__":

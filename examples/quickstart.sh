@@ -35,6 +35,18 @@ ldb index --format label-studio "$here/label-studio/annotations.json"
 echo "== index annotation-only files (new annotation versions for strict-pairs objects) =="
 ldb index --format annot "$here/annotation-only"
 
+echo "== index a platform dataset (annotations.json + meta.json + images/; 2 of 4 labelled) =="
+ldb index "$here/platform"
+
+echo "== index it again: meta.json's content_hash is unchanged, so annotations.json is skipped =="
+ldb index "$here/platform"
+
+echo "== index text documents (the seed's Korean sample has 3 entities off by one: warnings) =="
+ldb index -m text "$here/text"
+
+echo "== documents with an ORG entity =="
+ldb eval ds:root --path '\.txt$' --query "contains(annotations.text_1[?tool=='named_entity'].classification.entity_type, 'ORG')" --show 'extra.text_1.language'
+
 echo "== list ds:root =="
 ldb list ds:root
 
@@ -65,6 +77,10 @@ ldb instantiate -m strict -t "$work/pets-strict" ds:pets
 ls "$work/pets-strict"
 ldb instantiate -m infer -t "$work/by-class" ds:root --query 'label != `null`'
 (cd "$work/by-class" && find . -type f | sort)
+
+echo "== the platform dataset again, labelled images only, with computed statistics =="
+ldb instantiate ds:root -m platform --query 'annotation != `null`' -t "$work/labelled"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["statistics"])' "$work/labelled/meta.json"
 
 echo "== get: one step from a query to files in a new folder =="
 cd "$work"
