@@ -459,7 +459,6 @@ def main() -> None:
         },
     )
 
-
     write_platform(rendered)
 
 
@@ -523,8 +522,10 @@ def write_platform(rendered: dict[str, tuple[bytes, Any]]) -> None:
         "version": doc["version"],
         "content_hash": doc["content_hash"],
         "last_modified_at": doc["last_modified_at"],
-        "statistics": {**{k: v for k, v in statistics.items() if k != "labeling_progress"},
-                       "num_classes": len(PLATFORM_CLASSES)},
+        "statistics": {
+            **{k: v for k, v in statistics.items() if k != "labeling_progress"},
+            "num_classes": len(PLATFORM_CLASSES),
+        },
         "format_version": "1.0",
         "task_type": doc["task_type"],
     }
