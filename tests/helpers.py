@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,17 @@ def rewrite_json(path: Path, value: Any) -> None:
     before = path.stat().st_mtime_ns
     path.write_text(json.dumps(value), encoding="utf-8")
     os.utime(path, ns=(before + 5 * 10**9, before + 5 * 10**9))
+
+
+def ldb_in(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real ``ldb`` command line in ``cwd`` (a workspace, say)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ldb_clone", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
+    return result

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import run_index
+from tests.helpers import ldb_in, run_index
 
 
 @pytest.fixture
@@ -20,19 +17,6 @@ def pets(instance, data_dir, make_image, make_json):
     make_image(data_dir / "unlabelled.png")
     run_index(instance, data_dir, fmt="bare")
     return data_dir
-
-
-def ldb_in(cwd, *args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
-    return result
 
 
 def test_a_dataset_life_cycle(pets, tmp_path):

@@ -5,9 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import status_of
 from tests.conftest import write_image
-from tests.helpers import current, oid_of, run_index
+from tests.helpers import current, ldb_in, oid_of, run_index
 
 CAT = {"id": 0, "name": "cat", "color": "#FF6B6B"}
 DOG = {"id": 1, "name": "dog", "color": "#4ECDC4"}
@@ -99,19 +96,6 @@ def root(instance):
 
 def read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def ldb_in(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
-    return result
 
 
 @pytest.fixture
