@@ -1361,6 +1361,25 @@ def transform_(
 
 
 @app.command()
+def migrate(
+    source: Annotated[Path, typer.Argument(help="An upstream LDB instance directory.")],
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Read an upstream LDB (ldb-alpha) instance into this one: objects, annotation
+    versions, tags, storage locations, transforms and datasets with all their versions."""
+    _set_output(verbose, quiet)
+    from ldb_clone.migrate import migrate as _migrate
+
+    result = _migrate(_open(), source, _reporter())
+    if json_out:
+        _print_json(result.to_json())
+    else:
+        print(result.summary(source.absolute()))
+
+
+@app.command()
 def completion(
     shell: Annotated[
         str,
