@@ -119,6 +119,9 @@ class _Context:
     def read_bytes(self, entry: FileEntry) -> bytes:
         return self.indexer.read(entry)
 
+    def unchanged(self, entries: Iterable[FileEntry], annotations: bool) -> set[tuple[str, str]]:
+        return set(self.indexer._cached(list(entries), JSON_KIND if annotations else OBJECT_KIND))
+
     def _key(self, url: str, base: FileEntry | None) -> tuple[str, str]:
         base_dir = base.parent if base is not None and base.protocol == LOCAL else None
         if base is not None and base.protocol != LOCAL and "://" not in url and url[:1] != "/":

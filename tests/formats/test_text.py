@@ -21,7 +21,7 @@ from ldb_clone.instance import Instance, init_instance, open_instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage
-from tests.helpers import current, oid_of
+from tests.helpers import current, oid_of, rewrite_json
 from tests.helpers import run_index as index_with
 
 run_index = functools.partial(index_with, fmt="text")
@@ -1042,3 +1042,21 @@ def test_cli_end_to_end(ldb, instance, data_dir, tmp_path, seed, english_pair):
         f"error: Invalid text annotation document {seed.with_suffix('.json')} at "
         "relations.text_1[0]: 'annotationId' is a required property"
     ]
+
+
+def test_reindexing_unchanged_pairs_reads_and_checks_nothing(instance, english_pair, monkeypatch):
+    first, _ = run_index(instance, english_pair.parent, fmt="text")
+    assert first.new_annotations == 1
+
+    def no_check(*args, **kwargs):
+        raise AssertionError("an unchanged pair was checked again")
+
+    monkeypatch.setattr("ldb_clone.formats.text.validate", no_check)
+    again, _ = run_index(instance, english_pair.parent, fmt="text")
+    assert (again.found_objects, again.new_annotations) == (1, 0)
+
+    doc = json.loads(english_pair.with_suffix(".json").read_text(encoding="utf-8"))
+    doc["extra"]["text_1"]["language"] = "en-GB"
+    rewrite_json(english_pair.with_suffix(".json"), doc)
+    with pytest.raises(AssertionError, match="checked again"):
+        run_index(instance, english_pair.parent, fmt="text")

@@ -65,6 +65,12 @@ class ParseContext(Protocol):
         """A file's bytes, read with its storage location's options."""
         ...
 
+    def unchanged(self, entries: Iterable[FileEntry], annotations: bool) -> set[tuple[str, str]]:
+        """(protocol, path) of the entries the stat cache vouches for (same size and mtime
+        as when last indexed, as data objects or, with ``annotations``, as annotation
+        files): a format may skip checking those again."""
+        ...
+
     def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
         """Stat a path or URL named inside an annotation (relative to ``base``'s folder)."""
         ...

@@ -85,8 +85,18 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
             unpaired += 1
             continue
         documents.append((data, annotation))
+    # NOTE: a pair whose two files the stat cache vouches for was checked when it was
+    # indexed; it is handed on without reading either file again
+    unchanged_texts = ctx.unchanged((d for d, _ in documents), annotations=False)
+    unchanged_docs = ctx.unchanged((a for _, a in documents), annotations=True)
     for data, annotation in documents:
-        yield _pair_item(ctx, data, annotation, strict, counts)
+        if (data.protocol, data.path) in unchanged_texts and (
+            annotation.protocol,
+            annotation.path,
+        ) in unchanged_docs:
+            yield IndexItem(data=data, annotation_file=annotation)
+        else:
+            yield _pair_item(ctx, data, annotation, strict, counts)
     lone = [e for e in entries if e.is_json and (e.protocol, e.path) not in paired]
     yield from _label_studio_items(ctx, lone, strict, counts)
     if unpaired:
@@ -103,7 +113,9 @@ def _pair_item(
     _warn_mismatches(ctx, annotation.url, mismatches, counts)
     for path in differing:
         ctx.warn(f"{annotation.url}: {path} is not the text of {data.url}")
-    return IndexItem(data=data, annotation=doc)
+    # the annotation is the file's whole content: handed on as a file, so that the stat
+    # cache learns it and a re-index reads neither file
+    return IndexItem(data=data, annotation_file=annotation)
 
 
 def _warn_mismatches(
