@@ -134,6 +134,7 @@ def instantiate(
     target_dir = Path(path)
     exists = _check_target(target_dir, clean, force)
     plan = fmt_obj.export(ctx, export_items(instance, members))
+    ctx.report_losses()
     if ctx.renamed:
         reporter.warn(
             f"{ctx.renamed} objects had the same path as another one and were written "

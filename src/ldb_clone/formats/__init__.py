@@ -25,6 +25,7 @@ FORMATS: dict[str, str] = {
     "label-studio": "ldb_clone.formats.label_studio:LABEL_STUDIO",
     "platform": "ldb_clone.formats.platform:PLATFORM",
     "text": "ldb_clone.formats.text:TEXT",
+    "coco": "ldb_clone.formats.coco:COCO",
 }
 ALIASES: dict[str, str] = {
     "auto": AUTO,

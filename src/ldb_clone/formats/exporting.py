@@ -140,6 +140,19 @@ class ExportContext:
         self.open_object = open_object or object_opener()
         self._taken: set[str] = set()
         self.renamed = 0
+        self.losses: dict[str, int] = {}  # see note_loss
+
+    def note_loss(self, what: str, count: int = 1) -> None:
+        """Count something a conversion cannot carry into this format (``what``: a plural
+        noun phrase, ``"rotated Label Studio rectangles"``); instantiate reports each kind
+        once, with its count, after planning (``report_losses``)."""
+        if count:
+            self.losses[what] = self.losses.get(what, 0) + count
+
+    def report_losses(self) -> None:
+        for what, count in sorted(self.losses.items()):
+            self.warn(f"{count} {what} could not be converted and were left out")
+        self.losses.clear()
 
     def base_name(
         self, item: ExportItem, folder: str = "", keep_dirs: bool = True

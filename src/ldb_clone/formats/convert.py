@@ -1,0 +1,120 @@
+"""What exporters that convert annotations share: the shapes of an item (with what they
+cannot carry counted), image sizes read by Pillow, class numbering, unique file names."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from typing import Any
+
+from ldb_clone.errors import FormatError
+from ldb_clone.formats.exporting import ExportContext, ExportItem, safe_relpath
+from ldb_clone.formats.shapes import Shapes, read_shapes
+
+
+def item_shapes(ctx: ExportContext, item: ExportItem) -> Shapes | None:
+    """The shapes of an item's annotation (None without an annotation); an annotation
+    these readers do not know counts as a loss, and so does what the reader could not
+    carry."""
+    if not item.has_annotation:
+        return None
+    shapes = read_shapes(item.annotation)
+    if shapes is None:
+        ctx.note_loss("annotations with no label or boxes that the shape readers know")
+        return None
+    for what, count in shapes.lost.items():
+        ctx.note_loss(what, count)
+    return shapes
+
+
+def read_image_size(ctx: ExportContext, item: ExportItem) -> tuple[int, int] | None:
+    """(width, height) read by Pillow from the image header; None when the object is not
+    an image Pillow knows, or cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with ctx.open_object(item) as f, Image.open(f) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def image_size(
+    ctx: ExportContext, item: ExportItem, shapes: Shapes | None
+) -> tuple[int, int] | None:
+    """The size the annotation records, else the one Pillow reads."""
+    if shapes is not None and shapes.size is not None:
+        return shapes.size
+    return read_image_size(ctx, item)
+
+
+def class_numbers(
+    ctx: ExportContext, seen: dict[str, set[int]], start: int, what: str = "Class"
+) -> dict[str, int]:
+    """name -> id for every class name in ``seen`` (name -> the ids its sources gave it).
+
+    The ids are kept when they are consistent (one id per name, one name per id); names
+    no source numbered get the next free ids, in name order. Otherwise every class is
+    numbered from ``start`` in name order, with a warning.
+    """
+    ids = {name: next(iter(found)) for name, found in seen.items() if len(found) == 1}
+    clash = len(ids) != sum(1 for found in seen.values() if found)
+    clash = clash or len(set(ids.values())) != len(ids)
+    if clash:
+        ctx.warn(f"{what} ids of the selected annotations disagree; renumbered by name")
+        return {name: number for number, name in enumerate(sorted(seen), start)}
+    numbers = dict(ids)
+    next_id = max(ids.values(), default=start - 1) + 1
+    for name in sorted(seen):
+        if name not in numbers:
+            numbers[name] = next_id
+            next_id += 1
+    return numbers
+
+
+def add_class_ids(seen: dict[str, set[int]], shapes: Shapes, names: Iterable[str]) -> None:
+    """Record the classes ``names`` and the ids the shapes' source gave them."""
+    for name in names:
+        found = seen.setdefault(name, set())
+        if name in shapes.class_ids:
+            found.add(shapes.class_ids[name])
+
+
+class UniqueNames:
+    """File names in one folder, made unique: a name already taken (compared without
+    case, for case-insensitive file systems; by stem when ``by_stem``, as YOLO pairs
+    ``a.png`` with ``labels/a.txt``) becomes ``<stem>-<object id><ext>``."""
+
+    def __init__(self, by_stem: bool = False) -> None:
+        self.by_stem = by_stem
+        self.taken: set[str] = set()
+        self.renamed = 0
+
+    def _key(self, name: str) -> str:
+        return (posixpath.splitext(name)[0] if self.by_stem else name).lower()
+
+    def claim(self, name: str, object_id: str) -> str:
+        if self._key(name) in self.taken:
+            stem, ext = posixpath.splitext(name)
+            name = f"{stem}-{object_id}{ext}"
+            self.renamed += 1
+        self.taken.add(self._key(name))
+        return name
+
+    def report(self, ctx: ExportContext) -> None:
+        if self.renamed:
+            ctx.warn(
+                f"{self.renamed} images had the same file name as another one and were "
+                "written as <name>-<id><ext>"
+            )
+
+
+def safe_name(name: Any, item: ExportItem) -> str:
+    """A relative file name from an annotation (``file_name``), or the object's own file
+    name when it is missing or would leave its folder."""
+    if isinstance(name, str) and name:
+        try:
+            return safe_relpath(name, "file_name")
+        except FormatError:
+            pass
+    return item.file_name
