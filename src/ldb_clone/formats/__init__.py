@@ -26,6 +26,7 @@ FORMATS: dict[str, str] = {
     "platform": "ldb_clone.formats.platform:PLATFORM",
     "text": "ldb_clone.formats.text:TEXT",
     "coco": "ldb_clone.formats.coco:COCO",
+    "yolo": "ldb_clone.formats.yolo:YOLO",
 }
 ALIASES: dict[str, str] = {
     "auto": AUTO,

@@ -1,0 +1,434 @@
+"""yolo: the Ultralytics layout, ``images/`` and ``labels/`` side by side.
+
+```
+dataset/
+  data.yaml             names: [cat, dog]   (or {0: cat, 1: dog}; or classes.txt)
+  images/train/a.jpg    (split folders are optional)
+  labels/train/a.txt    one line per box: class cx cy w h [confidence], normalised 0-1
+```
+
+Every image is a data object; its annotation is in the common shape of
+``formats.shapes``: ``size`` (read by Pillow from the image header), pixel ``boxes``
+whose ``yolo`` block keeps the class id and the normalised numbers as written (so that
+an unchanged box is written back exactly), and ``split`` when the image is in a split
+folder. An image without a label file, or with an empty one, has no boxes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ldb_clone.errors import FormatError
+from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.convert import (
+    UniqueNames,
+    add_class_ids,
+    class_numbers,
+    image_size,
+    item_shapes,
+    safe_name,
+)
+from ldb_clone.formats.exporting import (
+    ExportContext,
+    ExportItem,
+    ExportPlan,
+    ItemOutput,
+    OutFile,
+    safe_relpath,
+)
+from ldb_clone.formats.shapes import Box, Shapes, tidy
+from ldb_clone.fs import LOCAL, FileEntry, Listing, join_url
+
+IMAGES_DIR = "images"
+LABELS_DIR = "labels"
+YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml")
+CLASSES_TXT = "classes.txt"
+IMAGE_SUFFIXES = {
+    ".bmp", ".dng", ".gif", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm",
+}  # fmt: skip
+KEY = "yolo"
+DIGITS = 6  # decimals of computed normalised numbers
+
+
+# indexing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Dataset:
+    root: str  # the dataset folder's path (below its protocol)
+    url: str  # for messages
+    listed: dict[str, FileEntry]  # path below the root -> entry
+
+
+def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    items: list[IndexItem] = []
+    # NOTE: everything is read and checked before the first item is handed over
+    for dataset in _datasets(listings):
+        items.extend(_items(ctx, dataset))
+    return iter(items)
+
+
+def _datasets(listings: list[Listing]) -> list[_Dataset]:
+    datasets = []
+    for listing in listings:
+        root = listing.root.rstrip("/")
+        if not listing.is_dir:
+            raise FormatError(
+                f"yolo indexes dataset folders, and '{listing.arg}' is a file; pass the folder "
+                f"holding {IMAGES_DIR}/ and {LABELS_DIR}/"
+            )
+        listed = {e.path[len(root) + 1 :]: e for e in listing.entries}
+        if not any(rel.startswith(IMAGES_DIR + "/") for rel in listed):
+            raise FormatError(
+                f"No {IMAGES_DIR}/ folder in {listing.arg}: a YOLO dataset folder holds "
+                f"{IMAGES_DIR}/, {LABELS_DIR}/ and data.yaml (or {CLASSES_TXT})"
+            )
+        datasets.append(_Dataset(root, join_url(listing.entries[0].protocol, root), listed))
+    return datasets
+
+
+def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
+    names = _class_names(ctx, dataset)
+    items = []
+    not_images = polygons = 0
+    labelled: set[str] = set()
+    for rel, entry in sorted(dataset.listed.items()):
+        if not rel.startswith(IMAGES_DIR + "/"):
+            continue
+        stem, suffix = posixpath.splitext(rel[len(IMAGES_DIR) + 1 :])
+        if suffix.lower() not in IMAGE_SUFFIXES:
+            not_images += 1
+            continue
+        label_rel = f"{LABELS_DIR}/{stem}.txt"
+        label = dataset.listed.get(label_rel)
+        if label is not None:
+            labelled.add(label_rel)
+        width, height = _read_size(ctx, entry)
+        boxes, count = _label_boxes(ctx, label, names, width, height)
+        polygons += count
+        record: dict[str, Any] = {"size": {"width": width, "height": height}, "boxes": boxes}
+        split = posixpath.dirname(stem)
+        if split:
+            record["split"] = split
+        items.append(IndexItem(data=entry, annotation=record))
+    _report(ctx, dataset, not_images, polygons, labelled)
+    return items
+
+
+def _report(
+    ctx: ParseContext, dataset: _Dataset, not_images: int, polygons: int, labelled: set[str]
+) -> None:
+    if not_images:
+        ctx.warn(
+            f"{not_images} files in {dataset.url}/{IMAGES_DIR}/ are not images and were not indexed"
+        )
+    if polygons:
+        ctx.warn(f"{polygons} segmentation polygons were read as their bounding boxes")
+    orphans = [
+        rel
+        for rel in dataset.listed
+        if rel.startswith(LABELS_DIR + "/") and rel.endswith(".txt") and rel not in labelled
+    ]
+    orphans = [rel for rel in orphans if posixpath.basename(rel) != CLASSES_TXT]
+    if orphans:
+        ctx.warn(
+            f"{len(orphans)} label files have no image beside them in {IMAGES_DIR}/ and were "
+            f"not read (first: {dataset.url}/{orphans[0]})"
+        )
+
+
+def _read_size(ctx: ParseContext, entry: FileEntry) -> tuple[int, int]:
+    """(width, height) from the image header (Pillow reads no pixels)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        source: Any = entry.path if entry.protocol == LOCAL else io.BytesIO(ctx.read_bytes(entry))
+        with Image.open(source) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FormatError(f"Cannot read the size of image {entry.url}: {reason}") from exc
+
+
+def _class_names(ctx: ParseContext, dataset: _Dataset) -> dict[int, str] | None:
+    """id -> name from data.yaml ``names`` (a list or a mapping), else classes.txt (one
+    name a line); None, with a warning, when the dataset has neither."""
+    for name in YAML_NAMES:
+        if name in dataset.listed:
+            return _yaml_names(ctx, dataset.listed[name])
+    for rel in (CLASSES_TXT, f"{LABELS_DIR}/{CLASSES_TXT}"):
+        if rel in dataset.listed:
+            text = _text(ctx, dataset.listed[rel])
+            return dict(enumerate(line.strip() for line in text.splitlines() if line.strip()))
+    ctx.warn(f"No data.yaml or {CLASSES_TXT} in {dataset.url}: classes are named by their ids")
+    return None
+
+
+def _yaml_names(ctx: ParseContext, entry: FileEntry) -> dict[int, str]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(_text(ctx, entry))
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())
+        raise FormatError(f"Unable to read {entry.url}: {reason}") from exc
+    names = doc.get("names") if isinstance(doc, dict) else None
+    if isinstance(names, list):
+        names = dict(enumerate(names))
+    valid = isinstance(names, dict) and all(
+        isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in names
+    )
+    if not valid or not all(isinstance(v, str | int | float) for v in names.values()):
+        raise FormatError(
+            f"Invalid {entry.url}: names must be a list of class names or a mapping of "
+            "class ids (0, 1, ...) to names"
+        )
+    return {k: str(v) for k, v in names.items()}
+
+
+def _text(ctx: ParseContext, entry: FileEntry) -> str:
+    data = ctx.read_bytes(entry)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"Not a UTF-8 text: {entry.url}: byte at offset {exc.start}") from exc
+
+
+def _label_boxes(
+    ctx: ParseContext,
+    label: FileEntry | None,
+    names: dict[int, str] | None,
+    width: int,
+    height: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """The pixel boxes of a label file, and how many were polygons."""
+    if label is None:
+        return [], 0
+    boxes = []
+    polygons = 0
+    for number, line in enumerate(_text(ctx, label).splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{label.url} line {number}"
+        class_id, values, polygon = parse_line(line, where)
+        polygons += polygon
+        if names is not None and class_id not in names:
+            raise FormatError(
+                f"Invalid YOLO label file {where}: class {class_id} has no name in the "
+                f"dataset's class names (0..{max(names, default=-1)})"
+            )
+        name = names[class_id] if names is not None else str(class_id)
+        boxes.append(box_record(name, class_id, values, width, height))
+    return boxes, polygons
+
+
+def parse_line(line: str, where: str) -> tuple[int, list[float], bool]:
+    """(class id, [cx, cy, w, h] or [cx, cy, w, h, confidence], was a polygon) of one
+    line; a segmentation polygon (class x1 y1 x2 y2 ...) gives its bounding box."""
+    parts = line.split()
+    try:
+        class_id = int(parts[0])
+        numbers = [float(part) for part in parts[1:]]
+    except ValueError:
+        class_id, numbers = -1, []
+    if class_id < 0 or not all(math.isfinite(n) for n in numbers):
+        raise FormatError(
+            f"Invalid YOLO label file {where}: expected 'class cx cy w h [confidence]' with "
+            f"a class id and numbers, got {line.strip()[:80]!r}"
+        )
+    if len(numbers) in (4, 5):
+        return class_id, numbers, False
+    if len(numbers) >= 6 and len(numbers) % 2 == 0:
+        xs, ys = numbers[0::2], numbers[1::2]
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        return class_id, [(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], True
+    raise FormatError(
+        f"Invalid YOLO label file {where}: expected 'class cx cy w h [confidence]', got "
+        f"{len(parts)} values"
+    )
+
+
+def to_pixels(values: list[float], width: int, height: int) -> tuple[float, ...]:
+    cx, cy, w, h = values[:4]
+    return (
+        tidy((cx - w / 2) * width),
+        tidy((cy - h / 2) * height),
+        tidy(w * width),
+        tidy(h * height),
+    )
+
+
+def box_record(
+    name: str, class_id: int, values: list[float], width: int, height: int
+) -> dict[str, Any]:
+    x, y, w, h = to_pixels(values, width, height)
+    cx, cy, nw, nh = values[:4]
+    box: dict[str, Any] = {"label": name, "x": x, "y": y, "w": w, "h": h}
+    box[KEY] = {"class_id": class_id, "cx": cx, "cy": cy, "w": nw, "h": nh}
+    if len(values) == 5:
+        box["confidence"] = values[4]
+    return box
+
+
+# instantiating ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Image:
+    item: ExportItem
+    shapes: Shapes | None
+    folder: str = ""  # the split folder below images/ and labels/, "" for none
+    name: str = ""  # the image's file name in it
+
+
+def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
+    """``images/[split/]<name>``, ``labels/[split/]<stem>.txt`` and ``data.yaml``."""
+    images = [_Image(item, item_shapes(ctx, item)) for item in items]
+    lost_labels = sum(1 for i in images if i.shapes is not None and i.shapes.label is not None)
+    ctx.note_loss("classification labels (YOLO holds boxes: see -m infer or platform)", lost_labels)
+    _place(ctx, images)
+    numbers = _numbers(ctx, images)
+    plan = ExportPlan(runs_transforms=False)
+    for image in images:
+        base = f"{image.folder}/{image.name}" if image.folder else image.name
+        where = f"file name of id:{image.item.object_id}"
+        image_path = safe_relpath(f"{IMAGES_DIR}/{base}", where)
+        label_path = safe_relpath(f"{LABELS_DIR}/{posixpath.splitext(base)[0]}.txt", where)
+        files = [] if ctx.annotations_only else [OutFile(image_path, item=image.item)]
+        files.append(OutFile(label_path, _label_text(ctx, image, numbers).encode("utf-8")))
+        plan.items.append(ItemOutput(image.item, files, posixpath.dirname(image_path)))
+        plan.data_objects += 0 if ctx.annotations_only else 1
+    plan.annotations = sum(1 for item in items if item.has_annotation)
+    folders = sorted({image.folder for image in images})
+    plan.extra.append(OutFile("data.yaml", data_yaml(numbers, folders).encode("utf-8")))
+    return plan
+
+
+def _place(ctx: ExportContext, images: list[_Image]) -> None:
+    """Split folders (when every image has a split that is a folder name) and unique file
+    names (by stem, since a.png and a.jpg would share labels/a.txt), in a fixed order."""
+    splits = [_split(image.shapes) for image in images]
+    use_splits = all(split is not None for split in splits)
+    if not use_splits and any(split is not None for split in splits):
+        count = sum(split is None for split in splits)
+        ctx.warn(f"{count} images have no split: all images are written without split folders")
+    names: dict[str, UniqueNames] = {}
+    order = sorted(
+        range(len(images)), key=lambda i: (images[i].item.file_name, images[i].item.object_id)
+    )
+    for position in order:
+        image = images[position]
+        image.folder = splits[position] if use_splits else ""  # type: ignore[assignment]
+        own = posixpath.basename(safe_name(_recorded_name(image.item), image.item))
+        taken = names.setdefault(image.folder, UniqueNames(by_stem=True))
+        image.name = taken.claim(own, image.item.object_id)
+    renamed = UniqueNames()
+    renamed.renamed = sum(n.renamed for n in names.values())
+    renamed.report(ctx)
+
+
+def _split(shapes: Shapes | None) -> str | None:
+    if shapes is None or shapes.split is None:
+        return None
+    try:
+        return safe_relpath(shapes.split, "split")
+    except FormatError:
+        return None
+
+
+def _recorded_name(item: ExportItem) -> Any:
+    """The file name an annotation records (a platform record's, a COCO image's)."""
+    annotation = item.annotation if isinstance(item.annotation, dict) else {}
+    coco = annotation.get("coco")
+    if isinstance(coco, dict) and isinstance(coco.get("image"), dict):
+        return coco["image"].get("file_name")
+    return annotation.get("file_name")
+
+
+def _numbers(ctx: ExportContext, images: list[_Image]) -> dict[str, int]:
+    seen: dict[str, set[int]] = {}
+    for image in images:
+        if image.shapes is not None:
+            add_class_ids(seen, image.shapes, (box.label for box in image.shapes.boxes))
+    return class_numbers(ctx, seen, start=0)
+
+
+def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> str:
+    shapes = image.shapes
+    if shapes is None or not shapes.boxes:
+        return ""
+    size = image_size(ctx, image.item, shapes)
+    if size is None:
+        ctx.note_loss(
+            "boxes of images whose size is unknown (YOLO coordinates are relative to it)",
+            len(shapes.boxes),
+        )
+        return ""
+    return "".join(label_line(box, numbers[box.label], *size) + "\n" for box in shapes.boxes)
+
+
+def label_line(box: Box, class_id: int, width: int, height: int) -> str:
+    """``class cx cy w h [confidence]``: a box indexed from YOLO whose pixels are
+    unchanged keeps the numbers it was read with; others are computed (6 decimals)."""
+    values = _original(box, width, height)
+    if values is None:
+        values = [
+            round((box.x + box.w / 2) / width, DIGITS),
+            round((box.y + box.h / 2) / height, DIGITS),
+            round(box.w / width, DIGITS),
+            round(box.h / height, DIGITS),
+        ]
+    if box.confidence is not None:
+        values.append(box.confidence)
+    return " ".join([str(class_id), *(_text_number(v) for v in values)])
+
+
+def _original(box: Box, width: int, height: int) -> list[float] | None:
+    block = (box.source or {}).get(KEY)
+    if not isinstance(block, dict):
+        return None
+    values = [block.get(k) for k in ("cx", "cy", "w", "h")]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    if to_pixels(values, width, height) != (box.x, box.y, box.w, box.h):
+        return None
+    return values
+
+
+def _text_number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def data_yaml(numbers: dict[str, int], folders: list[str]) -> str:
+    """Ultralytics' dataset file: image folders per split and the class names (a list
+    when the ids are 0..n-1, else a mapping)."""
+    import yaml
+
+    by_id = dict(sorted((cid, name) for name, cid in numbers.items()))
+    names: Any = list(by_id.values()) if list(by_id) == list(range(len(by_id))) else by_id
+    doc: dict[str, Any] = {}
+    if folders == [""]:
+        doc.update(train=IMAGES_DIR, val=IMAGES_DIR)
+    else:
+        doc.update({folder: f"{IMAGES_DIR}/{folder}" for folder in folders if folder})
+        for key in ("train", "val"):
+            doc.setdefault(key, IMAGES_DIR)
+    doc.update(nc=len(by_id), names=names)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+YOLO = Format(
+    name="yolo",
+    aliases=(),
+    params={},
+    parse=parse,
+    description="YOLO (Ultralytics): images/ and labels/ (class cx cy w h), data.yaml names.",
+    export=export,
+)

@@ -1,0 +1,348 @@
+"""yolo: images/ + labels/ (class cx cy w h, normalised) with data.yaml or classes.txt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from ldb_clone.errors import FormatError
+from ldb_clone.instance import init_instance, open_instance
+from ldb_clone.instantiate import instantiate
+from ldb_clone.reporting import Reporter
+from ldb_clone.selection import select_members
+from ldb_clone.storage import add_storage
+from tests.conftest import write_json
+from tests.helpers import by_path, current, oid_of, run_index
+
+_seed = iter(range(2000, 10**6))
+
+
+def png(path: Path, width: int = 640, height: int = 480, kind: str = "PNG") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = next(_seed)
+    Image.new("RGB", (width, height), (n % 256, n // 256 % 256, 9)).save(path, kind)
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def dataset(folder: Path, names: object = ("cat", "dog")) -> Path:
+    """train: a (two boxes, one with a confidence), b (no label file); val: c (empty)."""
+    png(folder / "images" / "train" / "a.png")
+    write_text(folder / "labels" / "train" / "a.txt", "0 0.25 0.4 0.3 0.4\n1 0.5 0.5 0.1 0.2 0.9\n")
+    png(folder / "images" / "train" / "b.jpg", 32, 16, "JPEG")
+    png(folder / "images" / "val" / "c.png", 20, 10)
+    write_text(folder / "labels" / "val" / "c.txt", "")
+    if names is not None:
+        write_text(folder / "data.yaml", yaml.safe_dump({"path": ".", "names": names}))
+    return folder
+
+
+def root(instance):
+    return select_members(instance, ["ds:root"])
+
+
+def index_yolo(instance, *paths, **kwargs):
+    return run_index(instance, *paths, fmt="yolo", **kwargs)
+
+
+A_RECORD = {
+    "size": {"width": 640, "height": 480},
+    "boxes": [
+        {
+            "label": "cat",
+            "x": 64,
+            "y": 96,
+            "w": 192,
+            "h": 192,
+            "yolo": {"class_id": 0, "cx": 0.25, "cy": 0.4, "w": 0.3, "h": 0.4},
+        },
+        {
+            "label": "dog",
+            "x": 288,
+            "y": 192,
+            "w": 64,
+            "h": 96,
+            "confidence": 0.9,
+            "yolo": {"class_id": 1, "cx": 0.5, "cy": 0.5, "w": 0.1, "h": 0.2},
+        },
+    ],
+    "split": "train",
+}
+
+
+def test_images_with_their_pixel_boxes_sizes_and_splits(instance, data_dir):
+    dataset(data_dir / "pets")
+
+    result, reporter = index_yolo(instance, data_dir / "pets")
+
+    assert result.finished and result.found_objects == 3
+    assert reporter.warnings == []
+    images = data_dir / "pets" / "images"
+    assert by_path(instance) == {
+        str(images / "train" / "a.png"): A_RECORD,
+        str(images / "train" / "b.jpg"): {
+            "size": {"width": 32, "height": 16},
+            "boxes": [],
+            "split": "train",
+        },
+        str(images / "val" / "c.png"): {
+            "size": {"width": 20, "height": 10},
+            "boxes": [],
+            "split": "val",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "names",
+    [{0: "cat", 1: "dog"}, "classes.txt", "labels/classes.txt"],
+)
+def test_class_names_from_a_mapping_or_classes_txt(instance, data_dir, names):
+    folder = data_dir / "pets"
+    if isinstance(names, str):
+        dataset(folder, names=None)
+        write_text(folder / names, "cat\ndog\n")
+    else:
+        dataset(folder, names=names)
+
+    _, reporter = index_yolo(instance, folder)
+
+    assert by_path(instance)[str(folder / "images" / "train" / "a.png")] == A_RECORD
+    assert reporter.warnings == []
+
+
+def test_no_class_names(instance, data_dir):
+    dataset(data_dir / "pets", names=None)
+
+    _, reporter = index_yolo(instance, data_dir / "pets")
+
+    record = by_path(instance)[str(data_dir / "pets" / "images" / "train" / "a.png")]
+    assert [box["label"] for box in record["boxes"]] == ["0", "1"]
+    assert reporter.warnings == [
+        f"No data.yaml or classes.txt in {data_dir / 'pets'}: classes are named by their ids"
+    ]
+
+
+def test_flat_layout_polygons_and_orphans(instance, data_dir):
+    folder = data_dir / "flat"
+    png(folder / "images" / "a.png", 100, 50)
+    write_text(folder / "labels" / "a.txt", "\n0 0.1 0.2 0.5 0.2 0.3 0.6\n")
+    write_text(folder / "labels" / "gone.txt", "0 0.5 0.5 0.1 0.1\n")
+    write_text(folder / "images" / "notes.md", "x")
+    write_text(folder / "classes.txt", "cat\n")
+
+    _, reporter = index_yolo(instance, folder)
+
+    (record,) = by_path(instance).values()
+    (box,) = record["boxes"]
+    assert "split" not in record
+    assert (box["x"], box["y"], box["w"], box["h"]) == (10, 10, 40, 20)
+    assert reporter.warnings == [
+        f"1 files in {folder}/images/ are not images and were not indexed",
+        "1 segmentation polygons were read as their bounding boxes",
+        f"1 label files have no image beside them in images/ and were not read (first: "
+        f"{folder}/labels/gone.txt)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("0 0.5 0.5 0.1\n", r"a\.txt line 1: expected 'class cx cy w h \[confidence\]', got 4"),
+        ("0 0.5 0.5 0.1 0.1\ncat 0.5 0.5 0.1 0.1\n", r"a\.txt line 2: expected .* got 'cat 0"),
+        ("0 0.5 nan 0.1 0.1\n", r"a\.txt line 1: expected"),
+        ("-1 0.5 0.5 0.1 0.1\n", r"a\.txt line 1: expected"),
+        ("7 0.5 0.5 0.1 0.1\n", r"a\.txt line 1: class 7 has no name in the dataset's class "),
+    ],
+)
+def test_bad_label_lines_are_one_line_errors(instance, data_dir, content, message):
+    dataset(data_dir / "pets")
+    write_text(data_dir / "pets" / "labels" / "train" / "a.txt", content)
+
+    with pytest.raises(FormatError, match=r"^Invalid YOLO label file .*" + message):
+        index_yolo(instance, data_dir / "pets")
+    assert current(instance) == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("names: [cat\n", r"Unable to read .*data\.yaml: while parsing"),
+        ("names: 3\n", r"Invalid .*data\.yaml: names must be a list"),
+        ("names: {a: cat}\n", r"Invalid .*data\.yaml: names must be"),
+    ],
+)
+def test_bad_data_yaml(instance, data_dir, content, message):
+    dataset(data_dir / "pets")
+    write_text(data_dir / "pets" / "data.yaml", content)
+
+    with pytest.raises(FormatError, match=message):
+        index_yolo(instance, data_dir / "pets")
+
+
+def test_not_a_dataset_folder(instance, data_dir):
+    png(data_dir / "x" / "a.png")
+    with pytest.raises(FormatError, match=r"No images/ folder in .*x: a YOLO dataset folder"):
+        index_yolo(instance, data_dir / "x")
+    with pytest.raises(FormatError, match=r"yolo indexes dataset folders, and '.*a\.png' is a"):
+        index_yolo(instance, data_dir / "x" / "a.png")
+    write_text(data_dir / "y" / "images" / "broken.png", "not a png")
+    with pytest.raises(FormatError, match=r"Cannot read the size of image .*broken\.png"):
+        index_yolo(instance, data_dir / "y")
+
+
+def test_cli_error_is_one_line(ldb, instance, data_dir):
+    dataset(data_dir / "pets")
+    write_text(data_dir / "pets" / "labels" / "val" / "c.txt", "x\n")
+
+    result = ldb("index", "-m", "yolo", str(data_dir / "pets"))
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: Invalid YOLO")
+
+
+# instantiating ----------------------------------------------------------------------------
+
+
+def files(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): p.read_text() if p.suffix in (".txt", ".yaml") else "image"
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_round_trip(instance, data_dir, tmp_path):
+    dataset(data_dir / "pets")
+    index_yolo(instance, data_dir / "pets")
+    out = tmp_path / "out"
+    reporter = Reporter()
+
+    result = instantiate(instance, root(instance), str(out), "yolo", reporter=reporter)
+
+    assert (result.data_objects, result.annotations) == (3, 3)
+    assert reporter.warnings == []
+    assert files(out) == {
+        "data.yaml": "train: images/train\nval: images/val\nnc: 2\nnames:\n- cat\n- dog\n",
+        "images/train/a.png": "image",
+        "images/train/b.jpg": "image",
+        "images/val/c.png": "image",
+        "labels/train/a.txt": "0 0.25 0.4 0.3 0.4\n1 0.5 0.5 0.1 0.2 0.9\n",
+        "labels/train/b.txt": "",
+        "labels/val/c.txt": "",
+    }
+    second_dir = tmp_path / "second"
+    init_instance(second_dir)
+    second = open_instance(second_dir)
+    try:
+        add_storage(second, str(out))
+        run_index(second, out, fmt="yolo")
+        assert current(second) == current(instance)
+    finally:
+        second.close()
+
+
+def test_from_plain_annotations(instance, data_dir, tmp_path):
+    """Class ids from 0 by name; sizes from the annotation or read by Pillow; stems that
+    would share a label file renamed; classification labels counted as lost."""
+    folder = data_dir / "p"
+    png(folder / "a.png", 200, 100)
+    write_json(
+        folder / "a.json",
+        {
+            "label": "dog",
+            "split": "train",
+            "boxes": [
+                {"label": "dog", "x": 20, "y": 10, "w": 100, "h": 50},
+                {"label": "bird", "x": 0, "y": 0, "w": 1, "h": 1, "confidence": 0.25},
+            ],
+        },
+    )
+    png(folder / "sub" / "a.jpg", 10, 10, "JPEG")
+    write_json(folder / "sub" / "a.json", {"split": "val", "boxes": [], "label": "cat"})
+    png(folder / "z.png", 10, 10)  # no annotation at all: written without split
+    run_index(instance, folder, fmt="bare")
+    reporter = Reporter()
+    out = tmp_path / "out"
+
+    instantiate(instance, root(instance), str(out), "yolo", reporter=reporter)
+
+    a_png = oid_of(instance, folder / "a.png")
+    assert files(out) == {
+        "data.yaml": "train: images\nval: images\nnc: 2\nnames:\n- bird\n- dog\n",
+        "images/a.jpg": "image",
+        f"images/a-{a_png}.png": "image",
+        "images/z.png": "image",
+        f"labels/a-{a_png}.txt": "1 0.35 0.35 0.5 0.5\n0 0.0025 0.005 0.005 0.01 0.25\n",
+        "labels/a.txt": "",
+        "labels/z.txt": "",
+    }
+    assert reporter.warnings == [
+        "1 images have no split: all images are written without split folders",
+        "1 images had the same file name as another one and were written as <name>-<id><ext>",
+        "2 classification labels (YOLO holds boxes: see -m infer or platform) could not be "
+        "converted and were left out",
+    ]
+
+
+def test_class_ids_kept_with_gaps_and_unsafe_splits(instance, data_dir, tmp_path):
+    dataset(data_dir / "pets", names={0: "cat", 5: "dog"})
+    write_text(data_dir / "pets" / "labels" / "train" / "a.txt", "5 0.5 0.5 0.5 0.5\n")
+    index_yolo(instance, data_dir / "pets")
+    png(data_dir / "other" / "x.png")
+    box = {"label": "fox", "x": 0, "y": 0, "w": 64, "h": 48}
+    write_json(data_dir / "other" / "x.json", {"split": "../../up", "boxes": [box]})
+    run_index(instance, data_dir / "other", fmt="strict")
+    reporter = Reporter()
+    out = tmp_path / "out"
+
+    instantiate(instance, root(instance), str(out), "yolo", reporter=reporter)
+
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {5: "dog", 6: "fox"}
+    assert (out / "labels" / "x.txt").read_text() == "6 0.05 0.05 0.1 0.1\n"
+    assert (out / "labels" / "a.txt").read_text() == "5 0.5 0.5 0.5 0.5\n"
+    assert not (tmp_path / "up").exists()
+    assert reporter.warnings == [
+        "1 images have no split: all images are written without split folders"
+    ]
+
+
+def test_boxes_without_a_size(instance, data_dir, tmp_path):
+    write_text(data_dir / "t" / "notes.txt", "not an image")
+    box = {"label": "x", "x": 1, "y": 1, "w": 1, "h": 1}
+    write_json(data_dir / "t" / "notes.json", {"boxes": [box, box]})
+    run_index(instance, data_dir / "t", fmt="strict")
+    reporter = Reporter()
+
+    instantiate(instance, root(instance), str(tmp_path / "out"), "yolo", reporter=reporter)
+
+    assert (tmp_path / "out" / "labels" / "notes.txt").read_text() == ""
+    assert reporter.warnings == [
+        "2 boxes of images whose size is unknown (YOLO coordinates are relative to it) could "
+        "not be converted and were left out"
+    ]
+
+
+def test_annotations_only_and_cli(ldb, instance, data_dir, tmp_path):
+    dataset(data_dir / "pets")
+    assert ldb("index", "-m", "yolo", str(data_dir / "pets")).returncode == 0
+
+    result = ldb(
+        "instantiate", "-m", "yolo", "--annotations-only", "-t", str(tmp_path / "o"), "ds:root"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(files(tmp_path / "o")) == [
+        "data.yaml",
+        "labels/train/a.txt",
+        "labels/train/b.txt",
+        "labels/val/c.txt",
+    ]
