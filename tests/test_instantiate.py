@@ -249,7 +249,11 @@ def test_label_studio_layout(instance, data_dir, make_image, tmp_path):
     ]
 
 
-def test_label_studio_needs_tasks(instance, pets, tmp_path):
+def test_label_studio_needs_tasks(instance, data_dir, make_image, make_json, tmp_path):
+    """Tasks, or annotations a converter turns into one (not this one)."""
+    make_image(data_dir / "odd" / "a.png")
+    make_json(data_dir / "odd" / "a.json", {"n": 1})
+    run_index(instance, data_dir / "odd", fmt="strict")
     with pytest.raises(FormatError, match="Malformatted annotation for data object: id:"):
         instantiate(instance, root(instance), str(tmp_path / "out"), "label-studio")
 

@@ -552,13 +552,96 @@ def test_mixed_task_types_are_an_error(instance, data_dir, cats, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_other_annotations_are_refused(instance, data_dir, make_image, make_json, tmp_path):
-    make_image(data_dir / "p" / "a.png")
-    make_json(data_dir / "p" / "a.json", {"label": "cat"})
+def test_other_annotations_are_converted(instance, data_dir, make_image, make_json, tmp_path):
+    """A label gives a classification dataset; an annotation nothing reads is unlabelled."""
+    make_image(data_dir / "p" / "a.png", size=20)
+    make_json(data_dir / "p" / "a.json", {"label": {"cat": "tabby"}, "split": "val"})
+    make_image(data_dir / "p" / "b.png")
+    make_json(data_dir / "p" / "b.json", {"label": "dog"})
+    make_image(data_dir / "p" / "c.png")
+    make_json(data_dir / "p" / "c.json", ["not", "a", "label"])
     run_index(instance, data_dir / "p", fmt="strict")
+    reporter = Reporter()
 
-    with pytest.raises(FormatError, match="must be platform image records"):
-        instantiate(instance, root(instance), str(tmp_path / "out"), "platform")
+    instantiate(instance, root(instance), str(tmp_path / "out"), "platform", reporter=reporter)
+
+    doc = read(tmp_path / "out" / "annotations.json")
+    assert doc["task_type"] == "image_classification"
+    assert doc["classes"] == [{"id": 0, "name": "cat/tabby"}, {"id": 1, "name": "dog"}]
+    unlabelled = {"labeled_at": None, "labeled_by": None, "status": "unlabeled"}
+    labelled = {**unlabelled, "status": "labeled"}
+    assert doc["images"] == [
+        {
+            "id": 1,
+            "file_name": "a.png",
+            "width": 20,
+            "height": 20,
+            "split": "val",
+            "annotation": {"class_id": 0, "class_name": "cat/tabby"},
+            "metadata": labelled,
+        },
+        {
+            "id": 2,
+            "file_name": "b.png",
+            "width": 16,
+            "height": 16,
+            "split": "train",
+            "annotation": {"class_id": 1, "class_name": "dog"},
+            "metadata": labelled,
+        },
+        {
+            "id": 3,
+            "file_name": "c.png",
+            "width": 16,
+            "height": 16,
+            "split": "train",
+            "annotation": None,
+            "metadata": unlabelled,
+        },
+    ]
+    assert reporter.warnings == [
+        "1 annotations with no label or boxes that the shape readers know could not be "
+        "converted and were left out"
+    ]
+
+
+def test_other_boxes_give_a_detection_dataset(instance, data_dir, make_image, make_json, tmp_path):
+    make_image(data_dir / "p" / "a.png")
+    box = {"label": "cat", "x": 1, "y": 2, "w": 3, "h": 4, "confidence": 0.5}
+    make_json(data_dir / "p" / "a.json", {"label": "cat", "boxes": [box]})
+    make_image(data_dir / "p" / "b.png")
+    make_json(data_dir / "p" / "b.json", {"label": "dog"})
+    run_index(instance, data_dir / "p", fmt="strict")
+    reporter = Reporter()
+
+    instantiate(instance, root(instance), str(tmp_path / "out"), "platform", reporter=reporter)
+
+    doc = read(tmp_path / "out" / "annotations.json")
+    assert doc["task_type"] == "object_detection"
+    assert doc["classes"] == [{"id": 0, "name": "cat"}]
+    assert [image["annotations"] for image in doc["images"]] == [
+        [{"class_id": 0, "class_name": "cat", "bbox": [1, 2, 3, 4], "confidence": 0.5}],
+        [],
+    ]
+    assert doc["statistics"]["labeled_images"] == 1
+    assert reporter.warnings == [
+        "2 classification labels (an object_detection dataset holds boxes) could not be "
+        "converted and were left out"
+    ]
+    # -p task-type chooses; a bad value is an error
+    reporter = Reporter()
+    params = {"task-type": "image_classification"}
+    instantiate(
+        instance, root(instance), str(tmp_path / "o2"), "platform", params, reporter=reporter
+    )
+    doc = read(tmp_path / "o2" / "annotations.json")
+    assert [image["annotation"]["class_name"] for image in doc["images"]] == ["cat", "dog"]
+    assert reporter.warnings == [
+        "1 boxes (an image_classification dataset holds one label) could not be converted and "
+        "were left out"
+    ]
+    with pytest.raises(FormatError, match="Invalid value for parameter task-type: 'x'"):
+        instantiate(instance, root(instance), str(tmp_path / "o3"), "platform", {"task-type": "x"})
 
 
 def test_annotations_only(instance, data_dir, cats, tmp_path):

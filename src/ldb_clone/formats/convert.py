@@ -118,3 +118,91 @@ def safe_name(name: Any, item: ExportItem) -> str:
         except FormatError:
             pass
     return item.file_name
+
+
+def recorded_name(item: ExportItem) -> Any:
+    """The file name an annotation records (a COCO image's, a platform record's), if any."""
+    annotation = item.annotation if isinstance(item.annotation, dict) else {}
+    coco = annotation.get("coco")
+    if isinstance(coco, dict) and isinstance(coco.get("image"), dict):
+        return coco["image"].get("file_name")
+    return annotation.get("file_name")
+
+
+# Label Studio -----------------------------------------------------------------------------
+
+LS_IMAGE_KEY = '"data"."image"'
+LS_OBJECT = "image"  # the <Image name="image" value="$image"/> of the labelling config
+LS_CHOICES = "class"  # <Choices name="class" toName="image">
+LS_RECTANGLES = "bbox"  # <RectangleLabels name="bbox" toName="image">
+
+
+def to_label_studio_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any] | None:
+    """The Label Studio image task of an annotation the shape readers know (None for Label
+    Studio tasks, which are written as they are, and for anything else): the label as a
+    ``choices`` result, boxes as ``rectanglelabels`` in percent of the image size."""
+    from ldb_clone.formats.label_studio import INFO_KEY
+    from ldb_clone.formats.shapes import is_label_studio_task
+
+    annotation = item.annotation
+    if not item.has_annotation or is_label_studio_task(annotation):
+        return None
+    if isinstance(annotation, dict) and isinstance(annotation.get("data"), dict):
+        return None  # a task without annotations yet
+    shapes = read_shapes(annotation)
+    if shapes is None:
+        return None
+    shapes = item_shapes(ctx, item)
+    assert shapes is not None
+    results = _ls_results(ctx, item, shapes)
+    info = {ctx.id_key: item.object_id, "path_key": LS_IMAGE_KEY}
+    return {
+        "data": {"image": item.url, INFO_KEY: info},
+        "annotations": [{"result": results}] if results else [],
+    }
+
+
+def _ls_results(ctx: ExportContext, item: ExportItem, shapes: Shapes) -> list[dict[str, Any]]:
+    from ldb_clone.formats.shapes import percent
+
+    results: list[dict[str, Any]] = []
+    if shapes.label is not None:
+        results.append(
+            {
+                "from_name": LS_CHOICES,
+                "to_name": LS_OBJECT,
+                "type": "choices",
+                "value": {"choices": [shapes.label]},
+            }
+        )
+    if not shapes.boxes:
+        return results
+    size = image_size(ctx, item, shapes)
+    if size is None:
+        ctx.note_loss(
+            "boxes of images whose size is unknown (Label Studio boxes are percent of it)",
+            len(shapes.boxes),
+        )
+        return results
+    width, height = size
+    for box in shapes.boxes:
+        result: dict[str, Any] = {
+            "from_name": LS_RECTANGLES,
+            "to_name": LS_OBJECT,
+            "type": "rectanglelabels",
+            "original_width": width,
+            "original_height": height,
+            "image_rotation": 0,
+            "value": {
+                "x": percent(box.x, width),
+                "y": percent(box.y, height),
+                "width": percent(box.w, width),
+                "height": percent(box.h, height),
+                "rotation": 0,
+                "rectanglelabels": [box.label],
+            },
+        }
+        if box.confidence is not None:
+            result["score"] = box.confidence
+        results.append(result)
+    return results

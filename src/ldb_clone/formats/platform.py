@@ -51,6 +51,7 @@ IMAGES_DIR = "images"
 FORMAT_VERSION = "1.0"
 DEFAULT_DATASET_ID = "ldb-export"
 ADDED_KEYS = ("task_type", "classes")  # what indexing adds to an image entry
+TASK_TYPE_PARAM = "task-type"
 MEMORY_KEY = "platform:content-hash:"  # + the URL of the dataset's annotations.json
 PROGRESS_TOLERANCE = 0.005  # labeling_progress may be rounded to two decimals
 
@@ -308,21 +309,99 @@ def _warn_unlisted(ctx: ParseContext, dataset: _Dataset, paths: set[str]) -> Non
 
 
 def _record_of(item: ExportItem) -> dict[str, Any] | None:
-    """The stored image record of an item, None when it has no annotation."""
-    if not item.has_annotation:
-        return None
-    record = item.annotation
+    """The stored image record of an item; None when it has no annotation or one of
+    another format."""
+    record = item.annotation if item.has_annotation else None
     if (
         isinstance(record, dict)
         and record.get("task_type") in TASK_TYPES
         and isinstance(record.get("file_name"), str)
     ):
         return record
-    raise FormatError(
-        f"Malformatted annotation for data object: id:{item.object_id}. For platform "
-        "instantiation format, annotations must be platform image records (index them with "
-        "-m platform); objects without an annotation are written as unlabelled images"
+    return None
+
+
+def _records(ctx: ExportContext, items: list[ExportItem]) -> list[dict[str, Any] | None]:
+    """Every item's image record: a stored one, or one converted from an annotation of
+    another format (into the task type of the stored ones, else ``-p task-type``, else
+    detection when some annotation has boxes); None for objects without either."""
+    records = [_record_of(item) for item in items]
+    foreign = [n for n, item in enumerate(items) if item.has_annotation and records[n] is None]
+    if not foreign:
+        return records
+    from ldb_clone.formats.convert import item_shapes
+
+    shapes = {n: item_shapes(ctx, items[n]) for n in foreign}
+    task_type = ctx.params.get(TASK_TYPE_PARAM) or next(
+        (r["task_type"] for r in records if r is not None), None
     )
+    if task_type is None:
+        boxes = any(s is not None and s.boxes for s in shapes.values())
+        task_type = DETECTION if boxes else CLASSIFICATION
+    if task_type not in TASK_TYPES:
+        raise FormatError(
+            f"Invalid value for parameter {TASK_TYPE_PARAM}: {task_type!r} (expected "
+            f"{' or '.join(TASK_TYPES)})"
+        )
+    for n, found in shapes.items():
+        if found is not None:
+            records[n] = _converted(ctx, items[n], found, task_type)
+    return records
+
+
+def _converted(ctx: ExportContext, item: ExportItem, shapes: Any, task_type: str) -> dict:
+    """The image record of an annotation of another format (see ``formats.shapes``).
+
+    Class ids the source gives (a YOLO class, a COCO category) are kept when consistent;
+    what the task type cannot hold (boxes in classification, the label in detection) is
+    counted as lost."""
+    from ldb_clone.formats.convert import image_size, recorded_name, safe_name
+
+    size = image_size(ctx, item, shapes) or (None, None)
+    names: list[str] = []
+    record: dict[str, Any] = {
+        "file_name": posixpath.basename(safe_name(recorded_name(item), item)),
+        "width": size[0],
+        "height": size[1],
+        "split": shapes.split or "train",
+    }
+    if task_type == CLASSIFICATION:
+        ctx.note_loss("boxes (an image_classification dataset holds one label)", len(shapes.boxes))
+        label = shapes.label
+        record["annotation"] = (
+            None
+            if label is None
+            else {
+                "class_id": shapes.class_ids.get(label),
+                "class_name": label,
+            }
+        )
+        names = [] if label is None else [label]
+    else:
+        if shapes.label is not None:
+            ctx.note_loss("classification labels (an object_detection dataset holds boxes)")
+        record["annotations"] = [_converted_box(box, shapes) for box in shapes.boxes]
+        names = [box.label for box in shapes.boxes]
+    status = "labeled" if names else "unlabeled"
+    record["metadata"] = {"labeled_at": None, "labeled_by": None, "status": status}
+    record["task_type"] = task_type
+    classes = {name: {"name": name} for name in names}
+    for name, cls in classes.items():
+        if name in shapes.class_ids:
+            cls["id"] = shapes.class_ids[name]
+    record["classes"] = list(classes.values())
+    return record
+
+
+def _converted_box(box: Any, shapes: Any) -> dict[str, Any]:
+    label: dict[str, Any] = {
+        "class_id": shapes.class_ids.get(box.label),
+        "class_name": box.label,
+        "bbox": [box.x, box.y, box.w, box.h],
+    }
+    if box.confidence is not None:
+        label["confidence"] = box.confidence
+    return label
 
 
 def _task_type(items: list[ExportItem], records: list[dict[str, Any] | None]) -> str:
@@ -444,8 +523,8 @@ def _entries(
     seen_names: set[str] = set()
     renamed = renumbered = 0
     for (item, record), entry in zip(pairs, entries):
-        if record is None or ("id" in entry and entry["id"] in seen_ids):
-            renumbered += record is not None
+        if record is None or "id" not in entry or entry["id"] in seen_ids:
+            renumbered += record is not None and "id" in entry
             entry["id"] = next_id
             next_id += 1
         if "id" in entry:
@@ -484,7 +563,7 @@ def _timestamps(entries: list[dict[str, Any]]) -> tuple[str, str]:
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     """``images/``, ``annotations.json`` and ``meta.json`` of one platform dataset."""
-    records = [_record_of(item) for item in items]
+    records = _records(ctx, items)
     task_type = _task_type(items, records)
     pairs = sorted(zip(items, records), key=_order)
     classes, numbers = _classes(ctx, [record for _, record in pairs])
@@ -538,7 +617,11 @@ def documents(
 PLATFORM = Format(
     name="platform",
     aliases=("platform-dataset",),
-    params={"reread": "true: read annotations.json even when meta.json's hash is unchanged"},
+    params={
+        "reread": "true: read annotations.json even when meta.json's hash is unchanged",
+        TASK_TYPE_PARAM: "image_classification or object_detection: what annotations of "
+        "other formats are converted to (default: detection when some have boxes)",
+    },
     parse=parse,
     description="A labelling platform's dataset folder: annotations.json, meta.json, images/.",
     export=export,

@@ -99,10 +99,14 @@ def label_folders(annotation: Any, label_key: str, base_label: str | None, oid: 
     value = annotation
     for key in label_key.split("."):
         if not isinstance(value, dict) or key not in value:
-            raise FormatError(
-                f"Annotations for tensorflow-inferred format should contain key: {label_key} "
-                f"(missing for id:{oid})"
-            )
+            value = _converted_label(annotation, label_key)
+            if value is None:
+                raise FormatError(
+                    f"Annotations for tensorflow-inferred format should contain key: "
+                    f"{label_key}, or be of a format whose classification label converts "
+                    f"(missing for id:{oid})"
+                )
+            break
         value = value[key]
     if base_label is not None and value == base_label:
         return []
@@ -122,6 +126,19 @@ def label_folders(annotation: Any, label_key: str, base_label: str | None, oid: 
         )
     parts.append(str(value))
     return [safe_component(part, f"label of id:{oid}") for part in parts]
+
+
+def _converted_label(annotation: Any, label_key: str) -> Any:
+    """The classification label of an annotation of another format (a Label Studio
+    choice, a platform class; see ``formats.shapes``) as a label value: ``"cat/tabby"``
+    -> ``{"cat": "tabby"}``. Only with the default label key (another key is asked for by
+    name); None when there is none."""
+    from ldb_clone.formats.shapes import classification_label
+
+    if label_key != DEFAULT_LABEL_KEY:
+        return None
+    label = classification_label(annotation)
+    return None if label is None else label_from_parts(label.split("/"))
 
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:

@@ -31,6 +31,7 @@ from ldb_clone.formats.convert import (
     class_numbers,
     image_size,
     item_shapes,
+    recorded_name,
     safe_name,
 )
 from ldb_clone.formats.exporting import (
@@ -324,7 +325,7 @@ def _place(ctx: ExportContext, images: list[_Image]) -> None:
     for position in order:
         image = images[position]
         image.folder = splits[position] if use_splits else ""  # type: ignore[assignment]
-        own = posixpath.basename(safe_name(_recorded_name(image.item), image.item))
+        own = posixpath.basename(safe_name(recorded_name(image.item), image.item))
         taken = names.setdefault(image.folder, UniqueNames(by_stem=True))
         image.name = taken.claim(own, image.item.object_id)
     renamed = UniqueNames()
@@ -339,15 +340,6 @@ def _split(shapes: Shapes | None) -> str | None:
         return safe_relpath(shapes.split, "split")
     except FormatError:
         return None
-
-
-def _recorded_name(item: ExportItem) -> Any:
-    """The file name an annotation records (a platform record's, a COCO image's)."""
-    annotation = item.annotation if isinstance(item.annotation, dict) else {}
-    coco = annotation.get("coco")
-    if isinstance(coco, dict) and isinstance(coco.get("image"), dict):
-        return coco["image"].get("file_name")
-    return annotation.get("file_name")
 
 
 def _numbers(ctx: ExportContext, images: list[_Image]) -> dict[str, int]:
