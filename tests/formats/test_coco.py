@@ -474,3 +474,18 @@ def test_cli_index_and_instantiate(ldb, instance, data_dir, tmp_path):
 
 def test_registered():
     assert get_format("coco").params == {"images": get_format("coco").params["images"]}
+
+
+def test_segmentations_into_yolo_are_counted(instance, data_dir, tmp_path):
+    write_coco(data_dir / "pets")
+    index_coco(instance, data_dir / "pets")
+    reporter = Reporter()
+
+    instantiate(instance, root(instance), str(tmp_path / "out"), "yolo", reporter=reporter)
+
+    assert reporter.warnings == [
+        "Class ids of the selected annotations are not 0..n-1; renumbered by name",
+        "2 COCO segmentations (polygons or masks: only their boxes convert) could not be "
+        "converted and were left out",
+    ]
+    assert (tmp_path / "out" / "labels" / "b.txt").read_text() == "0 0.5 0.25 1 0.5\n"

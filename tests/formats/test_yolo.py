@@ -293,7 +293,8 @@ def test_from_plain_annotations(instance, data_dir, tmp_path):
     ]
 
 
-def test_class_ids_kept_with_gaps_and_unsafe_splits(instance, data_dir, tmp_path):
+def test_class_ids_with_gaps_are_renumbered_and_unsafe_splits(instance, data_dir, tmp_path):
+    """Ultralytics needs ids 0..n-1; a split that is not a folder name is not used."""
     dataset(data_dir / "pets", names={0: "cat", 5: "dog"})
     write_text(data_dir / "pets" / "labels" / "train" / "a.txt", "5 0.5 0.5 0.5 0.5\n")
     index_yolo(instance, data_dir / "pets")
@@ -306,12 +307,13 @@ def test_class_ids_kept_with_gaps_and_unsafe_splits(instance, data_dir, tmp_path
 
     instantiate(instance, root(instance), str(out), "yolo", reporter=reporter)
 
-    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {5: "dog", 6: "fox"}
-    assert (out / "labels" / "x.txt").read_text() == "6 0.05 0.05 0.1 0.1\n"
-    assert (out / "labels" / "a.txt").read_text() == "5 0.5 0.5 0.5 0.5\n"
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == ["dog", "fox"]
+    assert (out / "labels" / "x.txt").read_text() == "1 0.05 0.05 0.1 0.1\n"
+    assert (out / "labels" / "a.txt").read_text() == "0 0.5 0.5 0.5 0.5\n"
     assert not (tmp_path / "up").exists()
     assert reporter.warnings == [
-        "1 images have no split: all images are written without split folders"
+        "1 images have no split: all images are written without split folders",
+        "Class ids of the selected annotations are not 0..n-1; renumbered by name",
     ]
 
 

@@ -306,7 +306,7 @@ def _coco_block(item: ExportItem) -> dict[str, Any]:
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     """``images/<file name>`` and one ``annotations.json``."""
-    images = [_Image(item, item_shapes(ctx, item), _coco_block(item)) for item in items]
+    images = [_Image(item, item_shapes(ctx, item, True), _coco_block(item)) for item in items]
     images.sort(key=_Image.order)
     lost_labels = sum(1 for i in images if i.shapes is not None and i.shapes.label is not None)
     ctx.note_loss("classification labels (COCO holds boxes: see -m infer or platform)", lost_labels)

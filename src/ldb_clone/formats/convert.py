@@ -12,10 +12,11 @@ from ldb_clone.formats.exporting import ExportContext, ExportItem, safe_relpath
 from ldb_clone.formats.shapes import Shapes, read_shapes
 
 
-def item_shapes(ctx: ExportContext, item: ExportItem) -> Shapes | None:
+def item_shapes(ctx: ExportContext, item: ExportItem, keeps_coco: bool = False) -> Shapes | None:
     """The shapes of an item's annotation (None without an annotation); an annotation
     these readers do not know counts as a loss, and so does what the reader could not
-    carry."""
+    carry, and (unless the target is COCO, ``keeps_coco``) COCO segmentations, of which
+    only the boxes convert."""
     if not item.has_annotation:
         return None
     shapes = read_shapes(item.annotation)
@@ -24,7 +25,15 @@ def item_shapes(ctx: ExportContext, item: ExportItem) -> Shapes | None:
         return None
     for what, count in shapes.lost.items():
         ctx.note_loss(what, count)
+    if not keeps_coco:
+        masks = sum(1 for box in shapes.boxes if _segmentation(box))
+        ctx.note_loss("COCO segmentations (polygons or masks: only their boxes convert)", masks)
     return shapes
+
+
+def _segmentation(box: Any) -> bool:
+    coco = (box.source or {}).get("coco")
+    return isinstance(coco, dict) and bool(coco.get("segmentation"))
 
 
 def read_image_size(ctx: ExportContext, item: ExportItem) -> tuple[int, int] | None:

@@ -347,7 +347,12 @@ def _numbers(ctx: ExportContext, images: list[_Image]) -> dict[str, int]:
     for image in images:
         if image.shapes is not None:
             add_class_ids(seen, image.shapes, (box.label for box in image.shapes.boxes))
-    return class_numbers(ctx, seen, start=0)
+    numbers = class_numbers(ctx, seen, start=0)
+    if sorted(numbers.values()) != list(range(len(numbers))):
+        # NOTE: Ultralytics requires class ids 0..n-1 (it refuses names with gaps)
+        ctx.warn("Class ids of the selected annotations are not 0..n-1; renumbered by name")
+        numbers = {name: number for number, name in enumerate(sorted(numbers))}
+    return numbers
 
 
 def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> str:
@@ -400,7 +405,7 @@ def _text_number(value: float) -> str:
 
 def data_yaml(numbers: dict[str, int], folders: list[str]) -> str:
     """Ultralytics' dataset file: image folders per split and the class names (a list
-    when the ids are 0..n-1, else a mapping)."""
+    when the ids are 0..n-1, as ``_numbers`` makes them, else a mapping)."""
     import yaml
 
     by_id = dict(sorted((cid, name) for name, cid in numbers.items()))
