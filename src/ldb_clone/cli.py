@@ -465,7 +465,7 @@ def index(
             "--format",
             metavar="FORMAT",
             help="auto (default), strict, bare, infer, annot, label-studio, platform, "
-            "text (or full names).",
+            "text, coco, yolo (or full names).",
         ),
     ] = "auto",
     add_tags: Annotated[
@@ -1143,7 +1143,8 @@ Format = Annotated[
         "-m",
         "--format",
         metavar="FORMAT",
-        help="bare (default), strict, infer, annot, label-studio, platform, text (or full names).",
+        help="bare (default), strict, infer, annot, label-studio, platform, text, coco, yolo "
+        "(or full names).",
     ),
 ]
 Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
