@@ -144,3 +144,22 @@ def test_text_pairs_are_detected(instance, data_dir):
     result, reporter = run_index(instance, data_dir)
     assert detected(reporter) == ["Auto-detected data format: text"]
     assert result.found_annotations == 1
+
+
+def test_coco_files_and_folders_are_detected(instance, data_dir):
+    from tests.formats.test_coco import write_coco
+
+    annotations = write_coco(data_dir / "coco")
+    result, reporter = run_index(instance, annotations)
+    assert detected(reporter) == ["Auto-detected data format: coco"]
+    again, reporter = run_index(instance, data_dir / "coco")
+    assert detected(reporter) == ["Auto-detected data format: coco"]
+    assert again.found_objects == result.found_objects > 0
+
+
+def test_yolo_dataset_folders_are_detected(instance, data_dir):
+    from tests.formats.test_yolo import dataset
+
+    result, reporter = run_index(instance, dataset(data_dir / "yolo"))
+    assert detected(reporter) == ["Auto-detected data format: yolo"]
+    assert result.found_objects == 3

@@ -15,6 +15,10 @@ FULL_NAMES = (
     "tensorflow-inferred",
     "annotation-only",
     "label-studio",
+    "platform",
+    "text",
+    "coco",
+    "yolo",
 )
 
 

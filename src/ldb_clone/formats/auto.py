@@ -8,12 +8,16 @@ from ldb_clone.fs import Listing
 
 def detect(ctx: ParseContext, listings: list[Listing]) -> str:
     """A platform dataset folder (annotations.json of a platform document, beside images/):
-    platform. No JSON and every data file in a sub-folder: tensorflow-inferred. Only
-    JSON: label-studio when it holds Label Studio tasks, else annotation-only. Text files
-    whose annotations are text-annotation documents: text. Otherwise strict-pairs."""
+    platform. A folder with images/, labels/ and data.yaml (or classes.txt): yolo. No JSON
+    and every data file in a sub-folder: tensorflow-inferred. Only JSON: label-studio when
+    it holds Label Studio tasks, coco for COCO documents, else annotation-only. Text files
+    whose annotations are text-annotation documents: text. A COCO file at the top of a
+    folder of images: coco. Otherwise strict-pairs."""
     entries = all_entries(listings)
     if listings and all(_is_platform_dataset(ctx, listing) for listing in listings):
         return "platform"
+    if listings and all(_is_yolo_dataset(listing) for listing in listings):
+        return "yolo"
     has_json = any(e.is_json for e in entries)
     has_data = any(not e.is_json for e in entries)
     if has_data and not has_json:
@@ -29,12 +33,48 @@ def detect(ctx: ParseContext, listings: list[Listing]) -> str:
         from ldb_clone.formats.label_studio import looks_like_label_studio
 
         first = next(e for e in entries if e.is_json)
-        if looks_like_label_studio(ctx.read_json(first)):
+        doc = ctx.read_json(first)
+        if looks_like_label_studio(doc):
             return "label-studio"
+        if _looks_like_coco(doc):
+            return "coco"
         return "annotation-only"
     if _is_text(ctx, entries):
         return "text"
+    if _is_coco_folder(ctx, listings):
+        return "coco"
     return "strict-pairs"
+
+
+def _looks_like_coco(doc: object) -> bool:
+    return isinstance(doc, dict) and all(
+        isinstance(doc.get(key), list) for key in ("images", "annotations", "categories")
+    )
+
+
+def _is_coco_folder(ctx: ParseContext, listings: list[Listing]) -> bool:
+    """Folders whose only JSON files sit at their top and are COCO documents, with the
+    images below (a COCO file beside its image folder)."""
+    for listing in listings:
+        root = listing.root.rstrip("/")
+        docs = [e for e in listing.entries if e.is_json]
+        if not listing.is_dir or not docs or any(e.parent != root for e in docs):
+            return False
+        if not _looks_like_coco(ctx.read_json(docs[0])):
+            return False
+    return True
+
+
+def _is_yolo_dataset(listing: Listing) -> bool:
+    """A folder holding images/ and labels/ (text label files) and its class names."""
+    if not listing.is_dir:
+        return False
+    root = listing.root.rstrip("/") + "/"
+    names = {e.path[len(root) :] for e in listing.entries if e.path.startswith(root)}
+    has_names = any(n in names for n in ("data.yaml", "data.yml", "dataset.yaml", "classes.txt"))
+    has_images = any(n.startswith("images/") for n in names)
+    has_labels = any(n.startswith("labels/") and n.endswith(".txt") for n in names)
+    return has_names and has_images and has_labels
 
 
 def _is_platform_dataset(ctx: ParseContext, listing: Listing) -> bool:
