@@ -53,16 +53,23 @@ def _looks_like_coco(doc: object) -> bool:
 
 
 def _is_coco_folder(ctx: ParseContext, listings: list[Listing]) -> bool:
-    """Folders whose only JSON files sit at their top and are COCO documents, with the
-    images below (a COCO file beside its image folder)."""
+    """Folders whose few JSON files sit at their top and are COCO documents, with every
+    image in a folder below (a COCO file beside its image folder).
+
+    NOTE: decided from the listing before any file is read, so that folders of pairs
+    (data files at the top) cost no read: re-indexing them stays free."""
     for listing in listings:
         root = listing.root.rstrip("/")
         docs = [e for e in listing.entries if e.is_json]
-        if not listing.is_dir or not docs or any(e.parent != root for e in docs):
+        data_at_top = any(not e.is_json and e.parent == root for e in listing.entries)
+        if not listing.is_dir or not docs or len(docs) > 8 or data_at_top:
             return False
-        if not _looks_like_coco(ctx.read_json(docs[0])):
+        if any(e.parent != root for e in docs):
             return False
-    return True
+    return all(
+        _looks_like_coco(ctx.read_json(next(e for e in listing.entries if e.is_json)))
+        for listing in listings
+    )
 
 
 def _is_yolo_dataset(listing: Listing) -> bool:
