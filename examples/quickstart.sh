@@ -78,6 +78,12 @@ ls "$work/pets-strict"
 ldb instantiate -m infer -t "$work/by-class" ds:root --query 'label != `null`'
 (cd "$work/by-class" && find . -type f | sort)
 
+echo "== convert: the strict-pairs boxes to YOLO (images/, labels/, data.yaml) and COCO =="
+ldb instantiate ds:root --path 'strict-pairs/' --query 'length(boxes) > `0`' -m yolo -t "$work/yolo"
+cat "$work/yolo/data.yaml"
+ldb instantiate ds:root --path 'strict-pairs/' --query 'length(boxes) > `0`' -m coco -t "$work/coco"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["images"]), "images,", len(d["annotations"]), "boxes,", [c["name"] for c in d["categories"]])' "$work/coco/annotations.json"
+
 echo "== the platform dataset again, labelled images only, with computed statistics =="
 ldb instantiate ds:root -m platform --query 'annotation != `null`' -t "$work/labelled"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["statistics"])' "$work/labelled/meta.json"
