@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import re
 from collections.abc import Sequence
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ldb_clone.errors import LdbError, SelectionError
-from ldb_clone.instance import Instance
+from ldb_clone.instance import Instance, current_user
 from ldb_clone.selection import Member
 from ldb_clone.transforms import TransformUpdate, apply_update, default_set, mapping_text
 from ldb_clone.workspace import (
@@ -328,19 +327,12 @@ def commit(
             else None
         )
         number = instance.catalog.add_dataset_version(
-            ws.dataset_name, collection, ws.parent, pull, message, now, _user(), mapping_key
+            ws.dataset_name, collection, ws.parent, pull, message, now, current_user(), mapping_key
         )
     ws.parent = number
     ws.auto_pull = pull
     ws.save()
     return f"Committed ds:{ws.dataset_name}.v{number}"
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 def sync_members(

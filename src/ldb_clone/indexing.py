@@ -8,7 +8,6 @@ files whose path, size and mtime are unchanged are neither read nor hashed again
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import re
 from collections import deque
@@ -31,7 +30,7 @@ from ldb_clone.fs import (
     split_url,
     stat_url,
 )
-from ldb_clone.instance import Instance
+from ldb_clone.instance import Instance, current_user
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
 from ldb_clone.storage import (
@@ -203,7 +202,7 @@ class Indexer:
         self._inside_cache: dict[tuple[str, str], bool] = {}
         self._transform_sets: dict[str, tuple[str, ...]] = {}
         self.now = datetime.now(timezone.utc).isoformat()
-        self.user = _user()
+        self.user = current_user()
 
     # file access with storage options ---------------------------------------------------
 
@@ -603,13 +602,6 @@ def _load_error(kind: str, path: str, message: str) -> LdbError:
 
 def _object_type(entry: FileEntry) -> str:
     return entry.suffix[1:]
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 def index(

@@ -29,6 +29,16 @@ DEFAULT_INSTANCE_NAME = "private_instance"
 DEFAULT_READ_ADD_NAME = "read_add_storage"
 
 
+def current_user() -> str:
+    """Who runs the command, as recorded with indexing and commits ("" when unknown)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
 def is_instance(path: Path) -> bool:
     return (path / config.CONFIG_FILENAME).is_file() and (path / CATALOG_FILENAME).is_file()
 

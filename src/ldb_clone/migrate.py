@@ -25,7 +25,7 @@ from ldb_clone.catalog import ObjectRecord, PathRecord
 from ldb_clone.datasets import collection_id, mapping_id
 from ldb_clone.errors import LdbError
 from ldb_clone.fs import LOCAL, join_url
-from ldb_clone.instance import Instance
+from ldb_clone.instance import Instance, current_user
 from ldb_clone.reporting import Reporter
 from ldb_clone.transforms import mapping_text, transform_id
 
@@ -236,7 +236,7 @@ def _migrate_objects(
     from ldb_clone.workspace import now_iso
 
     now = now_iso()
-    user = _user()
+    user = current_user()
 
     def flush() -> None:
         counts = catalog.record_objects(records, texts, now, user)
@@ -291,15 +291,6 @@ def _current(folder: Path) -> str | None:
     if not path.is_file():
         return None
     return path.read_text(encoding="utf-8").strip() or None
-
-
-def _user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 # datasets ------------------------------------------------------------------------------------
