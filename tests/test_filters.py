@@ -228,7 +228,7 @@ def test_sql_pushdown_agrees_with_python(
         [Filter("query", "label == `cat`")],
         [Filter("query", "label == `cat`"), Filter("limit", "2")],
         [Filter("query", "n == `3`"), Filter("tag", "all")],
-        [Filter("query", "missing == `x`")],
+        [Filter("query", "missing == 'x'")],
     ],
 )
 def test_root_query_answered_in_sql_equals_the_pipeline(instance, indexed, filters):
