@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,27 @@ def test_annotations_only_and_cli(ldb, instance, data_dir, tmp_path):
         "labels/train/b.txt",
         "labels/val/c.txt",
     ]
+
+
+def test_reindexing_an_unchanged_folder_reads_no_label(instance, data_dir, monkeypatch):
+    folder = dataset(data_dir / "yolo")
+    first, _ = index_yolo(instance, folder)
+    before = {m.object_id: m.annotation_id for m in root(instance)}
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("a label file or image header was read")
+
+    monkeypatch.setattr("ldb_clone.formats.yolo._label_boxes", no_read)
+    monkeypatch.setattr("ldb_clone.formats.yolo._read_size", no_read)
+    again, reporter = index_yolo(instance, folder)
+    assert again.found_objects == first.found_objects
+    assert any("unchanged since it was last indexed" in line for line in reporter.lines)
+    assert {m.object_id: m.annotation_id for m in root(instance)} == before
+
+    monkeypatch.undo()
+    label = folder / "labels" / "train" / "a.txt"
+    stamp = label.stat().st_mtime_ns + 5 * 10**9
+    label.write_text("1 0.5 0.5 0.2 0.2\n", encoding="utf-8")
+    os.utime(label, ns=(stamp, stamp))
+    changed, _ = index_yolo(instance, folder)
+    assert changed.new_annotations == 1

@@ -70,8 +70,44 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     items: list[IndexItem] = []
     # NOTE: everything is read and checked before the first item is handed over
     for dataset in _datasets(listings):
+        fingerprint = _fingerprint(dataset)
+        key = f"yolo:{dataset.url}"
+        if ctx.recall(key) == fingerprint:
+            # NOTE: no file of the folder changed since it was last indexed: its images
+            # are handed on without annotations (the stat cache vouches for them), and no
+            # label file or image header is read
+            ctx.info(f"{dataset.url} is unchanged since it was last indexed: labels not read")
+            items.extend(IndexItem(data=entry) for _, entry in _images(dataset)[0])
+            continue
         items.extend(_items(ctx, dataset))
+        ctx.remember(key, fingerprint)
     return iter(items)
+
+
+def _fingerprint(dataset: _Dataset) -> str:
+    """A digest of every file's path, size and modification time in the folder."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for rel, entry in sorted(dataset.listed.items()):
+        digest.update(f"{rel}\0{entry.size}\0{entry.mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _images(dataset: _Dataset) -> tuple[list[tuple[str, FileEntry]], int]:
+    """(path below images/ without extension, entry) of every image, and how many files
+    in images/ are not images."""
+    images: list[tuple[str, FileEntry]] = []
+    not_images = 0
+    for rel, entry in sorted(dataset.listed.items()):
+        if not rel.startswith(IMAGES_DIR + "/"):
+            continue
+        stem, suffix = posixpath.splitext(rel[len(IMAGES_DIR) + 1 :])
+        if suffix.lower() not in IMAGE_SUFFIXES:
+            not_images += 1
+            continue
+        images.append((stem, entry))
+    return images, not_images
 
 
 def _datasets(listings: list[Listing]) -> list[_Dataset]:
@@ -96,15 +132,10 @@ def _datasets(listings: list[Listing]) -> list[_Dataset]:
 def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
     names = _class_names(ctx, dataset)
     items = []
-    not_images = polygons = 0
+    polygons = 0
     labelled: set[str] = set()
-    for rel, entry in sorted(dataset.listed.items()):
-        if not rel.startswith(IMAGES_DIR + "/"):
-            continue
-        stem, suffix = posixpath.splitext(rel[len(IMAGES_DIR) + 1 :])
-        if suffix.lower() not in IMAGE_SUFFIXES:
-            not_images += 1
-            continue
+    images, not_images = _images(dataset)
+    for stem, entry in images:
         label_rel = f"{LABELS_DIR}/{stem}.txt"
         label = dataset.listed.get(label_rel)
         if label is not None:
