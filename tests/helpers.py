@@ -76,3 +76,19 @@ def ldb_in(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     if check and result.returncode != 0:
         raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
     return result
+
+
+def current_in_fresh_instance(instance_dir: Path, folder: Path, fmt: str) -> dict:
+    """Index ``folder`` in format ``fmt`` into a new instance at ``instance_dir`` (with
+    ``folder`` as its storage location); return its ``current()``."""
+    from ldb_clone.instance import init_instance, open_instance
+    from ldb_clone.storage import add_storage
+
+    init_instance(instance_dir)
+    second = open_instance(instance_dir)
+    try:
+        add_storage(second, str(folder))
+        run_index(second, folder, fmt=fmt)
+        return current(second)
+    finally:
+        second.close()

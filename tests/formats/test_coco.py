@@ -11,13 +11,11 @@ import pytest
 
 from ldb_clone.errors import FormatError, LdbError
 from ldb_clone.formats import get_format
-from ldb_clone.instance import init_instance, open_instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
-from ldb_clone.storage import add_storage
 from tests.conftest import write_json
-from tests.helpers import by_path, current, oid_of, run_index
+from tests.helpers import by_path, current, current_in_fresh_instance, oid_of, run_index
 
 CATEGORIES = [
     {"id": 17, "name": "cat", "supercategory": "animal"},
@@ -282,15 +280,7 @@ def test_round_trip_gives_the_same_file_and_annotations(instance, data_dir, tmp_
     assert reporter.warnings == []
     assert sorted(p.name for p in (out / "images").iterdir()) == ["a.png", "b.png", "c.png"]
     assert read(out / "annotations.json") == coco_doc()
-    second_dir = tmp_path / "second"
-    init_instance(second_dir)
-    second = open_instance(second_dir)
-    try:
-        add_storage(second, str(out))
-        run_index(second, out, fmt="coco")
-        assert current(second) == current(instance)
-    finally:
-        second.close()
+    assert current_in_fresh_instance(tmp_path / "second", out, "coco") == current(instance)
 
 
 def test_categories_no_box_uses_are_not_written(instance, data_dir, tmp_path):

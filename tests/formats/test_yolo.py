@@ -10,13 +10,11 @@ import yaml
 from PIL import Image
 
 from ldb_clone.errors import FormatError
-from ldb_clone.instance import init_instance, open_instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
-from ldb_clone.storage import add_storage
 from tests.conftest import write_json
-from tests.helpers import by_path, current, oid_of, run_index
+from tests.helpers import by_path, current, current_in_fresh_instance, oid_of, run_index
 
 _seed = iter(range(2000, 10**6))
 
@@ -240,15 +238,7 @@ def test_round_trip(instance, data_dir, tmp_path):
         "labels/train/b.txt": "",
         "labels/val/c.txt": "",
     }
-    second_dir = tmp_path / "second"
-    init_instance(second_dir)
-    second = open_instance(second_dir)
-    try:
-        add_storage(second, str(out))
-        run_index(second, out, fmt="yolo")
-        assert current(second) == current(instance)
-    finally:
-        second.close()
+    assert current_in_fresh_instance(tmp_path / "second", out, "yolo") == current(instance)
 
 
 def test_from_plain_annotations(instance, data_dir, tmp_path):

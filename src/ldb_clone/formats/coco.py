@@ -127,27 +127,29 @@ def _sources(ctx: ParseContext, listings: list[Listing]) -> list[_Source]:
     return list(found.values())
 
 
-def _by_id(records: list[dict[str, Any]], what: str, url: str) -> dict[Any, dict[str, Any]]:
-    """id -> record; an id given twice is an error naming both places."""
+def _by_key(
+    records: list[dict[str, Any]], what: str, url: str, key: str = "id"
+) -> dict[Any, dict[str, Any]]:
+    """``record[key]`` -> record; a value given twice is an error naming both places."""
     found: dict[Any, int] = {}
     for position, record in enumerate(records):
-        key = record["id"]
-        if key in found:
+        value = record[key]
+        if value in found:
             raise FormatError(
-                f"Invalid {DOCUMENT} {url} at {what}[{position}].id: {key!r} is also the id of "
-                f"{what}[{found[key]}]"
+                f"Invalid {DOCUMENT} {url} at {what}[{position}].{key}: {value!r} is also the "
+                f"{key} of {what}[{found[value]}]"
             )
-        found[key] = position
-    return {key: records[position] for key, position in found.items()}
+        found[value] = position
+    return {value: records[position] for value, position in found.items()}
 
 
 def _items(ctx: ParseContext, source: _Source) -> list[IndexItem]:
     url = source.entry.url
     doc = source.doc
     schema_validator("coco", DOCUMENT).check(doc, url)
-    categories = _by_id(doc["categories"], "categories", url)
-    images = _by_id(doc["images"], "images", url)
-    _check_file_names(doc["images"], url)
+    categories = _by_key(doc["categories"], "categories", url)
+    images = _by_key(doc["images"], "images", url)
+    _by_key(doc["images"], "images", url, key="file_name")
     boxes: dict[Any, list[tuple[dict[str, Any], dict[str, Any]]]] = {key: [] for key in images}
     for position, annotation in enumerate(doc["annotations"]):
         where = f"Invalid {DOCUMENT} {url} at annotations[{position}]"
@@ -167,18 +169,6 @@ def _items(ctx: ParseContext, source: _Source) -> list[IndexItem]:
         IndexItem(data=entry, annotation=_record(image, boxes[image["id"]], licenses, doc))
         for image, entry in zip(doc["images"], entries)
     ]
-
-
-def _check_file_names(images: list[dict[str, Any]], url: str) -> None:
-    seen: dict[str, int] = {}
-    for position, image in enumerate(images):
-        name = image["file_name"]
-        if name in seen:
-            raise FormatError(
-                f"Invalid {DOCUMENT} {url} at images[{position}].file_name: {name!r} is also "
-                f"the file of images[{seen[name]}]"
-            )
-        seen[name] = position
 
 
 def _image_files(
