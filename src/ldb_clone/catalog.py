@@ -312,6 +312,13 @@ class Catalog:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def settings_with_prefix(self, prefix: str) -> dict[str, str]:
+        """key -> value of the settings whose key starts with ``prefix``."""
+        rows = self.db.execute(
+            "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return dict(rows.fetchall())
+
     def set_setting(self, key: str, value: str) -> None:
         with self.transaction():
             self.db.execute(

@@ -1337,6 +1337,14 @@ def transform_(
             "-s", "--set", metavar="NAMES", help="Comma-separated transforms replacing the set."
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="NAME",
+            help="Let instantiate run a transform that arrived with data (adds it to the config).",
+        ),
+    ] = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1344,13 +1352,23 @@ def transform_(
     """Add, remove or set the transforms instantiate applies to objects of the workspace.
 
     Names are `self` (copy the object as it is) or `[transform.NAME]` entries of the
-    config, whose `run = [...]` command instantiate executes.
+    config, whose `run = [...]` command instantiate executes. Transforms that arrived
+    with data (indexed annotation-only files, a migrated instance) run only after
+    `--trust NAME`.
     """
     _set_output(verbose, quiet)
     from ldb_clone.datasets import set_transforms
     from ldb_clone.transforms import TransformUpdate
     from ldb_clone.workspace import load_workspace
 
+    if trust:
+        from ldb_clone.trust import trust as trust_transform
+
+        trusting = _open()
+        for name in trust:
+            print(trust_transform(trusting, name))
+        if not (add or remove or set_to):
+            return
     update = TransformUpdate.parse(add, remove, set_to)
     ws = load_workspace(".")
     instance, members = _members(paths or ["ws:."], ctx)
