@@ -221,6 +221,29 @@ class ObjectInfo:
     gid: int | None = None
 
 
+def _check_existing(path: Path) -> None:
+    """The catalog of an existing instance must be there and not empty: SQLite would
+    quietly make a new, empty database of a missing or 0-byte file, losing every storage
+    location and object."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InstanceError(f"Catalog not found: '{path}'; {_hint(path)}") from None
+    except OSError as exc:
+        raise InstanceError(f"Unable to read the catalog '{path}': {exc.strerror}") from exc
+    if not path.is_file():
+        raise InstanceError(f"The catalog '{path}' is not a file; {_hint(path)}")
+    wal = path.with_name(path.name + "-wal")
+    if size == 0 and not (wal.is_file() and wal.stat().st_size > 0):
+        raise InstanceError(f"The catalog '{path}' is empty (0 bytes); {_hint(path)}")
+
+
+def _hint(path: Path) -> str:
+    from ldb_clone.instance import recreate_hint
+
+    return recreate_hint(path.parent)
+
+
 def _ids(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
@@ -228,8 +251,8 @@ def _ids(values: Iterable[str]) -> str:
 class Catalog:
     def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
-        if not create and not path.is_file():
-            raise InstanceError(f"Catalog not found: '{path}'")
+        if not create:
+            _check_existing(path)
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -238,13 +261,27 @@ class Catalog:
             self.db.execute("PRAGMA busy_timeout=60000")
             self.db.execute("PRAGMA cache_size=-65536")
             self.db.execute("PRAGMA temp_store=MEMORY")
+            if not create:
+                self._check_not_blank()
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise InstanceError(f"Unable to open the catalog '{path}': {exc}") from exc
+            # NOTE: not a database or damaged, unlike OperationalError (locked, no access)
+            damaged = not isinstance(exc, sqlite3.OperationalError)
+            hint = f"; {_hint(path)}" if damaged else ""
+            raise InstanceError(f"Unable to open the catalog '{path}': {exc}{hint}") from exc
         self._depth = 0
 
     def close(self) -> None:
         self.db.close()
+
+    def _check_not_blank(self) -> None:
+        """An existing catalog always has a schema; one without any (a file that SQLite
+        reads as a new, empty database) is never filled in silently."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version == 0 and tables == 0:
+            self.db.close()
+            raise InstanceError(f"The catalog '{self.path}' holds no data; {_hint(self.path)}")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]

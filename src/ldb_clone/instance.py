@@ -43,6 +43,23 @@ def is_instance(path: Path) -> bool:
     return (path / config.CONFIG_FILENAME).is_file() and (path / CATALOG_FILENAME).is_file()
 
 
+def lost_its_catalog(path: Path) -> bool:
+    """An instance folder (its config and ``custom_code/``) whose catalog file is gone."""
+    return (
+        (path / config.CONFIG_FILENAME).is_file()
+        and (path / "custom_code").is_dir()
+        and not (path / CATALOG_FILENAME).exists()
+    )
+
+
+def recreate_hint(path: Path) -> str:
+    """What to do about a catalog that cannot be used (for error messages)."""
+    return (
+        "restore it from a backup, or run 'ldb init -f "
+        f"{os.fspath(path)}' to start a new, empty instance there"
+    )
+
+
 def default_instance_dir() -> Path:
     return config.global_base() / DEFAULT_INSTANCE_NAME
 
@@ -113,6 +130,11 @@ class Instance:
 
 def open_instance(path: Path | None = None) -> Instance:
     path = path if path is not None else locate_instance_dir()
+    if lost_its_catalog(path):
+        raise InstanceError(
+            f"The catalog '{path / CATALOG_FILENAME}' of the LDB instance at '{path}' is "
+            f"missing; {recreate_hint(path)}"
+        )
     if not is_instance(path):
         raise InstanceError(
             f"No LDB instance at '{path}'. Run 'ldb init <path>' or set LDB_DIR to an instance"
@@ -138,7 +160,7 @@ def init_instance(
     shown = repr(os.fspath(path))
     messages = []
     if path.is_dir() and next(path.iterdir(), None) is not None:
-        if not is_instance(path):
+        if not (is_instance(path) or lost_its_catalog(path)):
             raise InstanceError(
                 f"Directory not empty: {shown}. "
                 "To create an LDB instance here, remove directory contents"
