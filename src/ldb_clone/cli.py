@@ -432,7 +432,9 @@ def add_storage(
         key, _, value = pair.partition(PAIR_SEPARATOR)
         options[key] = parse_option_value(value)
     instance = _open_or_create()
-    message = _add_storage(instance, path, _parse_bool(read_add, "--read-add"), options, force)
+    message = _add_storage(
+        instance, path, _parse_bool(read_add, "--read-add"), options, force, _reporter()
+    )
     if json_out:
         locations = [loc.to_json() for loc in load_locations(instance)]
         _print_json({"message": message, "locations": locations})

@@ -6,6 +6,7 @@ An instance is a directory holding ``config`` (TOML), the SQLite catalog and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from functools import cached_property
@@ -25,6 +26,11 @@ CUSTOM_CODE_DIRS = (
     "custom_code/ldb_user_functions",
     "custom_code/ldb_user_transforms",
 )
+# The catalog and the files SQLite keeps beside it; they hold storage options, which may
+# be credentials, so an instance is readable by its owner only (issue 10, item 5).
+CATALOG_FILES = (CATALOG_FILENAME, f"{CATALOG_FILENAME}-wal", f"{CATALOG_FILENAME}-shm")
+OWNER_ONLY_DIR = 0o700
+OWNER_ONLY_FILE = 0o600
 DEFAULT_INSTANCE_NAME = "private_instance"
 DEFAULT_READ_ADD_NAME = "read_add_storage"
 
@@ -50,6 +56,22 @@ def lost_its_catalog(path: Path) -> bool:
         and (path / "custom_code").is_dir()
         and not (path / CATALOG_FILENAME).exists()
     )
+
+
+def make_private(path: Path) -> None:
+    """Let only the owner read the instance at ``path``: its folder, the catalog and the
+    catalog's side files (SQLite gives new side files the catalog's permissions)."""
+    shown = os.fspath(path)
+    try:
+        os.chmod(path, OWNER_ONLY_DIR)
+        for name in CATALOG_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path / name, OWNER_ONLY_FILE)
+    except OSError as exc:
+        raise InstanceError(
+            f"Unable to make the LDB instance at '{shown}' readable by its owner only: "
+            f"{exc.strerror}"
+        ) from exc
 
 
 def recreate_hint(path: Path) -> str:
@@ -175,7 +197,10 @@ def init_instance(
     elif path.exists() and not path.is_dir():
         raise InstanceError(f"Not a directory: {shown}")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIR)
+        os.chmod(path, OWNER_ONLY_DIR)
+        # NOTE: created before SQLite opens it, which would use the umask's permissions
+        os.close(os.open(path / CATALOG_FILENAME, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
         for sub in CUSTOM_CODE_DIRS:
             (path / sub).mkdir(parents=True, exist_ok=True)
         with config.edit(path / config.CONFIG_FILENAME) as doc:
