@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +240,22 @@ def _check_existing(path: Path) -> None:
         raise InstanceError(f"The catalog '{path}' is empty (0 bytes); {_hint(path)}")
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write the catalog and create its side files."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """SQLite's read-only mode. A WAL database needs its ``-shm`` file: when there is
+    none and the folder cannot be written (a read-only mount of a cleanly closed
+    catalog), the file is opened as immutable, which reads it without one."""
+    uri = f"file:{urllib.parse.quote(os.fspath(path))}?mode=ro"
+    shm = path.with_name(path.name + "-shm")
+    if not shm.exists() and not os.access(path.parent, os.W_OK):
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60.0)
+
+
 def _hint(path: Path) -> str:
     from ldb_clone.instance import recreate_hint
 
@@ -253,17 +271,26 @@ class Catalog:
         self.path = path
         if not create:
             _check_existing(path)
+        # NOTE: a catalog this process cannot write (a read-only mount, another user's
+        # instance) is opened read-only, so that reading commands work; see _connect_read_only
+        self.read_only = not create and not _writable(path)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                self.db = _connect_read_only(path)
+            else:
+                self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=60000")
             self.db.execute("PRAGMA cache_size=-65536")
             self.db.execute("PRAGMA temp_store=MEMORY")
             if not create:
                 self._check_not_blank()
-            self._migrate()
+            if self.read_only:
+                self._check_current()
+            else:
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             # NOTE: not a database or damaged, unlike OperationalError (locked, no access)
             damaged = not isinstance(exc, sqlite3.OperationalError)
@@ -282,6 +309,17 @@ class Catalog:
         if version == 0 and tables == 0:
             self.db.close()
             raise InstanceError(f"The catalog '{self.path}' holds no data; {_hint(self.path)}")
+
+    def _check_current(self) -> None:
+        """A read-only catalog cannot be migrated: its schema must be this ldb's."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise InstanceError(
+                f"The catalog '{self.path}' has schema version {version} and this ldb "
+                f"needs {SCHEMA_VERSION}; it is read-only for you, so run ldb once as a "
+                "user who can write it"
+            )
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -324,6 +362,7 @@ class Catalog:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction; nested uses join the outer one."""
+        self.require_writable()
         if self._depth:
             self._depth += 1
             try:
@@ -342,6 +381,14 @@ class Catalog:
             self.db.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def require_writable(self) -> None:
+        """Refuse to change a catalog opened read-only, with one clear line."""
+        if self.read_only:
+            raise InstanceError(
+                f"The LDB instance at '{self.path.parent}' is read-only for you (its "
+                "catalog cannot be written), and this command would change it"
+            )
 
     # settings ---------------------------------------------------------------------------
 

@@ -132,7 +132,8 @@ def resolve_names(instance: Instance, names: Iterable[str]) -> dict[str, Transfo
 
 def save(instance: Instance, transforms: Iterable[Transform]) -> None:
     rows = {t.id: json.dumps(t.spec, sort_keys=True) for t in transforms}
-    if rows:
+    # NOTE: a read-only catalog still finds config transforms by their id (describe)
+    if rows and not instance.catalog.read_only:
         instance.catalog.save_transforms(rows)
 
 
