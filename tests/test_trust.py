@@ -15,6 +15,14 @@ from typer.testing import CliRunner
 
 from ldb_clone import cli
 from ldb_clone.cli import app
+from ldb_clone.transforms import EXEC, Transform, transform_id
+from ldb_clone.trust import (
+    FROM_INDEXED_DATA,
+    UntrustedTransformError,
+    check_runnable,
+    record_arrived,
+    trust,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -155,3 +163,23 @@ def test_trusting_an_unknown_name_is_an_error(instance, tmp_path, monkeypatch):
     assert one_error_line(result.stderr) == (
         "error: No transform that arrived with data is named nope"
     )
+
+
+def test_two_transforms_that_arrived_with_one_name_are_trusted_by_id(instance):
+    """Trusting the name would be a guess at which command is meant."""
+    first = Transform("", EXEC, ["python3", "a.py"], "rotate")
+    second = Transform("", EXEC, ["python3", "b.py"], "rotate")
+    first, second = (
+        Transform(transform_id(instance.hasher, t.spec), EXEC, t.value, t.name)
+        for t in (first, second)
+    )
+    assert record_arrived(instance, [first, second], FROM_INDEXED_DATA) == 2
+    with pytest.raises(UntrustedTransformError) as refused:
+        check_runnable(instance, [second])
+    assert str(refused.value).endswith(f"ldb transform --trust {second.id}")
+    with pytest.raises(UntrustedTransformError, match="Several transforms arrived with data"):
+        trust(instance, "rotate")
+    trust(instance, second.id)
+    check_runnable(instance, [second])  # now defined in the config
+    with pytest.raises(UntrustedTransformError, match="--trust "):
+        check_runnable(instance, [first])

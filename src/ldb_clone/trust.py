@@ -111,11 +111,13 @@ def check_runnable(instance: Instance, transforms: Iterable[Transform]) -> None:
     if not untrusted:
         return
     t = untrusted[0]
-    record = arrived(instance).get(t.id)
+    records = arrived(instance)
+    record = records.get(t.id)
     # NOTE: a name the user's config uses for another command is not shown for this one
     name = record.transform.name if record and record.transform.name not in own else t.id
     how = f"arrived with {record.origin}" if record else "is not defined in the config"
-    handle = name if _PLAIN_NAME.fullmatch(name) else t.id
+    unique = len(_named(records, name)) == 1
+    handle = name if unique and _PLAIN_NAME.fullmatch(name) else t.id
     raise UntrustedTransformError(
         f"transform {_shown(name)} (exec: {shown_command(t.value)}) {how} and is not "
         f"trusted; run it only if you trust it: ldb transform --trust {handle}"
@@ -131,7 +133,14 @@ def trust(instance: Instance, name: str) -> str:
     if name in own:
         return f"Transform {_shown(name)} is already defined in the config"
     records = arrived(instance)
-    found = next((a.transform for a in records.values() if a.transform.name == name), None)
+    same_name = _named(records, name)
+    if len(same_name) > 1:
+        ids = ", ".join(sorted(t.id for t in same_name))
+        raise UntrustedTransformError(
+            f"Several transforms arrived with data named {name} (ids {ids}); trust the "
+            "one you mean by its id: ldb transform --trust ID"
+        )
+    found = same_name[0] if same_name else None
     if found is None:
         spec = instance.catalog.transform_values([name]).get(name)
         if spec is None or spec.get("transform_type") != EXEC:
@@ -151,6 +160,10 @@ def trust(instance: Instance, name: str) -> str:
         f"Trusted transform {_shown(config_name)} (exec: {shown_command(found.value)}): "
         f"added [transform.{config_name}] to {instance.path / 'config'}"
     )
+
+
+def _named(records: dict[str, Arrived], name: str) -> list[Transform]:
+    return [a.transform for a in records.values() if a.transform.name == name]
 
 
 def _renamed(t: Transform, name: str) -> Transform:
