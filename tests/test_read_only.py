@@ -112,11 +112,13 @@ def test_reading_commands_work_on_a_read_only_instance(shared: Path, ldb_ro):
 
 def test_changing_commands_fail_with_one_line(shared: Path, ldb_ro, tmp_path: Path):
     before = digest(shared)
+    modes = {p: p.stat().st_mode for p in [shared, *shared.iterdir()]}
     expected = f"error: The LDB instance at '{shared}' is read-only for you"
     for args in (
         ["index", "-m", "strict", str(tmp_path / "data")],
         ["tag", "ds:root", "-a", "x"],
         ["add-storage", str(tmp_path / "ws")],
+        ["add-storage", "-o", "secret", "abc123", str(tmp_path / "ws")],
     ):
         result = ldb_ro(*args)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
@@ -130,6 +132,7 @@ def test_changing_commands_fail_with_one_line(shared: Path, ldb_ro, tmp_path: Pa
     commit = ldb_ro("commit", "-m", "x", cwd=tmp_path / "ws")
     assert (commit.returncode, commit.stderr.startswith(expected)) == (1, True), commit.stderr
     assert digest(shared) == before
+    assert {p: p.stat().st_mode for p in [shared, *shared.iterdir()]} == modes
 
 
 def test_reads_see_what_the_owner_has_not_checkpointed_yet(shared: Path, ldb_ro):

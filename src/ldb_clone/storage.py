@@ -153,6 +153,7 @@ def add_storage(
     if sum(loc.read_add for loc in locations) > 1:
         raise StorageError("Only one storage location may be set as read-add")
     if has_secrets:
+        instance.catalog.require_writable()
         make_private(instance.path)  # before the credentials are written
     instance.catalog.replace_storage_locations(
         [StorageRow(loc.protocol, loc.path, loc.read_add, loc.options) for loc in locations]
