@@ -155,3 +155,17 @@ def test_reads_see_what_the_owner_has_not_checkpointed_yet(shared: Path, ldb_ro)
     con = sqlite3.connect(shared / CATALOG_FILENAME)
     assert con.execute("SELECT count(*) FROM object_tags").fetchone()[0] == 1
     con.close()
+
+
+def test_an_unreadable_catalog_is_an_error_and_is_kept(shared: Path, ldb_ro):
+    catalog = shared / CATALOG_FILENAME
+    before = digest(shared)
+    catalog.chmod(0)
+    try:
+        result = ldb_ro("list")
+    finally:
+        catalog.chmod(0o400)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: Unable to open the catalog '{catalog}'")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert digest(shared) == before
