@@ -110,6 +110,7 @@ def is_upstream_instance(path: Path) -> bool:
 def migrate(instance: Instance, source: Path, reporter: Reporter | None = None) -> MigrationResult:
     """Read the upstream instance at ``source`` into ``instance``."""
     reporter = reporter or Reporter()
+    instance.catalog.require_writable()
     source = source.absolute()
     if not is_upstream_instance(source):
         raise MigrationError(
