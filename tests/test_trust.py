@@ -107,6 +107,10 @@ def test_an_indexed_exec_transform_is_not_run_until_trusted(
 
     trusted = run("transform", "--trust", "rotate", cwd=ws, monkeypatch=monkeypatch).stdout
     assert trusted.startswith("Trusted transform 'rotate' (exec: ")
+    again = run("transform", "--trust", "rotate", "--json", cwd=ws, monkeypatch=monkeypatch)
+    assert json.loads(again.stdout) == {
+        "trusted": ["Transform 'rotate' is already defined in the config"]
+    }
     assert "[transform.rotate]" in (instance.path / "config").read_text(encoding="utf-8")
     run("instantiate", "-t", str(out), cwd=ws, monkeypatch=monkeypatch)
     assert marker.exists()

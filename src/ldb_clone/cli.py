@@ -1363,20 +1363,26 @@ def transform_(
     from ldb_clone.transforms import TransformUpdate
     from ldb_clone.workspace import load_workspace
 
+    trusted: list[str] = []
     if trust:
         from ldb_clone.trust import trust as trust_transform
 
         trusting = _open()
         for name in trust:
-            print(trust_transform(trusting, name))
+            trusted.append(trust_transform(trusting, name))
+            if not json_out:
+                print(trusted[-1])
         if not (add or remove or set_to):
+            if json_out:
+                _print_json({"trusted": trusted})
             return
     update = TransformUpdate.parse(add, remove, set_to)
     ws = load_workspace(".")
     instance, members = _members(paths or ["ws:."], ctx)
     count = set_transforms(instance, ws, [m.object_id for m in members], update)
     if json_out:
-        _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count})
+        extra = {"trusted": trusted} if trusted else {}
+        _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count, **extra})
     else:
         print(f"{update.verb} transforms for {count} data objects in ds:{ws.dataset_name}")
 
