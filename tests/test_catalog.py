@@ -118,9 +118,14 @@ def test_newer_schema_version_is_refused(catalog_path: Path):
         Catalog(catalog_path)
 
 
-def test_empty_database_file_is_migrated(catalog_path: Path):
+def test_empty_database_file_is_an_error_unless_creating(catalog_path: Path):
+    """Opening an existing instance never fills in an empty file (issue 10, item 8);
+    only creating one (``ldb init``) does."""
     sqlite3.connect(catalog_path).close()  # an empty database, user_version 0
-    cat = Catalog(catalog_path)
+    with pytest.raises(InstanceError, match="is empty"):
+        Catalog(catalog_path)
+    assert catalog_path.stat().st_size == 0
+    cat = Catalog(catalog_path, create=True)
     try:
         assert cat.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -354,3 +355,70 @@ def test_open_instance_on_a_plain_directory_fails(tmp_path: Path):
 def test_ldb_dir_pointing_to_non_instance_fails(tmp_path: Path, ldb):
     result = ldb("list", env={"LDB_DIR": str(tmp_path)})
     assert_one_error_line(result, "No LDB instance", str(tmp_path))
+
+
+# a damaged catalog is never replaced by an empty one -------------------------------------
+
+
+@pytest.fixture
+def filled(tmp_path: Path, make_image) -> Path:
+    """An instance with one storage location and one indexed object."""
+    path = tmp_path / "filled"
+    init_instance(path)
+    inst = open_instance(path)
+    data = tmp_path / "data"
+    make_image(data / "a.png")
+    add_storage(inst, str(data))
+    index(inst, [str(data)], "bare")
+    inst.close()
+    return path
+
+
+def test_an_empty_catalog_is_an_error_and_stays_as_it_is(filled: Path, ldb):
+    catalog = filled / CATALOG_FILENAME
+    catalog.write_bytes(b"")
+    for wal in filled.glob(CATALOG_FILENAME + "-*"):
+        wal.unlink()
+    for args in (["list"], ["add-storage", str(filled.parent / "data")], ["ds", "list"]):
+        result = ldb(*args, env={"LDB_DIR": str(filled)})
+        assert_one_error_line(result, f"The catalog '{catalog}' is empty (0 bytes)")
+        assert result.stderr.rstrip().endswith(
+            f"run 'ldb init -f {filled}' to start a new, empty instance there"
+        )
+        assert catalog.stat().st_size == 0
+
+
+def test_a_missing_catalog_is_an_error_that_init_force_repairs(filled: Path, ldb):
+    (filled / CATALOG_FILENAME).unlink()
+    result = ldb("list", env={"LDB_DIR": str(filled)})
+    assert_one_error_line(result, "is missing", f"ldb init -f {filled}")
+    assert not (filled / CATALOG_FILENAME).exists()
+    result = ldb("init", str(filled))
+    assert_one_error_line(result, "already exists", "--force")
+    ldb("init", "-f", str(filled), check=True)
+    assert ldb("list", env={"LDB_DIR": str(filled)}, check=True).returncode == 0
+
+
+def test_a_catalog_that_is_not_a_database_is_kept(filled: Path, ldb):
+    catalog = filled / CATALOG_FILENAME
+    catalog.write_bytes(b"this is not SQLite" * 100)
+    for wal in filled.glob(CATALOG_FILENAME + "-*"):
+        wal.unlink()
+    result = ldb("list", env={"LDB_DIR": str(filled)})
+    assert_one_error_line(result, f"Unable to open the catalog '{catalog}'", "ldb init -f")
+    assert catalog.read_bytes() == b"this is not SQLite" * 100
+
+
+def test_a_catalog_without_a_schema_is_not_filled_in(filled: Path):
+    catalog = filled / CATALOG_FILENAME
+    catalog.unlink()
+    con = sqlite3.connect(catalog)
+    con.execute("CREATE TABLE t (x)")
+    con.execute("DROP TABLE t")  # a valid database file with no tables
+    con.close()
+    assert catalog.stat().st_size > 0
+    with pytest.raises(InstanceError, match="holds no data"):
+        Catalog(catalog)
+    con = sqlite3.connect(catalog)
+    assert con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    con.close()

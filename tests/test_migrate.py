@@ -77,6 +77,19 @@ def test_everything_is_carried_over_into_an_md5_instance(md5_instance, upstream,
     assert "cats" in ldb("status", "ds:pets.v1", check=True).stdout
 
 
+def test_a_migrated_transform_is_not_run_until_trusted(md5_instance, upstream, ldb, tmp_path):
+    """The upstream config's rotate-90 is someone else's command: recorded, not trusted."""
+    migrate(md5_instance, upstream)
+    assert "rotate-90" not in (md5_instance.path / "config").read_text(encoding="utf-8")
+    out = tmp_path / "out"
+    refused = ldb("instantiate", "ds:pets.v2", "-t", str(out))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: transform 'rotate-90' (exec: ")
+    assert "arrived with a migrated instance and is not trusted" in refused.stderr
+    assert refused.stderr.endswith("ldb transform --trust rotate-90\n")
+    assert not out.exists()
+
+
 def test_migrating_twice_adds_nothing(md5_instance, upstream):
     migrate(md5_instance, upstream)
     again = migrate(md5_instance, upstream)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
 from ldb_clone.errors import StorageError
-from ldb_clone.instance import Instance, is_instance, open_instance
+from ldb_clone.instance import (
+    CATALOG_FILENAME,
+    CATALOG_FILES,
+    Instance,
+    init_instance,
+    is_instance,
+    open_instance,
+)
+from ldb_clone.reporting import Reporter
 from ldb_clone.storage import (
+    CREDENTIALS_NOTE,
     StorageLocation,
     add_storage,
     find_location,
@@ -386,3 +397,56 @@ def test_tilde_is_expanded(instance: Instance, isolated_home: Path):
 def test_file_url_is_a_local_path(instance: Instance, dirs):
     add_storage(instance, f"file://{dirs['data']}")
     assert load_locations(instance) == [StorageLocation("file", str(dirs["data"]))]
+
+
+# secrets at rest --------------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def catalog_files(instance_dir: Path) -> list[Path]:
+    found = [instance_dir / name for name in CATALOG_FILES if (instance_dir / name).exists()]
+    assert found[0].name == CATALOG_FILENAME
+    return found
+
+
+def test_a_new_instance_is_readable_by_its_owner_only(tmp_path: Path):
+    old = os.umask(0o022)
+    try:
+        init_instance(tmp_path / "inst")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "inst") == 0o700
+    assert mode(tmp_path / "inst" / CATALOG_FILENAME) == 0o600
+
+
+def test_adding_credentials_makes_an_open_instance_private(instance: Instance, dirs):
+    """An instance made readable by others (an older ldb, a chmod) is tightened, the
+    catalog's WAL and SHM side files included, before credentials are written."""
+    add_storage(instance, str(dirs["other"]))  # the catalog is open: side files exist
+    files = catalog_files(instance.path)
+    assert {p.name for p in files} == set(CATALOG_FILES)
+    os.chmod(instance.path, 0o755)
+    for path in files:
+        os.chmod(path, 0o644)
+    add_storage(instance, str(dirs["data2"]), options={"anon": True})  # no secret
+    assert mode(instance.path) == 0o755
+
+    reporter = Reporter()
+    add_storage(instance, str(dirs["data"]), options={"secret": "abc123"}, reporter=reporter)
+    assert mode(instance.path) == 0o700
+    assert {p.name: mode(p) for p in catalog_files(instance.path)} == {
+        name: 0o600 for name in CATALOG_FILES
+    }
+    assert reporter.warnings == [CREDENTIALS_NOTE.format(path=instance.path)]
+
+
+def test_add_storage_with_credentials_prefers_the_environment(instance_dir: Path, dirs, ldb):
+    result = ldb("add-storage", "-o", "secret", "abc123", str(dirs["data"]), check=True)
+    assert result.stderr.startswith("warning: the credentials are stored in the catalog")
+    assert "credentials from the environment or a profile are preferred" in result.stderr
+    assert "abc123" not in result.stderr
+    quiet = ldb("add-storage", "-o", "anon", "true", str(dirs["other"]), check=True)
+    assert quiet.stderr == ""

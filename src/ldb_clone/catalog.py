@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,6 +223,45 @@ class ObjectInfo:
     gid: int | None = None
 
 
+def _check_existing(path: Path) -> None:
+    """The catalog of an existing instance must be there and not empty: SQLite would
+    quietly make a new, empty database of a missing or 0-byte file, losing every storage
+    location and object."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InstanceError(f"Catalog not found: '{path}'; {_hint(path)}") from None
+    except OSError as exc:
+        raise InstanceError(f"Unable to read the catalog '{path}': {exc.strerror}") from exc
+    if not path.is_file():
+        raise InstanceError(f"The catalog '{path}' is not a file; {_hint(path)}")
+    wal = path.with_name(path.name + "-wal")
+    if size == 0 and not (wal.is_file() and wal.stat().st_size > 0):
+        raise InstanceError(f"The catalog '{path}' is empty (0 bytes); {_hint(path)}")
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the catalog and create its side files."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """SQLite's read-only mode. A WAL database needs its ``-shm`` file: when there is
+    none and the folder cannot be written (a read-only mount of a cleanly closed
+    catalog), the file is opened as immutable, which reads it without one."""
+    uri = f"file:{urllib.parse.quote(os.fspath(path))}?mode=ro"
+    shm = path.with_name(path.name + "-shm")
+    if not shm.exists() and not os.access(path.parent, os.W_OK):
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60.0)
+
+
+def _hint(path: Path) -> str:
+    from ldb_clone.instance import recreate_hint
+
+    return recreate_hint(path.parent)
+
+
 def _ids(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
@@ -228,23 +269,57 @@ def _ids(values: Iterable[str]) -> str:
 class Catalog:
     def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
-        if not create and not path.is_file():
-            raise InstanceError(f"Catalog not found: '{path}'")
+        if not create:
+            _check_existing(path)
+        # NOTE: a catalog this process cannot write (a read-only mount, another user's
+        # instance) is opened read-only, so that reading commands work; see _connect_read_only
+        self.read_only = not create and not _writable(path)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                self.db = _connect_read_only(path)
+            else:
+                self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=60000")
             self.db.execute("PRAGMA cache_size=-65536")
             self.db.execute("PRAGMA temp_store=MEMORY")
-            self._migrate()
+            if not create:
+                self._check_not_blank()
+            if self.read_only:
+                self._check_current()
+            else:
+                self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise InstanceError(f"Unable to open the catalog '{path}': {exc}") from exc
+            # NOTE: not a database or damaged, unlike OperationalError (locked, no access)
+            damaged = not isinstance(exc, sqlite3.OperationalError)
+            hint = f"; {_hint(path)}" if damaged else ""
+            raise InstanceError(f"Unable to open the catalog '{path}': {exc}{hint}") from exc
         self._depth = 0
 
     def close(self) -> None:
         self.db.close()
+
+    def _check_not_blank(self) -> None:
+        """An existing catalog always has a schema; one without any (a file that SQLite
+        reads as a new, empty database) is never filled in silently."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version == 0 and tables == 0:
+            self.db.close()
+            raise InstanceError(f"The catalog '{self.path}' holds no data; {_hint(self.path)}")
+
+    def _check_current(self) -> None:
+        """A read-only catalog cannot be migrated: its schema must be this ldb's."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise InstanceError(
+                f"The catalog '{self.path}' has schema version {version} and this ldb "
+                f"needs {SCHEMA_VERSION}; it is read-only for you, so run ldb once as a "
+                "user who can write it"
+            )
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -287,6 +362,7 @@ class Catalog:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction; nested uses join the outer one."""
+        self.require_writable()
         if self._depth:
             self._depth += 1
             try:
@@ -306,11 +382,26 @@ class Catalog:
         finally:
             self._depth = 0
 
+    def require_writable(self) -> None:
+        """Refuse to change a catalog opened read-only, with one clear line."""
+        if self.read_only:
+            raise InstanceError(
+                f"The LDB instance at '{self.path.parent}' is read-only for you (its "
+                "catalog cannot be written), and this command would change it"
+            )
+
     # settings ---------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def settings_with_prefix(self, prefix: str) -> dict[str, str]:
+        """key -> value of the settings whose key starts with ``prefix``."""
+        rows = self.db.execute(
+            "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return dict(rows.fetchall())
 
     def set_setting(self, key: str, value: str) -> None:
         with self.transaction():

@@ -432,7 +432,9 @@ def add_storage(
         key, _, value = pair.partition(PAIR_SEPARATOR)
         options[key] = parse_option_value(value)
     instance = _open_or_create()
-    message = _add_storage(instance, path, _parse_bool(read_add, "--read-add"), options, force)
+    message = _add_storage(
+        instance, path, _parse_bool(read_add, "--read-add"), options, force, _reporter()
+    )
     if json_out:
         locations = [loc.to_json() for loc in load_locations(instance)]
         _print_json({"message": message, "locations": locations})
@@ -1337,6 +1339,14 @@ def transform_(
             "-s", "--set", metavar="NAMES", help="Comma-separated transforms replacing the set."
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="NAME",
+            help="Let instantiate run a transform that arrived with data (adds it to the config).",
+        ),
+    ] = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1344,19 +1354,35 @@ def transform_(
     """Add, remove or set the transforms instantiate applies to objects of the workspace.
 
     Names are `self` (copy the object as it is) or `[transform.NAME]` entries of the
-    config, whose `run = [...]` command instantiate executes.
+    config, whose `run = [...]` command instantiate executes. Transforms that arrived
+    with data (indexed annotation-only files, a migrated instance) run only after
+    `--trust NAME`.
     """
     _set_output(verbose, quiet)
     from ldb_clone.datasets import set_transforms
     from ldb_clone.transforms import TransformUpdate
     from ldb_clone.workspace import load_workspace
 
+    trusted: list[str] = []
+    if trust:
+        from ldb_clone.trust import trust as trust_transform
+
+        trusting = _open()
+        for name in trust:
+            trusted.append(trust_transform(trusting, name))
+            if not json_out:
+                print(trusted[-1])
+        if not (add or remove or set_to):
+            if json_out:
+                _print_json({"trusted": trusted})
+            return
     update = TransformUpdate.parse(add, remove, set_to)
     ws = load_workspace(".")
     instance, members = _members(paths or ["ws:."], ctx)
     count = set_transforms(instance, ws, [m.object_id for m in members], update)
     if json_out:
-        _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count})
+        extra = {"trusted": trusted} if trusted else {}
+        _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count, **extra})
     else:
         print(f"{update.verb} transforms for {count} data objects in ds:{ws.dataset_name}")
 

@@ -64,10 +64,15 @@ def edit(path: Path) -> Iterator[Any]:
     except Exception as exc:
         raise ConfigError(f"Invalid TOML in config file '{path}': {exc}") from exc
     yield doc
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(f"Unable to write config file '{path}': {exc.strerror}") from exc
 
 
 def set_key(doc: Any, dotted_key: str, value: Any) -> None:

@@ -615,5 +615,6 @@ def index(
     reporter: Reporter | None = None,
 ) -> IndexResult:
     """Index ``paths`` in format ``fmt`` into the instance's catalog."""
+    instance.catalog.require_writable()  # before any file is listed or read
     indexer = Indexer(instance, reporter, add_tags, annotation_update, ephemeral_remote)
     return indexer.run(paths, fmt, params)

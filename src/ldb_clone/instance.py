@@ -6,6 +6,7 @@ An instance is a directory holding ``config`` (TOML), the SQLite catalog and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from functools import cached_property
@@ -25,6 +26,11 @@ CUSTOM_CODE_DIRS = (
     "custom_code/ldb_user_functions",
     "custom_code/ldb_user_transforms",
 )
+# The catalog and the files SQLite keeps beside it; they hold storage options, which may
+# be credentials, so an instance is readable by its owner only (issue 10, item 5).
+CATALOG_FILES = (CATALOG_FILENAME, f"{CATALOG_FILENAME}-wal", f"{CATALOG_FILENAME}-shm")
+OWNER_ONLY_DIR = 0o700
+OWNER_ONLY_FILE = 0o600
 DEFAULT_INSTANCE_NAME = "private_instance"
 DEFAULT_READ_ADD_NAME = "read_add_storage"
 
@@ -41,6 +47,39 @@ def current_user() -> str:
 
 def is_instance(path: Path) -> bool:
     return (path / config.CONFIG_FILENAME).is_file() and (path / CATALOG_FILENAME).is_file()
+
+
+def lost_its_catalog(path: Path) -> bool:
+    """An instance folder (its config and ``custom_code/``) whose catalog file is gone."""
+    return (
+        (path / config.CONFIG_FILENAME).is_file()
+        and (path / "custom_code").is_dir()
+        and not (path / CATALOG_FILENAME).exists()
+    )
+
+
+def make_private(path: Path) -> None:
+    """Let only the owner read the instance at ``path``: its folder, the catalog and the
+    catalog's side files (SQLite gives new side files the catalog's permissions)."""
+    shown = os.fspath(path)
+    try:
+        os.chmod(path, OWNER_ONLY_DIR)
+        for name in CATALOG_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path / name, OWNER_ONLY_FILE)
+    except OSError as exc:
+        raise InstanceError(
+            f"Unable to make the LDB instance at '{shown}' readable by its owner only: "
+            f"{exc.strerror}"
+        ) from exc
+
+
+def recreate_hint(path: Path) -> str:
+    """What to do about a catalog that cannot be used (for error messages)."""
+    return (
+        "restore it from a backup, or run 'ldb init -f "
+        f"{os.fspath(path)}' to start a new, empty instance there"
+    )
 
 
 def default_instance_dir() -> Path:
@@ -113,6 +152,11 @@ class Instance:
 
 def open_instance(path: Path | None = None) -> Instance:
     path = path if path is not None else locate_instance_dir()
+    if lost_its_catalog(path):
+        raise InstanceError(
+            f"The catalog '{path / CATALOG_FILENAME}' of the LDB instance at '{path}' is "
+            f"missing; {recreate_hint(path)}"
+        )
     if not is_instance(path):
         raise InstanceError(
             f"No LDB instance at '{path}'. Run 'ldb init <path>' or set LDB_DIR to an instance"
@@ -138,7 +182,7 @@ def init_instance(
     shown = repr(os.fspath(path))
     messages = []
     if path.is_dir() and next(path.iterdir(), None) is not None:
-        if not is_instance(path):
+        if not (is_instance(path) or lost_its_catalog(path)):
             raise InstanceError(
                 f"Directory not empty: {shown}. "
                 "To create an LDB instance here, remove directory contents"
@@ -153,7 +197,10 @@ def init_instance(
     elif path.exists() and not path.is_dir():
         raise InstanceError(f"Not a directory: {shown}")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIR)
+        os.chmod(path, OWNER_ONLY_DIR)
+        # NOTE: created before SQLite opens it, which would use the umask's permissions
+        os.close(os.open(path / CATALOG_FILENAME, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
         for sub in CUSTOM_CODE_DIRS:
             (path / sub).mkdir(parents=True, exist_ok=True)
         with config.edit(path / config.CONFIG_FILENAME) as doc:

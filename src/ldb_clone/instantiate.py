@@ -36,6 +36,7 @@ from ldb_clone.reporting import Reporter
 from ldb_clone.selection import Member
 from ldb_clone.storage import find_location, load_locations, options_for
 from ldb_clone.transforms import EXEC, Transform, default_set, describe
+from ldb_clone.trust import check_runnable, trusted_ids
 from ldb_clone.workspace import WORKSPACE_DIR, WorkspaceError, is_workspace
 
 DEFAULT_FORMAT = "bare-pairs"
@@ -134,6 +135,7 @@ def instantiate(
     target_dir = Path(path)
     exists = _check_target(target_dir, clean, force)
     plan = fmt_obj.export(ctx, export_items(instance, members))
+    _check_transforms_trusted(instance, plan)
     ctx.report_losses()
     if ctx.renamed:
         reporter.warn(
@@ -282,6 +284,13 @@ def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportIt
     return items
 
 
+def _check_transforms_trusted(instance: Instance, plan: ExportPlan) -> None:
+    """Before anything is written: every exec transform the plan runs was defined or
+    trusted by the user, not brought by data."""
+    if plan.runs_transforms:
+        check_runnable(instance, (t for out in plan.items for t in out.item.transforms or ()))
+
+
 # writing --------------------------------------------------------------------------------
 
 
@@ -403,6 +412,8 @@ class _Writer:
             for transform in item.transforms:
                 if transform.transform_type != EXEC:
                     continue
+                if transform.id not in trusted_ids(self.instance):  # checked before too
+                    check_runnable(self.instance, [transform])
                 run_plugin(
                     transform.value,
                     json.dumps({"transform_name": transform.name, **request}),

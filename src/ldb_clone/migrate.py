@@ -110,6 +110,7 @@ def is_upstream_instance(path: Path) -> bool:
 def migrate(instance: Instance, source: Path, reporter: Reporter | None = None) -> MigrationResult:
     """Read the upstream instance at ``source`` into ``instance``."""
     reporter = reporter or Reporter()
+    instance.catalog.require_writable()
     source = source.absolute()
     if not is_upstream_instance(source):
         raise MigrationError(
@@ -157,9 +158,11 @@ def _migrate_storage(instance: Instance, upstream: _Upstream, reporter: Reporter
 
 
 def _migrate_transform_names(instance: Instance, upstream: _Upstream) -> int:
-    """Named transforms of the upstream config ([transform.NAME]) that this one lacks."""
+    """Named transforms of the upstream config ([transform.NAME]) that this one lacks,
+    recorded as having arrived with data: they are not runnable until trusted."""
     from ldb_clone import config
-    from ldb_clone.transforms import EXEC, Transform, _add_to_config, configured
+    from ldb_clone.transforms import EXEC, Transform, configured
+    from ldb_clone.trust import FROM_MIGRATION, record_arrived
 
     tables = config.get(config.load(upstream.root / "config"), "transform", {}) or {}
     known = configured(instance)
@@ -168,12 +171,12 @@ def _migrate_transform_names(instance: Instance, upstream: _Upstream) -> int:
         run = table.get("run") if isinstance(table, dict) else None
         if name in known or name == "self" or not isinstance(run, list):
             continue
+        if not (run and all(isinstance(word, str) for word in run)):
+            continue
         spec = {"transform_type": EXEC, "value": list(run)}
         create = table.get("create_annotations", True)
         new.append(Transform(transform_id(instance.hasher, spec), EXEC, run, name, create))
-    if new:
-        _add_to_config(instance, new)
-    return len(new)
+    return record_arrived(instance, new, FROM_MIGRATION)
 
 
 # objects and annotations -------------------------------------------------------------------

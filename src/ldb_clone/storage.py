@@ -14,7 +14,8 @@ from typing import Any
 from ldb_clone.catalog import StorageRow
 from ldb_clone.errors import SECRETS, NotInStorageError, StorageError
 from ldb_clone.fs import LOCAL, FileEntry, join_url, split_url, stat_local
-from ldb_clone.instance import Instance
+from ldb_clone.instance import Instance, make_private
+from ldb_clone.reporting import Reporter
 
 SECRET_WORDS = ("secret", "token", "password", "passwd", "credential", "key")
 MASK = "****"
@@ -113,13 +114,16 @@ def add_storage(
     read_add: bool = False,
     options: dict[str, Any] | None = None,
     force: bool = False,
+    reporter: Reporter | None = None,
 ) -> str:
-    """Register a storage location; return the message to print."""
+    """Register a storage location; return the message to print. Options holding
+    credentials make the instance readable by its owner only first."""
     protocol, path = split_url(url)
     if protocol == LOCAL and not os.path.isdir(path):
         raise StorageError(f"Not a directory: {path!r}")
     new = StorageLocation(protocol, path, read_add, dict(options or {}))
     register_secrets(new.options)
+    has_secrets = mask_secrets(new.options) != new.options
     shown = new.url  # NOTE: URLs keep their protocol in messages (upstream dropped it)
     kept: list[StorageLocation] = []
     children: list[StorageLocation] = []
@@ -148,9 +152,30 @@ def add_storage(
     locations = [*kept, new]
     if sum(loc.read_add for loc in locations) > 1:
         raise StorageError("Only one storage location may be set as read-add")
+    if has_secrets:
+        instance.catalog.require_writable()
+        make_private(instance.path)  # before the credentials are written
     instance.catalog.replace_storage_locations(
         [StorageRow(loc.protocol, loc.path, loc.read_add, loc.options) for loc in locations]
     )
+    if has_secrets and reporter is not None:
+        reporter.warn(CREDENTIALS_NOTE.format(path=instance.path))
+    return _added_message(shown, replaced, new, children)
+
+
+CREDENTIALS_NOTE = (
+    "the credentials are stored in the catalog, which only you can read ('{path}'); "
+    "credentials from the environment or a profile are preferred "
+    "(for S3: AWS_PROFILE, ~/.aws, or -o profile NAME)"
+)
+
+
+def _added_message(
+    shown: str,
+    replaced: StorageLocation | None,
+    new: StorageLocation,
+    children: list[StorageLocation],
+) -> str:
     if replaced is not None:
         changes = []
         if replaced.read_add != new.read_add:

@@ -108,14 +108,20 @@ def resolve_names(instance: Instance, names: Iterable[str]) -> dict[str, Transfo
     wanted = list(names)
     if not wanted:
         return {}
+    from ldb_clone.trust import arrived_by_name
+
     named = configured(instance)
-    by_id = describe(instance, [n for n in wanted if n not in named and n != SELF_NAME])
+    came = arrived_by_name(instance)
+    unnamed = [n for n in wanted if n not in named and n not in came and n != SELF_NAME]
+    by_id = describe(instance, unnamed)
     found: dict[str, Transform] = {}
     for name in wanted:
         if name == SELF_NAME:
             found[name] = self_transform(instance.hasher)
         elif name in named:
             found[name] = named[name]
+        elif name in came:
+            found[name] = came[name]
         elif name in by_id:
             found[name] = by_id[name]
         else:
@@ -126,13 +132,16 @@ def resolve_names(instance: Instance, names: Iterable[str]) -> dict[str, Transfo
 
 def save(instance: Instance, transforms: Iterable[Transform]) -> None:
     rows = {t.id: json.dumps(t.spec, sort_keys=True) for t in transforms}
-    if rows:
+    # NOTE: a read-only catalog still finds config transforms by their id (describe)
+    if rows and not instance.catalog.read_only:
         instance.catalog.save_transforms(rows)
 
 
 def describe(instance: Instance, ids: Iterable[str]) -> dict[str, Transform]:
-    """Transform id -> Transform with its best name (self, a config name, else the id).
-    Ids the catalog does not know are left out."""
+    """Transform id -> Transform with its best name (self, a config name, the name it
+    arrived with, else the id). Ids the catalog does not know are left out."""
+    from ldb_clone.trust import arrived
+
     ids = set(ids)
     if not ids:
         return {}
@@ -140,9 +149,14 @@ def describe(instance: Instance, ids: Iterable[str]) -> dict[str, Transform]:
     own = self_transform(instance.hasher)
     if own.id in ids:
         result[own.id] = own
-    for t in configured(instance).values():
+    named = configured(instance)
+    for t in named.values():
         if t.id in ids and t.id not in result:
             result[t.id] = t
+    if ids - result.keys():
+        for tid, record in arrived(instance).items():
+            if tid in ids and tid not in result and record.transform.name not in named:
+                result[tid] = record.transform
     for tid, spec in instance.catalog.transform_values(ids - result.keys()).items():
         result[tid] = Transform(tid, spec["transform_type"], spec["value"], tid)
     return result
@@ -259,11 +273,11 @@ def check_records(records: Any, where: str) -> list[dict[str, Any]]:
 
 def from_records(instance: Instance, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
     """The transform set of checked records, as sorted ids. The transforms are saved in the
-    catalog; a named exec transform the config does not have yet is added to it, as
-    upstream does, so the name can be used with ``ldb transform``."""
-    named = configured(instance)
+    catalog, and the names of exec ones recorded apart from the config (upstream added
+    them to the config, which made them runnable; see ``ldb_clone.trust``)."""
+    from ldb_clone.trust import FROM_INDEXED_DATA, record_arrived
+
     found = []
-    new_names: dict[str, Transform] = {}
     for record in records:
         spec = record["transform"]
         name = record.get("name") or ""
@@ -276,15 +290,14 @@ def from_records(instance: Instance, records: Sequence[dict[str, Any]]) -> tuple
             record.get("create_annotations", True),
         )
         found.append(t)
-        if t.transform_type == EXEC and name and name not in named and name != SELF_NAME:
-            new_names[name] = t
     save(instance, found)
-    if new_names:
-        _add_to_config(instance, new_names.values())
+    record_arrived(instance, found, FROM_INDEXED_DATA)
     return tuple(sorted({t.id for t in found}))
 
 
-def _add_to_config(instance: Instance, transforms: Iterable[Transform]) -> None:
+def add_to_config(instance: Instance, transforms: Iterable[Transform]) -> None:
+    """Write ``[transform.NAME]`` tables into the instance's config: only for transforms
+    the user chose (``ldb transform --trust``), never for ones that came with data."""
     import tomlkit
 
     from ldb_clone import config
