@@ -7,7 +7,6 @@ Errors are ``LdbError``s, caught in one place (``LdbTyper``) and printed as
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import traceback
@@ -325,7 +324,9 @@ def _open():
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    from ldb_clone.strict_json import dumps
+
+    sys.stdout.write(dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def _parse_params(values: list[str] | None) -> dict[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ldb_clone import strict_json
 from ldb_clone.fs import join_url
 from ldb_clone.instance import Instance
 from ldb_clone.selection import Member
@@ -155,7 +156,7 @@ def parse_indent(text: str | None) -> int | str | None:
 
 
 def dump_json(value: Any, indent: int | str | None) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=False)
+    return strict_json.dumps(value, indent=indent, ensure_ascii=False)
 
 
 @dataclass(slots=True)

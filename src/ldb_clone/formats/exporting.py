@@ -9,7 +9,6 @@ checked by ``safe_relpath``, so no annotation can make instantiate write elsewhe
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ldb_clone.errors import FormatError
+from ldb_clone.strict_json import dumps
 
 MAX_NAME_BYTES = 255
 _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -30,25 +30,15 @@ def dump_annotation(value: Any) -> bytes:
     NOTE: orjson writes the same text as ``json.dumps(indent=2, sort_keys=True)`` 20x
     faster (the standard library has no C encoder for indented output), except that a
     small float is written ``1e-7`` rather than ``1e-07``. Values it cannot write
-    (integers beyond 64 bits) and NaN or infinities (which orjson would turn into null)
-    go through the standard library.
+    (integers beyond 64 bits) go through the standard library. NaN and infinities
+    (refused on input; an instance from before that may hold them) become null, as
+    orjson writes them: the file stays valid JSON.
     """
     try:
-        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
-        if b"null" not in text or _finite(value):
-            return text
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         pass
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def _finite(value: Any) -> bool:
-    """False when a float in ``value`` is NaN or infinite (checked by the C encoder)."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except ValueError:
-        return False
-    return True
+    return dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(slots=True)
