@@ -76,6 +76,10 @@ FILTER_OPTIONS: dict[str, tuple[str, str]] = {
     "--sample": ("sample", "Keep each object with probability P (0 to 1)."),
     "--shuffle": ("shuffle", "Shuffle the objects."),
     "--pipe": ("pipe", "Filter or sort through a plugin: --pipe EXEC [ARGS...]."),
+    "--pipe-timeout": (
+        "pipe_timeout",
+        "Stop a --pipe plugin (and its children) that runs longer than SECONDS; error.",
+    ),
 }
 FILTERS_KEY = "ldb_filters"
 
@@ -96,6 +100,7 @@ class OrderedOptionsCommand(LdbCommand):
         "limit": "N",
         "sample": "P",
         "pipe": "EXEC [ARGS...]",
+        "pipe_timeout": "SECONDS",
         "apply": "EXEC [ARGS...]",
     }
     commands = ("pipe", "apply")  # options that take an executable and its arguments
