@@ -17,6 +17,7 @@ from ldb_clone.selection import select_members
 from ldb_clone.terminal_text import printable
 from tests.conftest import write_image, write_json
 from tests.helpers import oid_of, run_index
+from tests.test_cli import assert_one_error_line
 
 MAX = 255
 
@@ -98,3 +99,14 @@ def test_preserve_paths_components_are_shortened():
 def test_shorten_cuts_between_characters():
     assert shorten("é" * 10, 5) == "éé"
     assert shorten("abc", 5) == "abc"
+
+
+def test_errors_naming_a_file_escape_its_control_characters(instance, data_dir):
+    image = write_image(data_dir / "x\x1b[2J.png")
+    (data_dir / "x\x1b[2J.json").write_text("{NaN", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["index", str(image)])
+
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr
+    assert_one_error_line(result.stderr, "x\\x1b[2J.json")

@@ -221,13 +221,15 @@ def _expand_prefix(arg: str, long_names: list[str]) -> str:
 
 def _report_error(exc: BaseException) -> None:
     from ldb_clone.errors import scrub
+    from ldb_clone.terminal_text import printable
 
     if _state["verbose"]:
         sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
     message = str(exc).strip() or type(exc).__name__
     if not isinstance(exc, LdbError):
         message = f"{message} ({type(exc).__name__}; run with -v for the traceback)"
-    sys.stderr.write(f"error: {scrub(message)}\n")
+    # one line, and no file name's escape sequence reaches the terminal
+    sys.stderr.write(f"error: {printable(scrub(message))}\n")
     sys.stderr.flush()
 
 
@@ -888,6 +890,7 @@ def diff(
     workspace, or A against B."""
     _set_output(verbose, quiet)
     from ldb_clone import datasets as ds
+    from ldb_clone.terminal_text import printable
     from ldb_clone.views import left_truncate
     from ldb_clone.workspace import load_workspace
 
@@ -924,6 +927,7 @@ def diff(
         for r in rows:
             info = infos.get(r.object_id)
             path = info.path if info and info.path else ""
+            path = printable(path)
             shown = path if _state["verbose"] else left_truncate(path, 36)
             if r.kind == "m":
                 annot = f"{r.old_version or '-'} -> {r.new_version or '-'}"
