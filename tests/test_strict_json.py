@@ -148,6 +148,12 @@ def test_annotation_files_written_out_are_valid_json():
     }
 
 
+def test_large_finite_numbers_and_look_alikes_are_accepted():
+    """The cheap check for out-of-range numbers only decides when to look closer."""
+    text = '{"big": 1E+200, "name": "e100 \\\\ud800", "small": -1.5e-300}'
+    assert parse_json(text) == {"big": 1e200, "name": "e100 \\ud800", "small": -1.5e-300}
+
+
 def test_parse_json_reports_syntax_errors_with_position():
     with pytest.raises(JsonProblem, match=r"line 1 column 7"):
         parse_json(b'{"a":1')

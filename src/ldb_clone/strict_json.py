@@ -47,8 +47,10 @@ def _refuse_constant(name: str) -> Any:
 
 _STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
 _LENIENT = json.JSONDecoder()  # only to locate a refused value
-# an exponent of 100 or more: the only way (short of 309 digits) to overflow a double
-_BIG_EXPONENT = re.compile(r"[0-9][eE]\+?0*[1-9][0-9]{2}")
+# An exponent of 100 or more: the only way (short of 309 digits) to overflow a double.
+# NOTE: it starts at the "e", which is rarer than a digit (about 4x faster than also
+# matching the digit before it); an "e100" inside a string only costs a walk.
+_BIG_EXPONENT = re.compile(r"[eE]\+?0*[1-9][0-9]{2}")
 
 
 def parse_json(raw: bytes | str, *, thorough: bool = True) -> Any:
