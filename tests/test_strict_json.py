@@ -157,3 +157,15 @@ def test_large_finite_numbers_and_look_alikes_are_accepted():
 def test_parse_json_reports_syntax_errors_with_position():
     with pytest.raises(JsonProblem, match=r"line 1 column 7"):
         parse_json(b'{"a":1')
+
+
+def test_nan_before_deep_nesting_is_still_one_line():
+    with pytest.raises(JsonProblem, match=r"^NaN is not valid JSON$"):
+        parse_json("[NaN, " + DEEP + "]")
+
+
+def test_query_stdin_that_is_not_utf8_is_one_line():
+    result = run("query", input=b'{"x": "\xff"}')
+
+    assert result.exit_code == 1
+    assert_one_error_line(result.stderr, "stdin")

@@ -26,7 +26,11 @@ def load_json_inputs(
             raise LdbError(
                 "Please specify JSON files for this query, or pipe in JSON input to stdin"
             )
-        return [_parse(stream.read(), "stdin")]
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as exc:
+            raise LdbError(f"Cannot read stdin: not UTF-8 text (byte {exc.start})") from None
+        return [_parse(text, "stdin")]
     documents = []
     for path in paths:
         try:

@@ -65,8 +65,8 @@ def parse_json(raw: bytes | str, *, thorough: bool = True) -> Any:
         value = _STRICT.decode(text)
     except json.JSONDecodeError as exc:
         raise JsonProblem(str(exc), exc) from None
-    except _NonFiniteLiteral:
-        raise JsonProblem(_locate(_LENIENT.decode(text)) or "NaN or Infinity") from None
+    except _NonFiniteLiteral as exc:
+        raise JsonProblem(_locate_literal(text) or f"{exc} is not valid JSON") from None
     except RecursionError:
         raise JsonProblem("JSON nested too deeply") from None
     if thorough and (_BIG_EXPONENT.search(text) or "\\ud" in text or "\\uD" in text):
@@ -124,6 +124,14 @@ def finite_or_null(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite_or_null(v) for v in value]
     return value
+
+
+def _locate_literal(text: str) -> str | None:
+    """Where the first NaN or Infinity literal of ``text`` is (parsed again, leniently)."""
+    try:
+        return _locate(_LENIENT.decode(text))
+    except (ValueError, RecursionError):
+        return None  # too deep (or broken) further on
 
 
 def _text(raw: bytes | str) -> str:
