@@ -169,3 +169,11 @@ def test_query_stdin_that_is_not_utf8_is_one_line():
 
     assert result.exit_code == 1
     assert_one_error_line(result.stderr, "stdin")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [('"\\ud83d\\ude00"', "\U0001f600"), ('"\\ud55c"', "\ud55c"), ('["\\uD83D\\uDE00"]', ["😀"])],
+)
+def test_escaped_surrogate_pairs_and_hangul_are_accepted(text, value):
+    assert parse_json(text) == value

@@ -51,6 +51,11 @@ _LENIENT = json.JSONDecoder()  # only to locate a refused value
 # NOTE: it starts at the "e", which is rarer than a digit (about 4x faster than also
 # matching the digit before it); an "e100" inside a string only costs a walk.
 _BIG_EXPONENT = re.compile(r"[eE]\+?0*[1-9][0-9]{2}")
+# A \u escape of a high surrogate not followed by a low one, or of a low one not preceded
+# by a high one (a valid pair such as "\ud83d\ude00", or Hangul "\ud55c", does not match).
+_HIGH = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_LONE_SURROGATE = re.compile(f"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
 
 
 def parse_json(raw: bytes | str, *, thorough: bool = True) -> Any:
@@ -69,11 +74,15 @@ def parse_json(raw: bytes | str, *, thorough: bool = True) -> Any:
         raise JsonProblem(_locate_literal(text) or f"{exc} is not valid JSON") from None
     except RecursionError:
         raise JsonProblem("JSON nested too deeply") from None
-    if thorough and (_BIG_EXPONENT.search(text) or "\\ud" in text or "\\uD" in text):
+    if thorough and (_BIG_EXPONENT.search(text) or _maybe_lone_surrogate(text)):
         problem = _locate(value)
         if problem:
             raise JsonProblem(problem)
     return value
+
+
+def _maybe_lone_surrogate(text: str) -> bool:
+    return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE.search(text) is not None
 
 
 def annotation_of(raw: bytes | str, annotation_id: Callable[[Any], tuple[str, str]]):
