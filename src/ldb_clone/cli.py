@@ -7,7 +7,6 @@ Errors are ``LdbError``s, caught in one place (``LdbTyper``) and printed as
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import traceback
@@ -77,6 +76,10 @@ FILTER_OPTIONS: dict[str, tuple[str, str]] = {
     "--sample": ("sample", "Keep each object with probability P (0 to 1)."),
     "--shuffle": ("shuffle", "Shuffle the objects."),
     "--pipe": ("pipe", "Filter or sort through a plugin: --pipe EXEC [ARGS...]."),
+    "--pipe-timeout": (
+        "pipe_timeout",
+        "Stop a --pipe plugin (and its children) that runs longer than SECONDS; error.",
+    ),
 }
 FILTERS_KEY = "ldb_filters"
 
@@ -97,6 +100,7 @@ class OrderedOptionsCommand(LdbCommand):
         "limit": "N",
         "sample": "P",
         "pipe": "EXEC [ARGS...]",
+        "pipe_timeout": "SECONDS",
         "apply": "EXEC [ARGS...]",
     }
     commands = ("pipe", "apply")  # options that take an executable and its arguments
@@ -217,13 +221,15 @@ def _expand_prefix(arg: str, long_names: list[str]) -> str:
 
 def _report_error(exc: BaseException) -> None:
     from ldb_clone.errors import scrub
+    from ldb_clone.terminal_text import printable
 
     if _state["verbose"]:
         sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
     message = str(exc).strip() or type(exc).__name__
     if not isinstance(exc, LdbError):
         message = f"{message} ({type(exc).__name__}; run with -v for the traceback)"
-    sys.stderr.write(f"error: {scrub(message)}\n")
+    # one line, and no file name's escape sequence reaches the terminal
+    sys.stderr.write(f"error: {printable(scrub(message))}\n")
     sys.stderr.flush()
 
 
@@ -325,7 +331,9 @@ def _open():
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    from ldb_clone.strict_json import dumps
+
+    sys.stdout.write(dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def _parse_params(values: list[str] | None) -> dict[str, str]:
@@ -884,6 +892,7 @@ def diff(
     workspace, or A against B."""
     _set_output(verbose, quiet)
     from ldb_clone import datasets as ds
+    from ldb_clone.terminal_text import printable
     from ldb_clone.views import left_truncate
     from ldb_clone.workspace import load_workspace
 
@@ -920,6 +929,7 @@ def diff(
         for r in rows:
             info = infos.get(r.object_id)
             path = info.path if info and info.path else ""
+            path = printable(path)
             shown = path if _state["verbose"] else left_truncate(path, 36)
             if r.kind == "m":
                 annot = f"{r.old_version or '-'} -> {r.new_version or '-'}"

@@ -34,6 +34,7 @@ FILTER_KINDS = (
     "sample",
     "shuffle",
     "pipe",
+    "pipe_timeout",  # not a step: the time limit of every --pipe plugin of the command
 )
 
 
@@ -89,8 +90,20 @@ def validate(filters: Sequence[Filter]) -> list[Filter]:
                 raise FilterError(f"Invalid --path regex {f.arg!r}: {exc}") from None
         elif f.kind == "pipe" and not arg:
             raise FilterError("--pipe needs an executable")
+        elif f.kind == "pipe_timeout":
+            arg = _seconds(arg)
         checked.append(Filter(f.kind, arg))
     return checked
+
+
+def _seconds(text: Any) -> float:
+    try:
+        seconds = float(text)
+    except (TypeError, ValueError):
+        raise FilterError(f"Invalid --pipe-timeout {text!r}: expected seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise FilterError(f"Invalid --pipe-timeout {text!r}: must be a positive number")
+    return seconds
 
 
 def sql_condition(expression: str) -> tuple[str, list[Any]] | None:
@@ -224,7 +237,12 @@ class Pipeline:
         rng: random.Random | None = None,
     ) -> None:
         self.instance = instance
-        self.filters = validate(filters)
+        checked = validate(filters)
+        self.filters = [f for f in checked if f.kind != "pipe_timeout"]
+        # seconds a --pipe plugin may run (the last --pipe-timeout given); None: no limit
+        self.pipe_timeout: float | None = next(
+            (f.arg for f in reversed(checked) if f.kind == "pipe_timeout"), None
+        )
         self.warn = warn or (lambda message: None)
         self.rng = rng or random.Random()
         self._values: dict[str, Any] = {}
@@ -358,8 +376,15 @@ def run_pipe(pipeline: Pipeline, command: list[str], members: list[Member]) -> l
                 with open(annotation_path, "w", encoding="utf-8") as f:
                     json.dump(pipeline.annotation_value(m), f, indent=2, sort_keys=True)
             rows.append([m.object_id, data_path, annotation_path])
-        proc = run_plugin(command, json.dumps(rows), instance.path / USER_FILTERS_DIR, "--pipe")
+        proc = run_plugin(
+            command,
+            json.dumps(rows),
+            instance.path / USER_FILTERS_DIR,
+            "--pipe",
+            timeout=pipeline.pipe_timeout,
+        )
     result = []
+    kept: set[str] = set()
     for line in proc.stdout.splitlines():
         oid = line.strip().removeprefix("id:")
         if not oid:
@@ -368,5 +393,7 @@ def run_pipe(pipeline: Pipeline, command: list[str], members: list[Member]) -> l
             raise ObjectNotFoundError(
                 f"--pipe {command[0]} returned an id that is not in the selection: {oid}"
             )
-        result.append(by_id[oid])
+        if oid not in kept:  # an id printed twice is still one object, at its first place
+            kept.add(oid)
+            result.append(by_id[oid])
     return result

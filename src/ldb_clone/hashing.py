@@ -25,8 +25,13 @@ def _new_hasher(algorithm: str) -> Callable[[], Any]:
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no extra spaces, UTF-8 characters kept: the form annotations are hashed in."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no extra spaces, UTF-8 characters kept: the form annotations are hashed in.
+
+    NaN and infinities raise ``ValueError``: what is hashed is stored and written back
+    out, and must stay valid JSON."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 class Hasher:

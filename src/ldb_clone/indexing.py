@@ -41,6 +41,7 @@ from ldb_clone.storage import (
     outside_storage_error,
     read_add_location,
 )
+from ldb_clone.strict_json import value_problem
 
 BATCH_SIZE = 2000
 OBJECT_KIND = "object"
@@ -388,7 +389,7 @@ class Indexer:
             inline = None
             if item.annotation_file is None and item.has_annotation:
                 value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
-                inline = (*self.hasher.annotation_id(value), value)
+                inline = (*self._inline_annotation_id(item, oid, value), value)
             if self._unchanged(item, oid, plan, states, inline):
                 unchanged.add(oid)
                 continue
@@ -456,6 +457,15 @@ class Indexer:
         result.new_annotations += counts.new_annotations
         result.new_paths += counts.new_paths
         progress.advance(len(batch), sum(i.data.size for i in batch if i.data is not None))
+
+    def _inline_annotation_id(self, item: IndexItem, oid: str, value: Any) -> tuple[str, str]:
+        """(id, text) of an annotation a format built; a value with no valid JSON form
+        (a number the file's parser let through as infinite) is a ``FormatError``."""
+        try:
+            return self.hasher.annotation_id(value)
+        except (ValueError, UnicodeEncodeError):
+            where = item.data.url if item.data is not None else f"id:{oid}"
+            raise FormatError(f"Invalid annotation for {where}: {value_problem(value)}") from None
 
     def _unchanged(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -11,6 +10,7 @@ from typing import Any, TextIO
 
 from ldb_clone.errors import LdbError
 from ldb_clone.query import Query, compile_query
+from ldb_clone.strict_json import JsonProblem, parse_json
 
 FILTER_KINDS = {"query": True, "jquery": False}
 SHOW_KINDS = {"show": True, "jshow": False, "query": True, "jquery": False}
@@ -26,7 +26,11 @@ def load_json_inputs(
             raise LdbError(
                 "Please specify JSON files for this query, or pipe in JSON input to stdin"
             )
-        return [_parse(stream.read(), "stdin")]
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as exc:
+            raise LdbError(f"Cannot read stdin: not UTF-8 text (byte {exc.start})") from None
+        return [_parse(text, "stdin")]
     documents = []
     for path in paths:
         try:
@@ -105,8 +109,12 @@ def _compile(
 
 def _parse(text: str, name: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LdbError(
-            f"Invalid JSON in {name}: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        return parse_json(text)
+    except JsonProblem as exc:
+        syntax = exc.syntax
+        if syntax is not None:
+            raise LdbError(
+                f"Invalid JSON in {name}: {syntax.msg} at line {syntax.lineno} "
+                f"column {syntax.colno}"
+            ) from None
+        raise LdbError(f"Invalid JSON in {name}: {exc}") from None

@@ -9,13 +9,13 @@ flight, in the background as well; large objects are hashed as they stream in.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ldb_clone.hashing import Hasher
+from ldb_clone.strict_json import JsonProblem, annotation_of
 
 PROCESS_THRESHOLD = 1000  # files in one run before worker processes pay for themselves
 THREADS = 4
@@ -50,11 +50,10 @@ def load_local(
             with open(path, "rb") as f:
                 raw = f.read()
             try:
-                value = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                result.annotations[path] = annotation_of(raw, hasher.annotation_id)
+            except JsonProblem as exc:
                 result.error = ("json", path, str(exc))
                 return result
-            result.annotations[path] = hasher.annotation_id(value)
     except FileNotFoundError:
         result.error = ("vanished", path, "file vanished before it was read")
     except OSError as exc:
@@ -97,11 +96,9 @@ def load_remote(
                 return
             raw = fs.cat_file(entry.path)
             try:
-                value = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                result.annotations[entry.url] = annotation_of(raw, hasher.annotation_id)
+            except JsonProblem as exc:
                 _first_error(result, ("json", entry.url, str(exc)))
-                return
-            result.annotations[entry.url] = hasher.annotation_id(value)
         except FileNotFoundError:
             _first_error(result, ("vanished", entry.url, "file vanished before it was read"))
         except Exception as exc:

@@ -15,7 +15,6 @@ nothing new.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from ldb_clone.errors import LdbError
 from ldb_clone.fs import LOCAL, join_url
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.reporting import Reporter
+from ldb_clone.strict_json import JsonProblem, parse_json
 from ldb_clone.transforms import mapping_text, transform_id
 
 BATCH = 1000
@@ -75,8 +75,8 @@ class _Upstream:
     def load(self, *parts: str) -> Any:
         path = self.root.joinpath(*parts)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            return parse_json(path.read_bytes())
+        except (OSError, JsonProblem) as exc:
             raise MigrationError(f"Unable to read upstream record '{path}': {exc}") from exc
 
     def hashed(self, folder: str, oid: str) -> Any:

@@ -7,9 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ldb_clone import strict_json
 from ldb_clone.fs import join_url
 from ldb_clone.instance import Instance
 from ldb_clone.selection import Member
+from ldb_clone.terminal_text import printable
 
 DEFAULT_TRANSFORMS = ("self",)
 
@@ -87,8 +89,9 @@ def format_list(rows: Sequence[ListRow], verbose: bool = False) -> Iterator[str]
     yield f"{'Data Object Hash':36}  {'Annot':3}  {'Data Object Path':24}  {'Transforms':24}"
     for row in rows:
         version = str(row.annotation_version or "-")
-        path = row.path if verbose else left_truncate(row.path, 24)
-        transforms = ",".join(row.transforms) or "-"
+        shown = printable(row.path)  # a file name may hold escape sequences
+        path = shown if verbose else left_truncate(shown, 24)
+        transforms = printable(",".join(row.transforms)) or "-"
         yield f" {'id:' + row.object_id:36}  {version:4}   {path:24}  {transforms}"
 
 
@@ -155,7 +158,7 @@ def parse_indent(text: str | None) -> int | str | None:
 
 
 def dump_json(value: Any, indent: int | str | None) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=False)
+    return strict_json.dumps(value, indent=indent, ensure_ascii=False)
 
 
 @dataclass(slots=True)

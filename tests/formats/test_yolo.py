@@ -363,3 +363,27 @@ def test_reindexing_an_unchanged_folder_reads_no_label(instance, data_dir, monke
     os.utime(label, ns=(stamp, stamp))
     changed, _ = index_yolo(instance, folder)
     assert changed.new_annotations == 1
+
+
+def test_boxes_outside_the_image_are_skipped_with_a_count(instance, data_dir):
+    """Negative sizes and numbers far beyond 0..1 are skipped (counted in one warning);
+    a number just beyond 0..1 (rounding) is kept as written."""
+    folder = dataset(data_dir / "pets")
+    label = folder / "labels" / "train" / "a.txt"
+    write_text(
+        label,
+        "0 0.5 0.5 -0.2 0.1\n"  # negative width
+        "1 7.5 0.5 0.1 0.1\n"  # far right of the image
+        "0 0.5 0.5 0.2 0.2\n"
+        "1 0.5 -3 0.1 0.1\n"  # far above
+        "0 0.5 0.5 1.005 0.2\n",  # rounding: kept
+    )
+
+    _, reporter = index_yolo(instance, folder)
+
+    record = by_path(instance)[str(folder / "images" / "train" / "a.png")]
+    assert [box["yolo"]["w"] for box in record["boxes"]] == [0.2, 1.005]
+    assert (
+        f"3 boxes with a negative size or outside the image (normalised numbers beyond 0..1) "
+        f"were skipped (first: {label} line 1)"
+    ) in reporter.warnings

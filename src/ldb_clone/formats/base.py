@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ldb_clone.errors import FormatError
 from ldb_clone.fs import FileEntry, Listing
+from ldb_clone.strict_json import load_json
 
 if TYPE_CHECKING:
     from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
@@ -141,10 +141,8 @@ def parse_bool_param(params: dict[str, str], key: str, default: bool = False) ->
 
 
 def load_json_bytes(data: bytes, url: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"Unable to read annotation file: {url}: {exc}") from exc
+    """A format's JSON document; any problem is a ``FormatError`` naming the file."""
+    return load_json(data, url)
 
 
 def all_entries(listings: list[Listing]) -> list[FileEntry]:

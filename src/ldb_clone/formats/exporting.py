@@ -9,7 +9,6 @@ checked by ``safe_relpath``, so no annotation can make instantiate write elsewhe
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ldb_clone.errors import FormatError
+from ldb_clone.strict_json import dumps
 
 MAX_NAME_BYTES = 255
 _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -30,25 +30,15 @@ def dump_annotation(value: Any) -> bytes:
     NOTE: orjson writes the same text as ``json.dumps(indent=2, sort_keys=True)`` 20x
     faster (the standard library has no C encoder for indented output), except that a
     small float is written ``1e-7`` rather than ``1e-07``. Values it cannot write
-    (integers beyond 64 bits) and NaN or infinities (which orjson would turn into null)
-    go through the standard library.
+    (integers beyond 64 bits) go through the standard library. NaN and infinities
+    (refused on input; an instance from before that may hold them) become null, as
+    orjson writes them: the file stays valid JSON.
     """
     try:
-        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
-        if b"null" not in text or _finite(value):
-            return text
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         pass
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def _finite(value: Any) -> bool:
-    """False when a float in ``value`` is NaN or infinite (checked by the C encoder)."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except ValueError:
-        return False
-    return True
+    return dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(slots=True)
@@ -167,7 +157,7 @@ class ExportContext:
         """
         if self.preserve_paths:
             rel = item.relative_path if keep_dirs else posixpath.basename(item.relative_path)
-            rel = safe_relpath(rel, f"path of id:{item.object_id}")
+            rel = safe_relpath(fit_path(rel, item.object_id), f"path of id:{item.object_id}")
             stem, ext = posixpath.splitext(rel)
             if folder:
                 stem = f"{folder}/{stem}"
@@ -201,9 +191,72 @@ def object_opener(
 
 
 def flat_name(item: ExportItem) -> tuple[str, str]:
-    """Upstream's instantiated name: (``<stem>-<id>``, lower-cased extension)."""
+    """Upstream's instantiated name: (``<stem>-<id>``, lower-cased extension).
+
+    A stem too long for the file system's 255-byte names is shortened (by whole UTF-8
+    characters) so that the name fits with either its extension or ``.json``; the id
+    and the extension are kept, so the name stays unique and recognisable.
+    """
     stem, ext = posixpath.splitext(item.file_name)
     stem = stem.replace(".", "-")
-    name = stem if stem.endswith(item.object_id) else f"{stem}-{item.object_id}"
-    safe_component(name + ext.lower(), f"file name of id:{item.object_id}")
-    return name, ext.lower()
+    ext = shorten(ext.lower(), _MAX_EXT_BYTES)
+    oid = item.object_id
+    head, tail = (stem[: -len(oid)], oid) if stem.endswith(oid) else (stem, f"-{oid}")
+    name = shorten(head, MAX_NAME_BYTES - _size(tail) - _suffix_bytes(ext)) + tail
+    safe_component(name + ext, f"file name of id:{oid}")
+    return name, ext
+
+
+# Formats write an item's annotation next to its object as <base>.json: a shortened base
+# leaves room for that, or for the object's own extension if longer.
+_JSON_SUFFIX = ".json"
+_MAX_EXT_BYTES = 32  # a longer "extension" (a.<200 bytes>) is shortened like a stem
+_DIGEST_CHARS = 8  # the digest that keeps shortened folder names apart
+
+
+def _size(text: str) -> int:
+    """Bytes of ``text`` as a file name (a name that is not UTF-8 holds surrogates)."""
+    try:
+        return len(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _suffix_bytes(ext: str) -> int:
+    return max(_size(ext), len(_JSON_SUFFIX))
+
+
+def shorten(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` of at most ``limit`` bytes, cut between characters."""
+    if _size(text) <= limit:
+        return text
+    total = 0
+    for i, char in enumerate(text):
+        total += _size(char)
+        if total > limit:
+            return text[:i]
+    return text
+
+
+def fit_path(rel: str, object_id: str) -> str:
+    """``rel`` (``--preserve-paths``) with every component that is too long shortened: a
+    folder name keeps a digest of its full name (two long names stay apart), a file name
+    gets ``-<id>`` like a flat name, and keeps its extension and room for ``.json``."""
+    *folders, last = rel.split("/")
+    fitted = [_fit_folder(name) for name in folders]
+    stem, ext = posixpath.splitext(last)
+    if _size(stem) + _suffix_bytes(ext) > MAX_NAME_BYTES:
+        ext = shorten(ext, _MAX_EXT_BYTES)
+        tail = f"-{object_id}"
+        last = shorten(stem, MAX_NAME_BYTES - _size(tail) - _suffix_bytes(ext)) + tail + ext
+    return "/".join([*fitted, last])
+
+
+def _fit_folder(name: str) -> str:
+    if _size(name) <= MAX_NAME_BYTES:
+        return name
+    import hashlib
+
+    raw = name.encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(raw).hexdigest()[:_DIGEST_CHARS]
+    return shorten(name, MAX_NAME_BYTES - 1 - _DIGEST_CHARS) + "-" + digest

@@ -54,6 +54,9 @@ IMAGE_SUFFIXES = {
 }  # fmt: skip
 KEY = "yolo"
 DIGITS = 6  # decimals of computed normalised numbers
+# How far outside 0..1 a normalised number may be (rounding by the tool that wrote it)
+# before its box is skipped. Kept boxes keep their numbers as written (no clipping).
+TOLERANCE = 0.01
 
 
 # indexing ---------------------------------------------------------------------------------
@@ -133,6 +136,7 @@ def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
     names = _class_names(ctx, dataset)
     items = []
     polygons = 0
+    skipped: list[str] = []  # where each box outside the image was
     labelled: set[str] = set()
     images, not_images = _images(dataset)
     for stem, entry in images:
@@ -141,7 +145,7 @@ def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
         if label is not None:
             labelled.add(label_rel)
         width, height = _read_size(ctx, entry)
-        boxes, count = _label_boxes(ctx, label, names, width, height)
+        boxes, count = _label_boxes(ctx, label, names, width, height, skipped)
         polygons += count
         record: dict[str, Any] = {"size": {"width": width, "height": height}, "boxes": boxes}
         split = posixpath.dirname(stem)
@@ -149,6 +153,11 @@ def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
             record["split"] = split
         items.append(IndexItem(data=entry, annotation=record))
     _report(ctx, dataset, not_images, polygons, labelled)
+    if skipped:
+        ctx.warn(
+            f"{len(skipped)} boxes with a negative size or outside the image (normalised "
+            f"numbers beyond 0..1) were skipped (first: {skipped[0]})"
+        )
     return items
 
 
@@ -237,8 +246,10 @@ def _label_boxes(
     names: dict[int, str] | None,
     width: int,
     height: int,
+    skipped: list[str],
 ) -> tuple[list[dict[str, Any]], int]:
-    """The pixel boxes of a label file, and how many were polygons."""
+    """The pixel boxes of a label file, and how many were polygons; where each box that
+    cannot be in the image was is added to ``skipped``."""
     if label is None:
         return [], 0
     boxes = []
@@ -249,6 +260,9 @@ def _label_boxes(
         where = f"{label.url} line {number}"
         class_id, values, polygon = parse_line(line, where)
         polygons += polygon
+        if not in_image(values):
+            skipped.append(where)
+            continue
         if names is not None and class_id not in names:
             raise FormatError(
                 f"Invalid YOLO label file {where}: class {class_id} has no name in the "
@@ -283,6 +297,15 @@ def parse_line(line: str, where: str) -> tuple[int, list[float], bool]:
         f"Invalid YOLO label file {where}: expected 'class cx cy w h [confidence]', got "
         f"{len(parts)} values"
     )
+
+
+def in_image(values: list[float]) -> bool:
+    """Whether normalised ``cx cy w h`` describe a box in the image: no negative size,
+    no number beyond 0..1 by more than ``TOLERANCE``."""
+    cx, cy, w, h = values[:4]
+    if w < 0 or h < 0:
+        return False
+    return all(-TOLERANCE <= n <= 1 + TOLERANCE for n in (cx, cy, w, h))
 
 
 def to_pixels(values: list[float], width: int, height: int) -> tuple[float, ...]:

@@ -13,6 +13,7 @@ from jmespath import exceptions, lexer
 from jmespath.parser import Parser
 
 from ldb_clone.errors import LdbError
+from ldb_clone.query.functions import REGEX_FUNCTIONS, InvalidRegexError, check_regex
 from ldb_clone.query.interpreter import Evaluator, build_evaluator, build_matcher
 from ldb_clone.query.user_functions import FunctionSet, function_set
 
@@ -134,24 +135,77 @@ def clear_caches() -> None:
 def _program(expression: str, strict: bool, functions: FunctionSet) -> Program:
     parsed = parse(expression)
     _check_functions(expression, parsed, functions)
-    return Program(
-        expression,
-        strict,
-        parsed,
-        build_evaluator(parsed, strict, functions.functions),
-        build_matcher(parsed, strict, functions.functions),
-    )
+    try:
+        return Program(
+            expression,
+            strict,
+            parsed,
+            build_evaluator(parsed, strict, functions.functions),
+            build_matcher(parsed, strict, functions.functions),
+        )
+    except RecursionError:
+        raise QueryError(f"Invalid query {_shown(expression)}: nested too deeply") from None
 
 
 def parse(expression: str) -> dict[str, Any]:
-    """jmespath's AST for ``expression``, or ``QuerySyntaxError``."""
+    """jmespath's AST for ``expression``, or ``QuerySyntaxError``; chains of ``||`` (or
+    of ``&&``) are one node with every operand as a child (see ``flatten_chains``)."""
     if not isinstance(expression, str) or not expression.strip():
         raise QuerySyntaxError(f"Invalid query {expression!r}: the expression is empty")
     try:
-        return Parser().parse(expression).parsed
+        return flatten_chains(Parser().parse(expression).parsed)
     except exceptions.JMESPathError as exc:
         reason = _describe(expression, exc)
-        raise QuerySyntaxError(f"Invalid query {expression!r}: {reason}") from None
+        raise QuerySyntaxError(f"Invalid query {_shown(expression)}: {reason}") from None
+    except RecursionError:
+        raise QuerySyntaxError(f"Invalid query {_shown(expression)}: nested too deeply") from None
+
+
+_CHAINS = ("or_expression", "and_expression")
+_MAX_SHOWN = 200
+
+
+def _shown(expression: str) -> str:
+    """The expression quoted for a message, shortened when long (a 6,000-way ``||``)."""
+    if len(expression) <= _MAX_SHOWN:
+        return repr(expression)
+    return repr(expression[: _MAX_SHOWN - 3] + "...")
+
+
+def flatten_chains(tree: dict[str, Any]) -> dict[str, Any]:
+    """A copy of jmespath's AST in which ``a || b || c`` (nested two by two, as the parser
+    builds it) is one ``or_expression`` with children [a, b, c]; the same for ``&&``.
+
+    Both operators are associative (each returns its first operand that decides, else
+    the last), so the meaning is unchanged; but a 6,000-way chain no longer needs 6,000
+    levels of recursion to check, build or evaluate. Iterative, and the parser's
+    cached tree is not modified.
+    """
+    root = dict(tree)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node.get("children")
+        if not children:
+            continue
+        if node["type"] in _CHAINS:
+            children = _operands(node)
+        node["children"] = [dict(c) if isinstance(c, dict) else c for c in children]
+        stack.extend(c for c in node["children"] if isinstance(c, dict))
+    return root
+
+
+def _operands(chain: dict[str, Any]) -> list[Any]:
+    """The operands of a chain of one operator, in order, however it is nested."""
+    operands = []
+    pending = list(reversed(chain["children"]))
+    while pending:
+        child = pending.pop()
+        if isinstance(child, dict) and child.get("type") == chain["type"]:
+            pending.extend(reversed(child["children"]))
+        else:
+            operands.append(child)
+    return operands
 
 
 def _describe(expression: str, exc: exceptions.JMESPathError) -> str:
@@ -189,30 +243,43 @@ def _tokens(expression: str) -> list[dict[str, Any]]:
         return []
 
 
-def _check_functions(expression: str, node: dict[str, Any], functions: FunctionSet) -> None:
-    """Unknown functions and wrong argument counts are errors before any object is read."""
-    if node["type"] == "function_expression":
-        name = node["value"]
-        table = functions.functions.FUNCTION_TABLE
-        if name not in table:
-            raise QueryError(f"Invalid query {expression!r}: unknown function {name}()")
-        params = table[name]["signature"]
-        given = len(node["children"])
-        variadic = bool(params) and params[-1].get("variadic", False)
-        most = getattr(functions.functions, "MAX_ARGS", {}).get(name)
-        least = len(params)
-        if variadic and most is None:
-            expected, wrong = f"at least {least}", given < least
-        elif variadic:
-            expected, wrong = f"{least} to {most}", not least <= given <= most
-        else:
-            expected, wrong = str(least), given != least
-        if wrong:
-            plural = "" if expected.endswith(" 1") or expected == "1" else "s"
-            raise QueryError(
-                f"Invalid query {expression!r}: {name}() takes {expected} "
-                f"argument{plural}, got {given}"
-            )
-    for child in node.get("children", ()):
-        if isinstance(child, dict):
-            _check_functions(expression, child, functions)
+def _check_functions(expression: str, tree: dict[str, Any], functions: FunctionSet) -> None:
+    """Unknown functions, wrong argument counts and invalid literal regular expressions
+    are errors before any object is read."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node["type"] == "function_expression":
+            _check_call(expression, node, functions)
+        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
+
+
+def _check_call(expression: str, node: dict[str, Any], functions: FunctionSet) -> None:
+    name = node["value"]
+    table = functions.functions.FUNCTION_TABLE
+    if name not in table:
+        raise QueryError(f"Invalid query {_shown(expression)}: unknown function {name}()")
+    params = table[name]["signature"]
+    given = len(node["children"])
+    variadic = bool(params) and params[-1].get("variadic", False)
+    most = getattr(functions.functions, "MAX_ARGS", {}).get(name)
+    least = len(params)
+    if variadic and most is None:
+        expected, wrong = f"at least {least}", given < least
+    elif variadic:
+        expected, wrong = f"{least} to {most}", not least <= given <= most
+    else:
+        expected, wrong = str(least), given != least
+    if wrong:
+        plural = "" if expected.endswith(" 1") or expected == "1" else "s"
+        raise QueryError(
+            f"Invalid query {_shown(expression)}: {name}() takes {expected} "
+            f"argument{plural}, got {given}"
+        )
+    if name in REGEX_FUNCTIONS:
+        pattern = node["children"][1]
+        if pattern["type"] == "literal" and isinstance(pattern["value"], str):
+            try:
+                check_regex(pattern["value"])
+            except InvalidRegexError as exc:
+                raise QueryError(f"Invalid query {_shown(expression)}: {exc}") from None

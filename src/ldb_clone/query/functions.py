@@ -29,6 +29,16 @@ class InvalidRegexError(exceptions.JMESPathError):
     """A ``regex``/``regex_match`` pattern that Python's ``re`` cannot compile."""
 
 
+# functions whose second argument is a regular expression
+REGEX_FUNCTIONS = ("regex", "regex_match")
+
+
+def check_regex(pattern: str) -> None:
+    """``InvalidRegexError`` when ``pattern`` does not compile (used on literal patterns
+    when a query is compiled, so that a typo is an error rather than no match)."""
+    _regex(pattern)
+
+
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern[str]:
     try:

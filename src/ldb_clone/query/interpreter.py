@@ -126,10 +126,15 @@ class _Builder:
         """
         kind = node["type"]
         if kind in ("and_expression", "or_expression"):
-            left, right = (self.truth(child) for child in node["children"])
+            operands = [self.truth(child) for child in node["children"]]
+            if len(operands) == 2:
+                left, right = operands
+                if kind == "and_expression":
+                    return lambda value: left(value) and right(value)
+                return lambda value: left(value) or right(value)
             if kind == "and_expression":
-                return lambda value: left(value) and right(value)
-            return lambda value: left(value) or right(value)
+                return lambda value: all(operand(value) for operand in operands)
+            return lambda value: any(operand(value) for operand in operands)
         evaluate = self.build(node)
         if kind == "not_expression" or (kind == "comparator" and node["value"] in ("eq", "ne")):
             return evaluate  # already a bool
@@ -359,23 +364,51 @@ class _Builder:
 
         return multi_select_list
 
+    # NOTE: ``compile.parse`` gives a chain of one operator as one node with all its
+    # operands (two or more); each returns the first operand that decides, else the last.
     def _or_expression(self, node):
-        left, right = (self.build(child) for child in node["children"])
+        operands = [self.build(child) for child in node["children"]]
+        if len(operands) == 2:
+            left, right = operands
 
-        def or_expression(value):
-            matched = left(value)
-            return right(value) if not is_true(matched) else matched
+            def or_expression(value):
+                matched = left(value)
+                return right(value) if not is_true(matched) else matched
 
-        return or_expression
+            return or_expression
+
+        *first, last = operands
+
+        def or_chain(value):
+            for operand in first:
+                matched = operand(value)
+                if is_true(matched):
+                    return matched
+            return last(value)
+
+        return or_chain
 
     def _and_expression(self, node):
-        left, right = (self.build(child) for child in node["children"])
+        operands = [self.build(child) for child in node["children"]]
+        if len(operands) == 2:
+            left, right = operands
 
-        def and_expression(value):
-            matched = left(value)
-            return right(value) if is_true(matched) else matched
+            def and_expression(value):
+                matched = left(value)
+                return right(value) if is_true(matched) else matched
 
-        return and_expression
+            return and_expression
+
+        *first, last = operands
+
+        def and_chain(value):
+            for operand in first:
+                matched = operand(value)
+                if not is_true(matched):
+                    return matched
+            return last(value)
+
+        return and_chain
 
     def _not_expression(self, node):
         child = self.build(node["children"][0])
