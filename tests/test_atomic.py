@@ -24,7 +24,7 @@ from ldb_clone.instantiate import instantiate
 from ldb_clone.locking import BusyError
 from ldb_clone.selection import select_members
 from ldb_clone.swap import JOURNAL, STAGING_PREFIX, recover
-from ldb_clone.workspace import load_workspace
+from ldb_clone.workspace import WorkspaceError, load_workspace
 from tests.helpers import ldb_in, run_index
 
 KILLED = 137
@@ -128,12 +128,32 @@ def test_a_killed_instantiate_into_a_new_folder_leaves_no_folder(pets, tmp_path)
     assert not (tmp_path / "out").exists()
     assert leftovers(tmp_path)  # its staging folder, named after the target
 
+    failed = ldb_in(tmp_path, "add", "ds:root", check=False)  # not a workspace
+    assert failed.returncode == 1 and leftovers(tmp_path)  # out's staging: not its own
+
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / f"{STAGING_PREFIX}keep").mkdir()  # not out's: left alone
     ldb_in(tmp_path, "instantiate", "ds:root", "-t", "out")
     assert len(contents(tmp_path / "out")) == 10
     assert leftovers(tmp_path) == []
     assert leftovers(tmp_path / "other") == [f"{STAGING_PREFIX}keep"]
+
+
+def test_a_target_made_by_someone_else_meanwhile_is_not_overwritten(
+    instance, pets, tmp_path, monkeypatch
+):
+    target = tmp_path / "out"
+
+    def someone_else_writes(step: str) -> None:
+        if step == "instantiate-rename":
+            target.mkdir()
+            (target / "theirs.txt").write_text("theirs")
+
+    monkeypatch.setattr("ldb_clone.instantiate.crash_point", someone_else_writes)
+    with pytest.raises(WorkspaceError, match="was created by another program"):
+        instantiate(instance, select_members(instance, ["ds:root"]), str(target))
+    assert contents(target) == {"theirs.txt": hashlib.md5(b"theirs").hexdigest()}
+    assert leftovers(tmp_path) == []
 
 
 # item 6: get ------------------------------------------------------------------------------

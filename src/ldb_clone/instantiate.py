@@ -208,7 +208,7 @@ def _instantiate_local(
                 workspace.save(root=staging)
             os.chmod(staging, 0o777 & ~_umask())  # staging folders are private
             crash_point("instantiate-rename")
-            os.rename(staging, target_dir)
+            _rename_into_place(staging, target_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -223,6 +223,16 @@ def _instantiate_local(
         raise
     replace_contents(target_dir, staging, REPLACE if clean else MERGE, keep=(WORKSPACE_DIR,))
     return result
+
+
+def _rename_into_place(staging: Path, target: Path) -> None:
+    try:
+        os.rename(staging, target)
+    except OSError as exc:  # only when another program made the target meanwhile
+        raise WorkspaceError(
+            f"'{target}' was created by another program while instantiate ran; "
+            f"nothing was written to it ({exc.strerror})"
+        ) from None
 
 
 def _instantiate_with_apply(

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import string
 from collections.abc import Collection
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ldb_clone.faults import crash_point
 STAGING_PREFIX = ".ldb-instantiate-"
 JOURNAL = ".ldb-instantiate.journal"
 REPLACE, MERGE = "replace", "merge"
+_RANDOM_CHARACTERS = frozenset(string.ascii_lowercase + string.digits + "_")
 
 
 class SwapError(LdbError):
@@ -125,8 +127,21 @@ def _finish(target: Path) -> None:
     except FileNotFoundError:
         pass
     for entry in os.scandir(target):
-        if entry.name.startswith(STAGING_PREFIX):
+        if _is_inner_leftover(entry.name):
             _remove(Path(entry.path))
+
+
+def _is_inner_leftover(name: str) -> bool:
+    """A staging or trash folder of a run into this folder, or a journal being written.
+    Staging folders of new targets beside this one (``<prefix><hex>-<name>``) are not:
+    their own target's next run removes them."""
+    if not name.startswith(STAGING_PREFIX):
+        return False
+    rest = name[len(STAGING_PREFIX) :]
+    if rest.startswith("journal-"):
+        return True
+    # 8 random characters: ours are hex, older versions' (mkdtemp) also [a-z0-9_]
+    return len(rest) == 8 and all(c in _RANDOM_CHARACTERS for c in rest)
 
 
 def _own_entries(target: Path, journal: dict) -> list[str]:
