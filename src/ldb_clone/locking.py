@@ -58,31 +58,45 @@ def _acquire(folder: Path, wait: bool) -> tuple[int, Path | None]:
     while True:
         if folder.is_dir():
             target, lock_file = folder, None
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        else:
-            if not folder.parent.is_dir():
-                return -1, None  # nothing can be written there: the caller says why
+        elif folder.parent.is_dir():
             lock_file = folder.parent / (LOCK_FILE_PREFIX + folder.name)
             target = lock_file
-            try:
+        else:
+            return -1, None  # nothing can be written there: the caller says why
+        try:
+            if lock_file is None:
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            else:
                 fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-            except OSError as exc:
-                raise LdbError(f"Unable to lock '{folder}': {exc.strerror}") from None
+        except OSError as exc:
+            raise LdbError(f"Unable to lock '{folder}': {exc.strerror}") from None
+        try:
+            told = _flock(fd, folder, wait, told) or told
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_current(fd, target) and (lock_file is None) == folder.is_dir():
+            return fd, lock_file
+        os.close(fd)  # the folder or the lock file changed while waiting: take it again
+
+
+def _flock(fd: int, folder: Path, wait: bool, told: bool) -> bool:
+    """Lock ``fd``; return whether it had to wait (and told the user so)."""
+    try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
         except BlockingIOError:
             if not wait:
-                os.close(fd)
                 raise BusyError(
                     f"Another ldb command is writing to '{folder}'; try again when it has finished"
                 ) from None
             if not told:
                 print(f"Waiting for another ldb command writing to '{folder}'...", file=sys.stderr)
-                told = True
             fcntl.flock(fd, fcntl.LOCK_EX)
-        if _still_current(fd, target) and (lock_file is None) == folder.is_dir():
-            return fd, lock_file
-        os.close(fd)  # the folder or the lock file changed while waiting: take it again
+            return True
+    except OSError as exc:  # a filesystem without locks
+        raise LdbError(f"Unable to lock '{folder}': {exc.strerror}") from None
 
 
 def _still_current(fd: int, path: Path) -> bool:
