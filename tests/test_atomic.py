@@ -109,6 +109,16 @@ def test_a_workspace_command_puts_a_killed_swap_right_first(filled_ws):
     assert contents(filled_ws) == before
 
 
+def test_staging_left_by_a_killed_run_is_removed_by_the_next_run(pets, tmp_path, instance):
+    ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
+    ws = tmp_path / "ws"
+    for name in (f"{STAGING_PREFIX}0badc0de", f"{STAGING_PREFIX}old_tmp1"):  # ours, older ones
+        (ws / name / "sub").mkdir(parents=True)
+        (ws / name / "sub" / "half-written.png").write_bytes(b"\x89PNG")
+    instantiate(instance, select_members(instance, ["ds:root"]), str(ws))  # no -f needed
+    assert leftovers(ws) == [] and len(contents(ws)) == 10
+
+
 # item 6: instantiate into an existing empty folder, and into a new one -------------------
 
 
