@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from ldb_clone import cli
 from ldb_clone.faults import CRASH_VARIABLE
 from ldb_clone.instantiate import instantiate
 from ldb_clone.locking import BusyError
@@ -293,43 +295,56 @@ def test_concurrent_adds_in_one_workspace_lose_nothing(instance, data_dir, make_
 # item 7: a killed commit ---------------------------------------------------------------------
 
 
-def test_a_commit_killed_after_the_catalog_write_is_not_written_twice(pets, tmp_path, instance):
+@pytest.fixture
+def in_ws(pets, tmp_path, monkeypatch):
+    """Run ``ldb`` in-process in a new workspace of ds:pets; returns (run, ws)."""
+    monkeypatch.setitem(cli._state, "verbose", 0)
+    monkeypatch.setitem(cli._state, "quiet", False)
     ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
     ws = tmp_path / "ws"
-    ldb_in(ws, "add", "--query", "label == `cat`")
+    monkeypatch.chdir(ws)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli.app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    return run, ws
+
+
+def test_a_commit_killed_after_the_catalog_write_is_not_written_twice(in_ws, instance):
+    run, ws = in_ws
+    run("add", "--query", "label == `cat`")
     crashed(ws, "commit-after-catalog", "commit", "-m", "cats")
     assert len(instance.catalog.dataset_versions("pets")) == 1
     assert load_workspace(ws).parent is None  # the workspace did not learn of it
 
-    again = ldb_in(ws, "commit", "-m", "cats").stdout
-    assert again == "Committed ds:pets.v1 (by an interrupted commit)\n"
+    assert run("commit", "-m", "cats") == "Committed ds:pets.v1 (by an interrupted commit)\n"
     assert len(instance.catalog.dataset_versions("pets")) == 1
-    assert "No unsaved changes." in ldb_in(ws, "status").stdout
+    assert "No unsaved changes." in run("status")
 
-    ldb_in(ws, "add", "--query", "label == `dog`")
-    assert ldb_in(ws, "commit").stdout == "Committed ds:pets.v2\n"
+    run("add", "--query", "label == `dog`")
+    assert run("commit") == "Committed ds:pets.v2\n"
     versions = instance.catalog.dataset_versions("pets")
     assert [(v["version"], v["parent"]) for v in versions] == [(1, None), (2, 1)]
 
 
-def test_changes_after_a_killed_commit_go_into_the_next_version(pets, tmp_path, instance):
-    ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
-    ws = tmp_path / "ws"
-    ldb_in(ws, "add", "--query", "label == `cat`")
+def test_changes_after_a_killed_commit_go_into_the_next_version(in_ws, instance):
+    run, ws = in_ws
+    run("add", "--query", "label == `cat`")
     crashed(ws, "commit-after-catalog", "commit", "-m", "cats")
-    ldb_in(ws, "add", "--query", "label == `dog`")
-    assert ldb_in(ws, "commit", "-m", "all").stdout == "Committed ds:pets.v2\n"
+    run("add", "--query", "label == `dog`")
+    assert run("commit", "-m", "all") == "Committed ds:pets.v2\n"
     versions = instance.catalog.dataset_versions("pets")
     assert [(v["size"], v["parent"]) for v in versions] == [(2, None), (4, 1)]
 
 
-def test_a_commit_that_fails_leaves_no_pending_version(pets, tmp_path, instance):
-    ldb_in(tmp_path, "stage", "ds:pets", "-t", "ws")
-    ws = tmp_path / "ws"
-    ldb_in(ws, "add", "ds:root")
+def test_a_commit_that_fails_leaves_no_pending_version(in_ws, instance):
+    run, ws = in_ws
+    run("add", "ds:root")
     instance.catalog.unindex([next(iter(load_workspace(ws).members))])
-    failed = ldb_in(ws, "commit", check=False)
-    assert failed.returncode == 1 and "no longer indexed" in failed.stderr
+    failed = CliRunner().invoke(cli.app, ["commit"])
+    assert failed.exit_code == 1 and "no longer indexed" in failed.stderr
     assert load_workspace(ws).pending_commit is None
 
 
