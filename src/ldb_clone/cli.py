@@ -6,6 +6,7 @@ Errors are ``LdbError``s, caught in one place (``LdbTyper``) and printed as
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -525,41 +526,42 @@ def index(
     reporter = _reporter()
     if json_out:
         reporter.to_stderr = True
-    workspace = None
+    held = contextlib.nullcontext(None)
     if add_to is not None:
-        from ldb_clone.workspace import load_workspace
+        from ldb_clone.workspace import locked_workspace
 
         if not add_to.startswith("ws:"):
             raise click.BadParameter("expected ws:DIR, e.g. ws:.", param_hint="'-a' / '--add'")
-        workspace = load_workspace(add_to[3:] or ".")
-    instance = _open()
-    result = _index(
-        instance,
-        paths,
-        fmt,
-        _parse_params(param),
-        add_tags or (),
-        annotation_update,
-        ephemeral_remote,
-        reporter,
-    )
-    if workspace is not None:
-        from dataclasses import replace
-
-        from ldb_clone.datasets import add_members
-        from ldb_clone.selection import current_members
-
-        members = [
-            replace(m, transforms=result.transforms[m.object_id])
-            if m.object_id in result.transforms
-            else m
-            for m in current_members(instance, result.object_ids)
-        ]
-        added = add_members(instance, workspace, members)
-        reporter.echo("")
-        reporter.echo(
-            f"Added {added.changed} data objects to ds:{workspace.dataset_name} at {add_to}"
+        held = locked_workspace(add_to[3:] or ".")
+    with held as workspace:
+        instance = _open()
+        result = _index(
+            instance,
+            paths,
+            fmt,
+            _parse_params(param),
+            add_tags or (),
+            annotation_update,
+            ephemeral_remote,
+            reporter,
         )
+        if workspace is not None:
+            from dataclasses import replace
+
+            from ldb_clone.datasets import add_members
+            from ldb_clone.selection import current_members
+
+            members = [
+                replace(m, transforms=result.transforms[m.object_id])
+                if m.object_id in result.transforms
+                else m
+                for m in current_members(instance, result.object_ids)
+            ]
+            added = add_members(instance, workspace, members)
+            reporter.echo("")
+            reporter.echo(
+                f"Added {added.changed} data objects to ds:{workspace.dataset_name} at {add_to}"
+            )
     if json_out:
         _print_json(result.to_json())
 
@@ -739,8 +741,11 @@ def stage(
     """Stage a dataset in a workspace directory, to change and commit it."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import stage as _stage
+    from ldb_clone.workspace import workspace_lock
 
-    print(_stage(_open_or_quick_start(), dataset, target, force))
+    instance = _open_or_quick_start()
+    with workspace_lock(target):
+        print(_stage(instance, dataset, target, force))
 
 
 def _open_or_quick_start():
@@ -777,12 +782,12 @@ def add(
     """Add the selected objects (with their annotations) to the working dataset."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import add_members
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
-    ws = load_workspace(".")
-    sources = _selection_or_error(ctx, paths, "ds:root")
-    instance, members = _members(sources, ctx, auto_index=True)
-    result = add_members(instance, ws, members)
+    with locked_workspace(".") as ws:
+        sources = _selection_or_error(ctx, paths, "ds:root")
+        instance, members = _members(sources, ctx, auto_index=True)
+        result = add_members(instance, ws, members)
     if json_out:
         _print_json(
             {
@@ -809,12 +814,12 @@ def del_(
     """Remove the selected objects from the working dataset."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import delete_members
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
-    ws = load_workspace(".")
-    sources = _selection_or_error(ctx, paths, "ws:.")
-    _, members = _members(sources, ctx)
-    removed = delete_members(ws, [m.object_id for m in members])
+    with locked_workspace(".") as ws:
+        sources = _selection_or_error(ctx, paths, "ws:.")
+        _, members = _members(sources, ctx)
+        removed = delete_members(ws, [m.object_id for m in members])
     if json_out:
         _print_json({"dataset": f"ds:{ws.dataset_name}", "removed": removed})
         return
@@ -841,10 +846,11 @@ def commit(
     """Save the working dataset as a new version."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import commit as _commit
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
     pull = None if auto_pull is None else _parse_bool(auto_pull, "--auto-pull")
-    print(_commit(_open(), load_workspace("."), message, pull, dataset))
+    with locked_workspace(".") as ws:
+        print(_commit(_open(), ws, message, pull, dataset))
 
 
 @app.command(cls=SelectionCommand)
@@ -858,11 +864,11 @@ def sync(
     """Make the working dataset exactly the selection (default: the files in `.`)."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import sync_members
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
-    ws = load_workspace(".")
-    instance, members = _members(paths or ["."], ctx, auto_index=True)
-    result, removed = sync_members(instance, ws, members)
+    with locked_workspace(".") as ws:
+        instance, members = _members(paths or ["."], ctx, auto_index=True)
+        result, removed = sync_members(instance, ws, members)
     added = result.changed
     name = f"ds:{ws.dataset_name}"
     if json_out:
@@ -963,15 +969,15 @@ def pull(
     import re
 
     from ldb_clone.datasets import pull as _pull
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
     sources = list(paths or [])
     version = None
     if sources and re.fullmatch(r"v(\d+)", sources[-1]):
         version = int(sources.pop()[1:])
-    ws = load_workspace(".")
-    _, members = _members(sources or ["ws:."], ctx)
-    done, updated, missing = _pull(_open(), ws, [m.object_id for m in members], version)
+    with locked_workspace(".") as ws:
+        _, members = _members(sources or ["ws:."], ctx)
+        done, updated, missing = _pull(_open(), ws, [m.object_id for m in members], version)
     print(f"Updating to {'latest version' if version is None else f'v{version}'}")
     print()
     print(f"ds:{ws.dataset_name}")
@@ -1295,31 +1301,34 @@ def get_(
     _set_output(verbose, quiet)
     from ldb_clone.datasets import add_members, get_into_workspace
     from ldb_clone.instantiate import instantiate
+    from ldb_clone.workspace import workspace_lock
 
     _check_format(fmt)
     apply = _apply_command(ctx)
     sources = _selection_or_error(ctx, paths, "ds:root")
     instance = _open_or_quick_start()
-    ws, staged = get_into_workspace(instance, Path(target))
-    if staged and not json_out:
-        print(staged)
-    _, members = _members(sources, ctx, auto_index=True, instance=instance)
-    added = add_members(instance, ws, members)
-    if not json_out:
-        print("Adding to working dataset...")
-        print(f"Added {added.changed} data objects to ds:{ws.dataset_name} at ws:{target}")
-        print(f"Updated {added.transforms} transforms")
-        print("Instantiating data...")
-    result = instantiate(
-        instance,
-        members,
-        target,
-        fmt,
-        _parse_params(param),
-        clean=False,
-        dataset=_dataset_identity(instance, sources),
-        **_write_options(apply, preserve_paths, annotations_only, link),
-    )
+    with workspace_lock(target):
+        ws, staged = get_into_workspace(Path(target))
+        if staged and not json_out:
+            print(staged)
+        _, members = _members(sources, ctx, auto_index=True, instance=instance)
+        added = add_members(instance, ws, members, save=False)
+        if not json_out:
+            print("Adding to working dataset...")
+            print(f"Added {added.changed} data objects to ds:{ws.dataset_name} at ws:{target}")
+            print(f"Updated {added.transforms} transforms")
+            print("Instantiating data...")
+        result = instantiate(
+            instance,
+            members,
+            target,
+            fmt,
+            _parse_params(param),
+            clean=False,
+            dataset=_dataset_identity(instance, sources),
+            workspace=ws,
+            **_write_options(apply, preserve_paths, annotations_only, link),
+        )
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})
     else:
@@ -1371,7 +1380,7 @@ def transform_(
     _set_output(verbose, quiet)
     from ldb_clone.datasets import set_transforms
     from ldb_clone.transforms import TransformUpdate
-    from ldb_clone.workspace import load_workspace
+    from ldb_clone.workspace import locked_workspace
 
     trusted: list[str] = []
     if trust:
@@ -1387,9 +1396,9 @@ def transform_(
                 _print_json({"trusted": trusted})
             return
     update = TransformUpdate.parse(add, remove, set_to)
-    ws = load_workspace(".")
-    instance, members = _members(paths or ["ws:."], ctx)
-    count = set_transforms(instance, ws, [m.object_id for m in members], update)
+    with locked_workspace(".") as ws:
+        instance, members = _members(paths or ["ws:."], ctx)
+        count = set_transforms(instance, ws, [m.object_id for m in members], update)
     if json_out:
         extra = {"trusted": trusted} if trusted else {}
         _print_json({"dataset": f"ds:{ws.dataset_name}", "objects": count, **extra})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ldb_clone.errors import LdbError, SelectionError
+from ldb_clone.faults import crash_point
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.selection import Member
 from ldb_clone.transforms import TransformUpdate, apply_update, default_set, mapping_text
@@ -201,20 +202,24 @@ def stage(instance: Instance, identifier: str, target: Path, force: bool = False
     return f"Staged ds:{ref.name}.v{number} at {str(target)!r}"
 
 
-def get_into_workspace(instance: Instance, target: Path) -> tuple[Workspace, str]:
+def get_into_workspace(target: Path) -> tuple[Workspace, str]:
     """The workspace ``ldb get`` adds to: ``target`` itself when it is one, else a new
-    temporary dataset staged there (the folder must be missing or empty). Returns the
-    workspace and the staging message ("" when nothing was staged)."""
+    temporary dataset to stage there (the folder must be missing or empty). Returns the
+    workspace and the staging message ("" when nothing is staged). A new workspace is not
+    saved: ``get`` writes it together with the files."""
     if is_workspace(target):
         return load_workspace(target), ""
+    if target.exists() and not target.is_dir():
+        raise WorkspaceError(f"Not a directory: '{target}'")
     if target.is_dir() and any(target.iterdir()):
         raise WorkspaceError(
             "Target must be empty, missing, or a valid workspace. "
             f"Directory is not empty: '{target}'"
         )
-    name = f"ds:{TEMP_PREFIX}{now_iso()}"
-    stage(instance, name, target)
-    return load_workspace(target), f"Staged {name} at {str(target)!r}"
+    if not target.parent.is_dir():
+        raise WorkspaceError(f"Parent directory does not exist: '{target.parent}'")
+    name = f"{TEMP_PREFIX}{now_iso()}"
+    return Workspace(target, name, staged_time=now_iso()), f"Staged ds:{name} at {str(target)!r}"
 
 
 def mapping_id(instance: Instance, transforms: dict[str, list[str]]) -> str | None:
@@ -240,9 +245,11 @@ class AddResult:
     transforms: int  # members whose transform set changed
 
 
-def add_members(instance: Instance, ws: Workspace, members: Sequence[Member]) -> AddResult:
+def add_members(
+    instance: Instance, ws: Workspace, members: Sequence[Member], *, save: bool = True
+) -> AddResult:
     """Add (or re-point) members; members from a dataset or workspace bring their
-    transform sets."""
+    transform sets. ``save``: write the workspace state (``get`` writes it itself)."""
     changed = updated = 0
     default = list(default_set(instance.hasher))
     for m in members:
@@ -257,7 +264,8 @@ def add_members(instance: Instance, ws: Workspace, members: Sequence[Member]) ->
                 ws.transforms.pop(m.object_id, None)
             else:
                 ws.transforms[m.object_id] = wanted
-    ws.save()
+    if save:
+        ws.save()
     return AddResult(changed, updated)
 
 
@@ -289,6 +297,13 @@ def commit(
     auto_pull: bool | None = None,
     rename: str | None = None,
 ) -> str:
+    """Save the working dataset as a new version of its dataset (or of ``rename``).
+
+    Idempotent against a kill: the version being written is recorded in the workspace
+    first, so a commit killed after the catalog write is adopted by the next commit
+    instead of being written twice."""
+    interrupted = _settle_pending_commit(instance, ws)
+    before = replace(ws)
     if rename is not None:
         ref = parse_ref(rename)
         if ref.version is not None:
@@ -304,17 +319,39 @@ def commit(
             "temporary. Give a name: ldb commit ds:NAME"
         )
     pull = ws.auto_pull if auto_pull is None else auto_pull
+    nothing = "Nothing to commit."
+    if interrupted:
+        nothing = f"Committed ds:{ws.dataset_name}.v{ws.parent} (by an interrupted commit)"
     if not is_dirty(instance, ws) and pull == ws.auto_pull and rename is None:
-        return "Nothing to commit."
+        return nothing
     versions = instance.catalog.dataset_versions(ws.dataset_name)
     if versions and ws.parent is None and not ws.members:
-        return "Nothing to commit."
+        return nothing
     now = now_iso()
+    members_id = collection_id(instance, ws.members)
+    intended = {"dataset": ws.dataset_name, "committed": now, "collection_id": members_id}
+    before.pending_commit = intended
+    before.save()  # the state as it was, plus the version about to be written
+    try:
+        number = _add_version(instance, ws, members_id, pull, message, now)
+    except BaseException:
+        before.pending_commit = None
+        before.save()
+        raise
+    crash_point("commit-after-catalog")
+    ws.parent = number
+    ws.auto_pull = pull
+    ws.pending_commit = None
+    ws.save()
+    return f"Committed ds:{ws.dataset_name}.v{number}"
+
+
+def _add_version(
+    instance: Instance, ws: Workspace, members_id: str, pull: bool, message: str, now: str
+) -> int:
     with instance.catalog.transaction():
         try:
-            collection = instance.catalog.save_collection(
-                collection_id(instance, ws.members), ws.members
-            )
+            collection = instance.catalog.save_collection(members_id, ws.members)
         except ValueError:
             raise DatasetError(
                 "Cannot commit: the working dataset holds objects that are no longer indexed "
@@ -326,13 +363,31 @@ def commit(
             if mapping
             else None
         )
-        number = instance.catalog.add_dataset_version(
+        return instance.catalog.add_dataset_version(
             ws.dataset_name, collection, ws.parent, pull, message, now, current_user(), mapping_key
         )
-    ws.parent = number
-    ws.auto_pull = pull
+
+
+def _settle_pending_commit(instance: Instance, ws: Workspace) -> bool:
+    """Finish what a killed commit recorded: when its version reached the catalog, the
+    workspace now points at it. Returns whether it had."""
+    pending = ws.pending_commit
+    if pending is None:
+        return False
+    found = False
+    for record in instance.catalog.dataset_versions(pending["dataset"]):
+        if (
+            record["committed"] == pending["committed"]
+            and record["collection_id"] == pending["collection_id"]
+        ):
+            ws.dataset_name = pending["dataset"]
+            ws.parent = record["version"]
+            ws.auto_pull = bool(record["auto_pull"])
+            found = True
+            break
+    ws.pending_commit = None
     ws.save()
-    return f"Committed ds:{ws.dataset_name}.v{number}"
+    return found
 
 
 def sync_members(

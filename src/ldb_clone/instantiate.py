@@ -1,9 +1,9 @@
 """``ldb instantiate`` and ``ldb get``: write selected objects out in a format.
 
 The format plans the files (``formats.exporting``); this module writes them. Everything
-goes into a staging folder inside the target first and is moved into place with renames
-at the end, so a failed or interrupted run leaves the target as it was and never a
-half-written file under a final name. Local files are copied in one thread (faster than
+goes into a staging folder first and is moved into place with renames at the end
+(``swap``), so a failed or killed run leaves the target as it was or complete, and never
+a half-written file under a final name. Local files are copied in one thread (faster than
 a pool on one folder here); remote objects are fetched by a bounded pool.
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ldb_clone.errors import FormatError, LdbError, StorageError
+from ldb_clone.faults import crash_point
 from ldb_clone.formats import AUTO, canonical_name, get_format
 from ldb_clone.formats.exporting import (
     ExportContext,
@@ -31,16 +32,26 @@ from ldb_clone.formats.exporting import (
 )
 from ldb_clone.fs import LOCAL, join_url, split_url
 from ldb_clone.instance import Instance
+from ldb_clone.locking import folder_lock
 from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import Member
 from ldb_clone.storage import find_location, load_locations, options_for
+from ldb_clone.swap import (
+    MERGE,
+    REPLACE,
+    STAGING_PREFIX,
+    new_sibling_staging,
+    new_staging,
+    recover,
+    remove_sibling_leftovers,
+    replace_contents,
+)
 from ldb_clone.transforms import EXEC, Transform, default_set, describe
 from ldb_clone.trust import check_runnable, trusted_ids
-from ldb_clone.workspace import WORKSPACE_DIR, WorkspaceError, is_workspace
+from ldb_clone.workspace import WORKSPACE_DIR, Workspace, WorkspaceError, is_workspace
 
 DEFAULT_FORMAT = "bare-pairs"
-STAGING_PREFIX = ".ldb-instantiate-"
 REMOTE_WORKERS = 16  # objects fetched at once from remote storage
 
 
@@ -88,6 +99,7 @@ def instantiate(
     link: bool = False,
     reporter: Reporter | None = None,
     dataset: tuple[str, int] | None = None,
+    workspace: Workspace | None = None,
 ) -> InstantiateResult:
     """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
 
@@ -96,7 +108,12 @@ def instantiate(
     ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
     writes the final files itself. ``link``: reflink or hard-link local objects instead
     of copying them, where the filesystem allows. ``dataset``: (name, version) of the
-    dataset being written, for formats that record it (platform).
+    dataset being written, for formats that record it (platform). ``workspace``: a
+    workspace state to write together with the files (``ldb get``), all or nothing.
+
+    The target is locked for the run (a second run fails with ``BusyError``). A new
+    target is built beside it and renamed into place; an existing one gets its new
+    contents swapped in (see ``swap``), so a killed run leaves it as it was or complete.
     """
     reporter = reporter or Reporter()
     name = canonical_name(fmt)
@@ -133,6 +150,42 @@ def instantiate(
         open_object=_object_opener(instance),
     )
     target_dir = Path(path)
+    with folder_lock(target_dir, wait=False):
+        return _instantiate_local(
+            instance,
+            fmt_obj,
+            ctx,
+            members,
+            target_dir,
+            name,
+            clean,
+            force,
+            apply,
+            link,
+            reporter,
+            workspace,
+        )
+
+
+def _instantiate_local(
+    instance: Instance,
+    fmt_obj: Any,
+    ctx: ExportContext,
+    members: Sequence[Member],
+    target_dir: Path,
+    name: str,
+    clean: bool,
+    force: bool,
+    apply: Sequence[str],
+    link: bool,
+    reporter: Reporter,
+    workspace: Workspace | None,
+) -> InstantiateResult:
+    """Instantiate into a local folder, holding its lock."""
+    if target_dir.is_dir():
+        recover(target_dir)
+    elif target_dir.parent.is_dir():
+        remove_sibling_leftovers(target_dir)
     exists = _check_target(target_dir, clean, force)
     plan = fmt_obj.export(ctx, export_items(instance, members))
     _check_transforms_trusted(instance, plan)
@@ -143,37 +196,72 @@ def instantiate(
             "under their <name>-<id> name instead"
         )
     result = InstantiateResult(name, str(target_dir), plan.data_objects, plan.annotations)
-    if not exists and not apply:
-        # NOTE: a new target is built beside it and renamed into place in one step, which
-        # saves a rename per file
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir.parent))
+    if apply:
+        _instantiate_with_apply(instance, plan, target_dir, exists, apply, link, reporter, result)
+        if workspace is not None:
+            workspace.save()
+        return result
+    if not exists:
+        # a new target is built beside it and renamed into place in one step
+        staging = new_sibling_staging(target_dir)
         try:
             result.files = _Writer(instance, staging, link, reporter).write_plan(plan)
-            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private
-            os.rename(staging, target_dir)
+            if workspace is not None:
+                workspace.save(root=staging)
+            os.chmod(staging, 0o777 & ~_umask())  # staging folders are private
+            crash_point("instantiate-rename")
+            _rename_into_place(staging, target_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return result
+    staging = new_staging(target_dir)
+    try:
+        result.files = _Writer(instance, staging, link, reporter).write_plan(plan)
+        if workspace is not None:
+            workspace.save(root=staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_contents(target_dir, staging, REPLACE if clean else MERGE, keep=(WORKSPACE_DIR,))
+    return result
+
+
+def _rename_into_place(staging: Path, target: Path) -> None:
+    try:
+        os.rename(staging, target)
+    except OSError as exc:  # only when another program made the target meanwhile
+        raise WorkspaceError(
+            f"'{target}' was created by another program while instantiate ran; "
+            f"nothing was written to it ({exc.strerror})"
+        ) from None
+
+
+def _instantiate_with_apply(
+    instance: Instance,
+    plan: ExportPlan,
+    target_dir: Path,
+    exists: bool,
+    apply: Sequence[str],
+    link: bool,
+    reporter: Reporter,
+    result: InstantiateResult,
+) -> None:
+    """``--apply``: the command writes the final files into the target itself, so only
+    the raw files are staged."""
     if not exists:
         target_dir.mkdir()
     try:
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target_dir))
+        staging = new_staging(target_dir)
         try:
             result.files = _Writer(instance, staging, link, reporter).write_plan(plan)
-            if apply:
-                _run_apply(instance, apply, staging, target_dir)
-            else:
-                if clean and force:
-                    _clear_workspace(target_dir, keep=staging)
-                _move_into(staging, target_dir)
+            _run_apply(instance, apply, staging, target_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
         if not exists:
             shutil.rmtree(target_dir, ignore_errors=True)
         raise
-    return result
 
 
 def _object_opener(instance: Instance) -> Any:
@@ -199,8 +287,6 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
         return False
     if not target.is_dir():
         raise WorkspaceError(f"Not a directory: '{target}'")
-    for stale in target.glob(STAGING_PREFIX + "*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
     if not clean:
         return True
     others = [p for p in target.iterdir() if p.name != WORKSPACE_DIR]
@@ -216,29 +302,6 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
             "Use the --force option to delete workspace contents"
         )
     return True
-
-
-def _clear_workspace(target: Path, keep: Path) -> None:
-    for item in target.iterdir():
-        if item.name == WORKSPACE_DIR or item == keep:
-            continue
-        if item.is_dir() and not item.is_symlink():
-            shutil.rmtree(item)
-        else:
-            item.unlink()
-
-
-def _move_into(staging: Path, target: Path) -> None:
-    """Move everything from ``staging`` into ``target`` by renames; folders that exist in
-    both are merged, files replace files of the same name."""
-    for entry in os.scandir(staging):
-        dest = target / entry.name
-        if entry.is_dir(follow_symlinks=False) and dest.is_dir() and not dest.is_symlink():
-            _move_into(Path(entry.path), dest)
-        else:
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            os.replace(entry.path, dest)
 
 
 # the items ------------------------------------------------------------------------------
@@ -396,7 +459,7 @@ class _Writer:
         item: ExportItem = out.item
         output_dir = self.root / out.folder
         os.makedirs(output_dir, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=self.root.parent) as raw:
+        with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=self.root) as raw:
             from ldb_clone.formats.exporting import dump_annotation, flat_name
 
             stem, ext = flat_name(item)

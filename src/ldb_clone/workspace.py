@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ldb_clone.errors import LdbError
+from ldb_clone.locking import folder_lock
+from ldb_clone.swap import recover
 
 WORKSPACE_DIR = ".ldb_workspace"
 STATE_FILE = "workspace.json"
@@ -35,13 +39,15 @@ class Workspace:
     staged_time: str = ""
     members: dict[str, str | None] = field(default_factory=dict)
     transforms: dict[str, list[str]] = field(default_factory=dict)
+    # the version a commit is writing, until the workspace records it (see datasets.commit)
+    pending_commit: dict[str, Any] | None = None
 
     @property
     def state_path(self) -> Path:
         return self.path / WORKSPACE_DIR / STATE_FILE
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "auto_pull": self.auto_pull,
             "dataset_name": self.dataset_name,
             "members": self.members,
@@ -49,12 +55,21 @@ class Workspace:
             "staged_time": self.staged_time,
             "transforms": self.transforms,
         }
+        if self.pending_commit is not None:
+            data["pending_commit"] = self.pending_commit
+        return data
 
-    def save(self) -> None:
-        state = self.state_path
+    def save(self, root: Path | None = None) -> None:
+        """Write the state atomically (a temporary file, flushed to disk, renamed over
+        the old one); into ``root`` instead of the workspace folder when given (a staging
+        folder that becomes the workspace)."""
+        state = (root or self.path) / WORKSPACE_DIR / STATE_FILE
         state.parent.mkdir(parents=True, exist_ok=True)
         tmp = state.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_json(), sort_keys=True), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(self.to_json(), sort_keys=True))
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, state)
 
 
@@ -81,7 +96,27 @@ def load_workspace(path: Path | str = ".") -> Workspace:
         staged_time=data.get("staged_time", ""),
         members=dict(data.get("members", {})),
         transforms=dict(data.get("transforms", {})),
+        pending_commit=data.get("pending_commit"),
     )
+
+
+@contextmanager
+def workspace_lock(path: Path | str = ".") -> Iterator[None]:
+    """Hold a workspace folder (it may not exist yet) for a command that changes it:
+    another process changing it waits until this one is done. A swap a killed
+    ``instantiate`` or ``get`` left unfinished is put right first."""
+    path = Path(path)
+    with folder_lock(path, wait=True):
+        recover(path)
+        yield
+
+
+@contextmanager
+def locked_workspace(path: Path | str = ".") -> Iterator[Workspace]:
+    """The workspace at ``path``, held (``workspace_lock``) while the caller reads,
+    changes and saves it, so that no other process's change is lost."""
+    with workspace_lock(path):
+        yield load_workspace(path)
 
 
 def now_iso() -> str:
