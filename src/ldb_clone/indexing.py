@@ -18,6 +18,7 @@ from typing import Any
 
 from ldb_clone import formats
 from ldb_clone.catalog import ObjectRecord
+from ldb_clone.confine import StorageBounds, normalize_remote
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
 from ldb_clone.fs import (
@@ -124,19 +125,29 @@ class _Context:
     def _key(self, url: str, base: FileEntry | None) -> tuple[str, str]:
         base_dir = base.parent if base is not None and base.protocol == LOCAL else None
         if base is not None and base.protocol != LOCAL and "://" not in url and url[:1] != "/":
-            return base.protocol, f"{base.parent}/{url}"
-        return split_url(url, base=base_dir)
+            return base.protocol, normalize_remote(f"{base.parent}/{url}")
+        protocol, path = split_url(url, base=base_dir)
+        return protocol, path if protocol == LOCAL else normalize_remote(path)
 
-    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+    def resolve(
+        self, url: str, base: FileEntry | None = None, named_in: str | None = None
+    ) -> FileEntry | None:
         key = self._key(url, base)
         if key not in self._stats:
+            where = named_in or (base.url if base is not None else "an annotation")
+            self.indexer.bounds.check_named(*key, where)
             self._stats[key] = self.indexer.stat(*key)
         return self._stats[key]
 
     def prefetch(self, requests: Iterable[tuple[str, FileEntry | None]]) -> None:
-        """Stat many URLs at once (remote ones concurrently) before ``resolve`` asks."""
+        """Stat many URLs at once (remote ones concurrently) before ``resolve`` asks.
+        URLs outside storage are left to ``resolve``, which refuses them unread."""
         keys = {self._key(url, base) for url, base in requests}
-        remote = [k for k in keys if k[0] != LOCAL and k not in self._stats]
+        remote = [
+            k
+            for k in keys
+            if k[0] != LOCAL and k not in self._stats and self.indexer.bounds.allows(*k)
+        ]
         if len(remote) < 2:
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -198,6 +209,7 @@ class Indexer:
         self.ephemeral_remote = ephemeral_remote
         self.locations: list[StorageLocation] = load_locations(instance)
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
+        self.bounds = StorageBounds(self.locations, self.read_any_cloud)
         self.copier: ReadAddCopier | None = None
         self._inside_cache: dict[tuple[str, str], bool] = {}
         self._transform_sets: dict[str, tuple[str, ...]] = {}

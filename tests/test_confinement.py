@@ -1,0 +1,158 @@
+"""Paths that arrive inside annotation files stay inside the storage locations (SPEC 6).
+
+An annotation naming ``file:///etc/shadow``, ``../../etc/passwd`` or a symlink that leads
+out of storage is refused before the file is read, even when a read-add location exists
+(only paths given on the command line may be copied there).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ldb_clone import cli
+from ldb_clone.errors import NotInStorageError
+from ldb_clone.instance import Instance
+from ldb_clone.storage import add_storage
+from tests.conftest import write_image, write_json
+from tests.helpers import current, run_index
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A file outside every storage location (an image, so every format could take it)."""
+    return write_image(tmp_path / "secret" / "shadow.png")
+
+
+@pytest.fixture
+def read_add(tmp_path: Path, instance: Instance, data_dir: Path) -> Path:
+    path = tmp_path / "read-add"
+    path.mkdir()
+    add_storage(instance, str(path), read_add=True)
+    return path
+
+
+def label_studio(folder: Path, named: str) -> tuple[Path, str]:
+    return write_json(folder / "tasks.json", [{"data": {"image": named}}]), "label-studio"
+
+
+def annotation_only(folder: Path, named: str) -> tuple[Path, str]:
+    record = {"annotation": {"label": "x"}, "data-object-info": {"path": named}}
+    return write_json(folder / "record.json", record), "annotation-only"
+
+
+def coco(folder: Path, named: str) -> tuple[Path, str]:
+    doc = {
+        "images": [{"id": 1, "file_name": named, "width": 16, "height": 16}],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "cat"}],
+    }
+    return write_json(folder / "coco.json", doc), "coco"
+
+
+def text_task(folder: Path, named: str) -> tuple[Path, str]:
+    task = {"data": {"text": "hello", "document": named}}
+    return write_json(folder / "texts.json", [task]), "text"
+
+
+WRITERS = [label_studio, annotation_only, coco, text_task]
+
+
+def named_forms(secret: Path, annotation_folder: Path) -> dict[str, str]:
+    """The ways an annotation can name the secret file."""
+    relative = os.path.relpath(secret, annotation_folder)
+    return {"file-url": f"file://{secret}", "absolute": str(secret), "dot-dot": relative}
+
+
+@pytest.mark.parametrize("form", ["file-url", "absolute", "dot-dot"])
+@pytest.mark.parametrize("write", WRITERS, ids=lambda w: w.__name__)
+def test_an_annotation_cannot_name_a_file_outside_storage(
+    instance, data_dir, read_add, secret, write, form
+):
+    folder = data_dir / "labels"
+    named = named_forms(secret, folder)[form]
+    annotation, fmt = write(folder, named)
+    with pytest.raises(NotInStorageError) as raised:
+        run_index(instance, annotation, fmt=fmt)
+    message = str(raised.value)
+    assert str(annotation) in message and str(secret) in message
+    assert "outside every storage location" in message
+    assert not any(p.is_file() for p in read_add.rglob("*"))  # nothing copied
+    assert current(instance) == {}
+
+
+@pytest.mark.parametrize("write", WRITERS, ids=lambda w: w.__name__)
+def test_a_symlink_in_storage_cannot_lead_an_annotation_out(
+    instance, data_dir, read_add, secret, write
+):
+    link = data_dir / "innocent.png"
+    link.symlink_to(secret)
+    annotation, fmt = write(data_dir / "labels", str(link))
+    with pytest.raises(NotInStorageError, match=re.escape(f"which resolves to '{secret}'")):
+        run_index(instance, annotation, fmt=fmt)
+    assert not any(p.is_file() for p in read_add.rglob("*"))
+    assert current(instance) == {}
+
+
+def test_a_symlinked_folder_in_storage_cannot_lead_an_annotation_out(
+    instance, data_dir, read_add, secret
+):
+    (data_dir / "etc").symlink_to(secret.parent, target_is_directory=True)
+    annotation, fmt = label_studio(data_dir, f"{data_dir}/etc/{secret.name}")
+    with pytest.raises(NotInStorageError, match="resolves to"):
+        run_index(instance, annotation, fmt=fmt)
+
+
+def test_paths_inside_storage_still_work_through_dot_dot_and_symlinks(instance, data_dir, read_add):
+    image = write_image(data_dir / "images" / "a.png")
+    (data_dir / "alias.png").symlink_to(image)
+    other = write_image(data_dir / "images" / "b.png")
+    tasks = [
+        {"data": {"image": "../images/a.png"}},
+        {"data": {"image": f"file://{data_dir}/alias.png"}},
+        {"data": {"image": str(other)}},
+    ]
+    annotation = write_json(data_dir / "labels" / "tasks.json", tasks)
+    result, _ = run_index(instance, annotation, fmt="label-studio")
+    assert result.finished and result.found_objects == 3
+    assert not any(p.is_file() for p in read_add.rglob("*"))
+
+
+def test_a_storage_location_reached_through_a_symlink_still_works(tmp_path, instance, make_image):
+    real = tmp_path / "real"
+    make_image(real / "a.png")
+    (tmp_path / "linked").symlink_to(real, target_is_directory=True)
+    add_storage(instance, str(tmp_path / "linked"))
+    annotation = write_json(tmp_path / "linked" / "tasks.json", [{"data": {"image": "a.png"}}])
+    result, _ = run_index(instance, annotation, fmt="label-studio")
+    assert result.finished and result.found_objects == 1
+
+
+def test_an_annotation_outside_storage_cannot_name_its_neighbours(
+    tmp_path, instance, data_dir, read_add
+):
+    """Given on the command line, the annotation file itself may be outside storage;
+    what it names may not (it would be copied to read-add storage)."""
+    outside = tmp_path / "downloads"
+    write_image(outside / "photo.png")
+    annotation, fmt = label_studio(outside, "photo.png")
+    with pytest.raises(NotInStorageError, match=r"photo\.png"):
+        run_index(instance, annotation, fmt=fmt)
+    assert not any(p.is_file() for p in read_add.rglob("*"))
+
+
+def test_the_command_line_prints_one_error_line(instance, data_dir, read_add, secret, monkeypatch):
+    monkeypatch.setitem(cli._state, "verbose", 0)
+    monkeypatch.setitem(cli._state, "quiet", False)
+    annotation, fmt = label_studio(data_dir, f"file://{secret}")
+    result = CliRunner().invoke(cli.app, ["index", "-m", fmt, str(annotation)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines == [
+        f'error: \'{secret}\' named in {annotation} (task 0) at "data"."image" is outside '
+        "every storage location (add a storage location that contains it)"
+    ]
