@@ -156,3 +156,111 @@ def test_the_command_line_prints_one_error_line(instance, data_dir, read_add, se
         f'error: \'{secret}\' named in {annotation} (task 0) at "data"."image" is outside '
         "every storage location (add a storage location that contains it)"
     ]
+
+
+# listing folders: symlinks and file names ----------------------------------------------
+
+
+def indexed_paths(instance: Instance) -> set[str]:
+    rows = instance.catalog.object_paths({oid for oid in current(instance)})
+    return {path for paths in rows.values() for _, path in paths}
+
+
+@pytest.fixture
+def secret_folder(tmp_path: Path) -> Path:
+    """A folder outside every storage location, standing for /etc."""
+    folder = tmp_path / "etc"
+    for name in ("passwd.png", "shadow.png", "hosts.png"):
+        write_image(folder / name)
+    return folder
+
+
+def test_symlinks_leading_out_of_storage_are_not_followed(
+    instance, data_dir, secret_folder, read_add
+):
+    image = write_image(data_dir / "a.png")
+    (data_dir / "etc").symlink_to(secret_folder, target_is_directory=True)
+    (data_dir / "b.png").symlink_to(secret_folder / "shadow.png")
+    result, reporter = run_index(instance, data_dir, fmt="bare")
+    assert result.finished and result.found_objects == 1
+    assert indexed_paths(instance) == {str(image)}
+    assert reporter.warnings == [
+        "2 symbolic link(s) leading outside every storage location were not followed: "
+        f"{data_dir}/b.png, {data_dir}/etc"
+    ]
+    assert not any(p.is_file() for p in read_add.rglob("*"))
+
+
+def test_symlinks_inside_storage_are_followed(instance, data_dir):
+    image = write_image(data_dir / "real" / "a.png")
+    (data_dir / "alias.png").symlink_to(image)
+    (data_dir / "folder").symlink_to(data_dir / "real", target_is_directory=True)
+    result, reporter = run_index(instance, data_dir, fmt="bare")
+    assert result.finished and reporter.warnings == []
+    assert indexed_paths(instance) == {
+        str(image),
+        f"{data_dir}/alias.png",
+        f"{data_dir}/folder/a.png",
+    }
+
+
+def test_symlink_loops_are_not_followed(instance, data_dir):
+    image = write_image(data_dir / "d" / "a.png")
+    (data_dir / "d" / "up").symlink_to(data_dir, target_is_directory=True)
+    (data_dir / "d" / "self").symlink_to(data_dir / "d", target_is_directory=True)
+    result, reporter = run_index(instance, data_dir, fmt="bare")
+    assert result.finished and indexed_paths(instance) == {str(image)}
+    assert reporter.warnings == [
+        f"2 symbolic link(s) to a folder above them were not followed: {data_dir}/d/self, "
+        f"{data_dir}/d/up"
+    ]
+
+
+def test_a_glob_does_not_follow_symlinks_out_of_storage(instance, data_dir, secret_folder):
+    image = write_image(data_dir / "a.png")
+    (data_dir / "b.png").symlink_to(secret_folder / "passwd.png")
+    result, reporter = run_index(instance, f"{data_dir}/*.png", fmt="bare")
+    assert result.finished and indexed_paths(instance) == {str(image)}
+    assert len(reporter.warnings) == 1 and "1 symbolic link(s)" in reporter.warnings[0]
+
+
+def test_a_folder_outside_storage_keeps_its_own_links_only(
+    tmp_path, instance, data_dir, secret_folder, read_add
+):
+    """A folder given on the command line outside storage is copied to read-add storage;
+    its symlinks may lead within it, not elsewhere."""
+    outside = tmp_path / "downloads"
+    write_image(outside / "a.png")
+    (outside / "alias.png").symlink_to(outside / "a.png")
+    (outside / "etc").symlink_to(secret_folder, target_is_directory=True)
+    result, reporter = run_index(instance, outside, fmt="bare")
+    assert result.finished and result.found_objects == 2  # a.png and alias.png
+    copied = sorted(p.name for p in read_add.rglob("*") if p.is_file())
+    assert copied == ["a.png"]  # alias.png has the same bytes: copied once
+    assert len(reporter.warnings) == 1 and f"{outside}/etc" in reporter.warnings[0]
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_warning(instance, data_dir):
+    image = write_image(data_dir / "a.png")
+    bad_name = os.path.join(os.fsencode(data_dir), b"caf\xe9.png")
+    with open(bad_name, "wb") as f:
+        f.write(image.read_bytes() + b"different")
+    bad_folder = os.path.join(os.fsencode(data_dir), b"d\xff")
+    os.mkdir(bad_folder)
+    write_image(Path(os.fsdecode(bad_folder)) / "b.png")
+    result, reporter = run_index(instance, data_dir, fmt="bare")
+    assert result.finished and indexed_paths(instance) == {str(image)}
+    assert reporter.warnings == [
+        "2 file(s) or folder(s) whose name is not valid UTF-8 were skipped: "
+        f"{data_dir}/caf\\xe9.png, {data_dir}/d\\xff"
+    ]
+
+
+def test_a_partner_linked_out_of_storage_is_not_pulled_in(instance, data_dir, tmp_path):
+    """A data file given alone pulls in its .json partner, but not through a symlink
+    leading out of storage."""
+    image = write_image(data_dir / "a.png")
+    outside = write_json(tmp_path / "secret" / "a.json", {"label": "secret"})
+    (data_dir / "a.json").symlink_to(outside)
+    result, _ = run_index(instance, image, fmt="strict")
+    assert result.finished and result.found_annotations == 0

@@ -19,22 +19,13 @@ import posixpath
 from collections.abc import Iterable
 
 from ldb_clone.errors import NotInStorageError
-from ldb_clone.fs import LOCAL, join_url
+from ldb_clone.fs import LOCAL, is_below, join_url
 from ldb_clone.storage import StorageLocation, find_location
 
 
 def real_local_roots(locations: Iterable[StorageLocation]) -> list[str]:
     """The resolved paths (symlinks followed) of the local storage locations."""
     return [os.path.realpath(loc.path) for loc in locations if loc.protocol == LOCAL]
-
-
-def is_below(path: str, roots: Iterable[str]) -> bool:
-    """True when ``path`` is one of ``roots`` or inside one (plain path comparison)."""
-    for root in roots:
-        root = root.rstrip("/")
-        if path == root or path.startswith(root + "/") or root == "":
-            return True
-    return False
 
 
 def normalize_remote(path: str) -> str:

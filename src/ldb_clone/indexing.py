@@ -25,6 +25,7 @@ from ldb_clone.fs import (
     LOCAL,
     FileEntry,
     Listing,
+    Skipped,
     get_fsspec,
     list_path,
     read_bytes,
@@ -248,7 +249,12 @@ class Indexer:
         listings: list[Listing] = []
         for arg in paths:
             self._check_remote_arg(arg)
-            listings.extend(list_path(arg, self.options))
+            listings.extend(list_path(arg, self.options, self.bounds.local_roots))
+        skipped = Skipped()
+        for listing in listings:
+            skipped.extend(listing.skipped)
+        for warning in skipped.warnings():
+            rep.warn(warning)
         ctx = _Context(self, params)
         if name == formats.AUTO:
             from ldb_clone.formats.auto import detect
