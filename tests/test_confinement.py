@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ldb_clone import cli
-from ldb_clone.errors import NotInStorageError
+from ldb_clone.errors import FormatError, NotInStorageError
 from ldb_clone.instance import Instance
 from ldb_clone.storage import add_storage
 from tests.conftest import write_image, write_json
@@ -264,3 +264,29 @@ def test_a_partner_linked_out_of_storage_is_not_pulled_in(instance, data_dir, tm
     (data_dir / "a.json").symlink_to(outside)
     result, _ = run_index(instance, image, fmt="strict")
     assert result.finished and result.found_annotations == 0
+
+
+def test_a_command_line_file_name_that_is_not_utf8_is_skipped(instance, data_dir):
+    """As the shell expands ``data/*``: the other files are indexed."""
+    image = write_image(data_dir / "a.png")
+    bad_name = os.path.join(os.fsencode(data_dir), b"caf\xe9.png")
+    with open(bad_name, "wb") as f:
+        f.write(b"not an image")
+    result, reporter = run_index(instance, os.fsdecode(bad_name), image, fmt="bare")
+    assert result.finished and indexed_paths(instance) == {str(image)}
+    assert reporter.warnings == [
+        "1 file(s) or folder(s) whose name is not valid UTF-8 were skipped: "
+        f"{data_dir}/caf\\xe9.png"
+    ]
+
+
+def test_an_annotation_naming_a_path_that_is_not_unicode_is_an_error(instance, data_dir):
+    """JSON can spell a lone surrogate (\\udce9): an error naming the task, no traceback."""
+    annotation = data_dir / "tasks.json"
+    annotation.write_text('[{"data": {"image": "caf\\udce9.png"}}]', encoding="utf-8")
+    with pytest.raises(FormatError) as raised:
+        run_index(instance, annotation, fmt="label-studio")
+    assert str(raised.value) == (
+        f'Invalid path named in {annotation} (task 0) at "data"."image": '
+        "'caf\\udce9.png' is not valid Unicode"
+    )

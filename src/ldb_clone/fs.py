@@ -145,17 +145,6 @@ class Skipped:
     loops: list[str] = field(default_factory=list)  # folder symlinks back to an ancestor
     not_utf8: list[str] = field(default_factory=list)  # names shown escaped
 
-    def describe(self) -> str:
-        """What was skipped, for a message."""
-        parts = []
-        if self.links_out:
-            parts.append(f"{len(self.links_out)} symbolic link(s) leading out of storage")
-        if self.loops:
-            parts.append(f"{len(self.loops)} symbolic link(s) looping back")
-        if self.not_utf8:
-            parts.append(f"{len(self.not_utf8)} name(s) that are not UTF-8")
-        return ", ".join(parts) + " skipped" if parts else "nothing skipped"
-
     def warnings(self, shown: int = 5) -> list[str]:
         """One warning per kind of file left out, naming the first few."""
 
@@ -180,11 +169,6 @@ class Skipped:
                 f"were skipped: {named(self.not_utf8)}"
             )
         return result
-
-    def extend(self, other: Skipped) -> None:
-        self.links_out += other.links_out
-        self.loops += other.loops
-        self.not_utf8 += other.not_utf8
 
 
 def walk_local(
@@ -263,12 +247,14 @@ class Listing:
     root: str  # the folder the argument names, or the parent of a file argument
     entries: list[FileEntry]
     is_dir: bool
-    skipped: Skipped = field(default_factory=Skipped)  # local files left out
     bounds: tuple[str, ...] = ()  # where symlinks found below the argument may lead
 
 
 def list_path(
-    arg: str, options_for: Any = None, storage_roots: Sequence[str] = ()
+    arg: str,
+    options_for: Any = None,
+    storage_roots: Sequence[str] = (),
+    skipped: Skipped | None = None,
 ) -> list[Listing]:
     """Expand one path argument (file, folder, glob or URL) into listings.
 
@@ -276,7 +262,10 @@ def list_path(
     holding a remote path. Symlinks found below a local argument (in a folder, or matched
     by a glob) are followed only into ``storage_roots`` (real paths of the local storage
     locations) or the argument's own folder; a file the argument names is always taken.
+    Local files left out (those symlinks, names that are not UTF-8) are noted in
+    ``skipped``.
     """
+    skipped = skipped if skipped is not None else Skipped()
     protocol, path = split_url(arg)
     if protocol == LOCAL:
         if GLOB_CHARS.search(path):
@@ -285,19 +274,19 @@ def list_path(
                 raise StorageError(f"No files match: '{arg}'")
             prefix = GLOB_CHARS.split(path, 1)[0].rsplit("/", 1)[0] or "/"
             bounds = (*storage_roots, os.path.realpath(prefix))
-            listings, skipped = [], Skipped()
+            listings = []
             for match in matches:
                 listing = _list_glob_match(match.replace(os.sep, "/"), bounds, skipped)
                 if listing is not None:
                     listings.append(listing)
-            if not listings:
-                raise StorageError(f"No files match: '{arg}' ({skipped.describe()})")
-            listings[0].skipped.extend(skipped)
             return listings
         if not os.path.exists(path):
-            raise StorageError(f"Path not found: '{arg}'")
+            raise StorageError(f"Path not found: '{escaped(arg)}'")
+        if not is_utf8(path):
+            skipped.not_utf8.append(escaped(path))
+            return []
         own = path if os.path.isdir(path) else os.path.dirname(path)
-        return [_list_local(path, arg, (*storage_roots, os.path.realpath(own)))]
+        return [_list_local(path, arg, (*storage_roots, os.path.realpath(own)), skipped)]
     fs = get_fsspec(protocol, options_for(protocol, path) if options_for else None)
     try:
         if GLOB_CHARS.search(path):
@@ -352,21 +341,20 @@ def _list_glob_match(match: str, bounds: tuple[str, ...], skipped: Skipped) -> L
     elif os.path.islink(match) and not is_below(os.path.realpath(match), bounds):
         skipped.links_out.append(match)
     else:
-        return _list_local(match, match, bounds)
+        return _list_local(match, match, bounds, skipped)
     return None
 
 
-def _list_local(path: str, arg: str, bounds: tuple[str, ...]) -> Listing:
+def _list_local(path: str, arg: str, bounds: tuple[str, ...], skipped: Skipped) -> Listing:
     if os.path.isdir(path):
         path = normalize_local(path)
-        skipped = Skipped()
         entries = list(walk_local(path, bounds, skipped))
-        return Listing(arg, path, entries, True, skipped, bounds)
+        return Listing(arg, path, entries, True, bounds)
     path = normalize_local(path)
     entry = stat_local(path)
     if entry is None:
         raise StorageError(f"Not a regular file: '{arg}'")
-    return Listing(arg, entry.parent, [entry], False, Skipped(), bounds)
+    return Listing(arg, entry.parent, [entry], False, bounds)
 
 
 def sibling_entries(entry: FileEntry, bounds: Sequence[str] = ()) -> list[FileEntry]:

@@ -27,6 +27,7 @@ from ldb_clone.fs import (
     Listing,
     Skipped,
     get_fsspec,
+    is_utf8,
     list_path,
     read_bytes,
     split_url,
@@ -133,9 +134,12 @@ class _Context:
     def resolve(
         self, url: str, base: FileEntry | None = None, named_in: str | None = None
     ) -> FileEntry | None:
+        where = named_in or (base.url if base is not None else "an annotation")
+        if not is_utf8(url):
+            shown = url.encode("utf-8", "backslashreplace").decode()
+            raise FormatError(f"Invalid path named in {where}: '{shown}' is not valid Unicode")
         key = self._key(url, base)
         if key not in self._stats:
-            where = named_in or (base.url if base is not None else "an annotation")
             self.indexer.bounds.check_named(*key, where)
             self._stats[key] = self.indexer.stat(*key)
         return self._stats[key]
@@ -247,12 +251,10 @@ class Indexer:
         rep.echo(f"Data format: {name}")
         rep.echo("Collecting paths...")
         listings: list[Listing] = []
+        skipped = Skipped()
         for arg in paths:
             self._check_remote_arg(arg)
-            listings.extend(list_path(arg, self.options, self.bounds.local_roots))
-        skipped = Skipped()
-        for listing in listings:
-            skipped.extend(listing.skipped)
+            listings.extend(list_path(arg, self.options, self.bounds.local_roots, skipped))
         for warning in skipped.warnings():
             rep.warn(warning)
         ctx = _Context(self, params)
