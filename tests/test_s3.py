@@ -338,8 +338,13 @@ def other_bucket_requests(s3) -> int:
     return sum(n for (_, path, _), n in s3.recorder.requests.items() if "other-bucket" in path)
 
 
+@pytest.mark.parametrize("ephemeral_remote", [False, True], ids=["", "ephemeral-remote"])
 @pytest.mark.parametrize("exists", [True, False], ids=["existing", "missing"])
-def test_a_task_naming_another_bucket_is_refused_before_any_request(instance, s3, exists):
+def test_a_task_naming_another_bucket_is_refused_before_any_request(
+    instance, s3, exists, ephemeral_remote
+):
+    """--ephemeral-remote copies cloud paths given on the command line, not those an
+    annotation names."""
     from ldb_clone.errors import NotInStorageError
     from tests.helpers import current, run_index
 
@@ -347,7 +352,7 @@ def test_a_task_naming_another_bucket_is_refused_before_any_request(instance, s3
     add_location_in_process(instance, s3)
     s3.recorder.reset()
     with pytest.raises(NotInStorageError) as raised:
-        run_index(instance, url, fmt="label-studio")
+        run_index(instance, url, fmt="label-studio", ephemeral_remote=ephemeral_remote)
     # the same message whether or not the object exists: nothing was asked
     assert str(raised.value) == (
         f'\'s3://other-bucket/private/x.png\' named in {url} (task 0) at "data"."image" is '
