@@ -208,11 +208,13 @@ def test_symlink_loops_are_not_followed(instance, data_dir):
     image = write_image(data_dir / "d" / "a.png")
     (data_dir / "d" / "up").symlink_to(data_dir, target_is_directory=True)
     (data_dir / "d" / "self").symlink_to(data_dir / "d", target_is_directory=True)
+    (data_dir / "x.png").symlink_to(data_dir / "y.png")  # two links naming each other
+    (data_dir / "y.png").symlink_to(data_dir / "x.png")
     result, reporter = run_index(instance, data_dir, fmt="bare")
     assert result.finished and indexed_paths(instance) == {str(image)}
     assert reporter.warnings == [
-        f"2 symbolic link(s) to a folder above them were not followed: {data_dir}/d/self, "
-        f"{data_dir}/d/up"
+        f"4 symbolic link(s) forming a loop were not followed: {data_dir}/x.png, "
+        f"{data_dir}/y.png, {data_dir}/d/self, {data_dir}/d/up"
     ]
 
 
@@ -290,3 +292,12 @@ def test_an_annotation_naming_a_path_that_is_not_unicode_is_an_error(instance, d
         f'Invalid path named in {annotation} (task 0) at "data"."image": '
         "'caf\\udce9.png' is not valid Unicode"
     )
+
+
+def test_a_link_loop_beside_a_file_does_not_hide_its_partner(instance, data_dir):
+    image = write_image(data_dir / "a.png")
+    write_json(data_dir / "a.json", {"label": "cat"})
+    (data_dir / "x.png").symlink_to(data_dir / "y.png")
+    (data_dir / "y.png").symlink_to(data_dir / "x.png")
+    result, _ = run_index(instance, image, fmt="strict")
+    assert result.finished and result.found_annotations == 1

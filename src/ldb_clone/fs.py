@@ -142,7 +142,7 @@ class Skipped:
     """What a local listing left out, reported as one warning per kind."""
 
     links_out: list[str] = field(default_factory=list)  # symlinks leading out of bounds
-    loops: list[str] = field(default_factory=list)  # folder symlinks back to an ancestor
+    loops: list[str] = field(default_factory=list)  # links back to a folder above, or circular
     not_utf8: list[str] = field(default_factory=list)  # names shown escaped
 
     def warnings(self, shown: int = 5) -> list[str]:
@@ -160,8 +160,8 @@ class Skipped:
             )
         if self.loops:
             result.append(
-                f"{len(self.loops)} symbolic link(s) to a folder above them were not "
-                f"followed: {named(self.loops)}"
+                f"{len(self.loops)} symbolic link(s) forming a loop were not followed: "
+                f"{named(self.loops)}"
             )
         if self.not_utf8:
             result.append(
@@ -206,14 +206,20 @@ def walk_local(
                 if not is_below(real, bounds):
                     skipped.links_out.append(entry.path)
                     continue
-            if entry.is_dir():
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError:  # links that lead to each other (ELOOP)
+                skipped.loops.append(entry.path)
+                continue
+            if is_dir:
                 if real is None:
                     real = f"{ancestors[-1].rstrip('/')}/{entry.name}"
                 elif any(is_below(above, [real]) for above in ancestors):
                     skipped.loops.append(entry.path)
                     continue
                 subdirs.append((entry.path, (*ancestors, real)))
-            elif entry.is_file():
+            elif is_file:
                 yield _entry_from_stat(entry.path.replace(os.sep, "/"), entry.stat())
         stack.extend(reversed(subdirs))
 
@@ -362,17 +368,20 @@ def sibling_entries(entry: FileEntry, bounds: Sequence[str] = ()) -> list[FileEn
     is taken only when it leads inside ``bounds`` (real paths), as in ``walk_local``."""
     if entry.protocol != LOCAL:
         return []
+
+    def taken(e: os.DirEntry) -> bool:
+        if e.name == entry.name or e.name.startswith(".") or not is_utf8(e.name):
+            return False
+        try:
+            if e.is_symlink() and not is_below(os.path.realpath(e.path), bounds):
+                return False
+            return e.is_file()
+        except OSError:  # a link loop
+            return False
+
     try:
         with os.scandir(entry.parent or "/") as it:
-            return [
-                _entry_from_stat(e.path.replace(os.sep, "/"), e.stat())
-                for e in it
-                if e.is_file()
-                and e.name != entry.name
-                and not e.name.startswith(".")
-                and is_utf8(e.name)
-                and not (e.is_symlink() and not is_below(os.path.realpath(e.path), bounds))
-            ]
+            return [_entry_from_stat(e.path.replace(os.sep, "/"), e.stat()) for e in it if taken(e)]
     except OSError:
         return []
 
