@@ -218,12 +218,17 @@ def test_symlink_loops_are_not_followed(instance, data_dir):
     ]
 
 
-def test_a_glob_does_not_follow_symlinks_out_of_storage(instance, data_dir, secret_folder):
-    image = write_image(data_dir / "a.png")
+@pytest.mark.parametrize("pattern", ["*.png", "*/*.png", "**/*.png"])
+def test_a_glob_does_not_follow_symlinks_out_of_storage(instance, data_dir, secret_folder, pattern):
+    image = write_image(data_dir / "sub" / "a.png")
     (data_dir / "b.png").symlink_to(secret_folder / "passwd.png")
-    result, reporter = run_index(instance, f"{data_dir}/*.png", fmt="bare")
-    assert result.finished and indexed_paths(instance) == {str(image)}
-    assert len(reporter.warnings) == 1 and "1 symbolic link(s)" in reporter.warnings[0]
+    (data_dir / "sub" / "b.png").symlink_to(secret_folder / "passwd.png")
+    (data_dir / "etc").symlink_to(secret_folder, target_is_directory=True)
+    result, reporter = run_index(instance, f"{data_dir}/{pattern}", fmt="bare")
+    assert result.finished
+    assert indexed_paths(instance) == ({str(image)} if "/" in pattern else set())
+    assert len(reporter.warnings) == 1
+    assert "leading outside every storage location" in reporter.warnings[0]
 
 
 def test_a_folder_outside_storage_keeps_its_own_links_only(

@@ -100,6 +100,8 @@ def escaped(path: str) -> str:
 def is_utf8(name: str) -> bool:
     """False for a name read from disk that holds bytes which are not UTF-8 (Python
     keeps those as lone surrogates, which the catalog cannot store)."""
+    if name.isascii():
+        return True
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -340,11 +342,12 @@ def remote_reason(exc: BaseException) -> str:
 
 
 def _list_glob_match(match: str, bounds: tuple[str, ...], skipped: Skipped) -> Listing | None:
-    """The listing of one glob match, or None for a match the walk would skip too (a
-    symlink leading out of ``bounds``, a name that is not UTF-8), noted in ``skipped``."""
+    """The listing of one glob match, or None for a match the walk would skip too (one
+    leading out of ``bounds`` through a symlink, itself or a folder above it, or a name
+    that is not UTF-8), noted in ``skipped``."""
     if not is_utf8(match):
         skipped.not_utf8.append(escaped(match))
-    elif os.path.islink(match) and not is_below(os.path.realpath(match), bounds):
+    elif not is_below(os.path.realpath(match), bounds):
         skipped.links_out.append(match)
     else:
         return _list_local(match, match, bounds, skipped)
