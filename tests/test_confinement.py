@@ -306,3 +306,18 @@ def test_a_link_loop_beside_a_file_does_not_hide_its_partner(instance, data_dir)
     (data_dir / "y.png").symlink_to(data_dir / "x.png")
     result, _ = run_index(instance, image, fmt="strict")
     assert result.finished and result.found_annotations == 1
+
+
+def test_a_named_path_inside_storage_by_its_real_path_is_not_copied(
+    tmp_path, instance, read_add, make_image
+):
+    """The location is registered through a symlink; the annotation names the real path.
+    It is inside storage, so it is indexed where it is: never copied to read-add."""
+    real = tmp_path / "real"
+    image = make_image(real / "a.png")
+    (tmp_path / "linked").symlink_to(real, target_is_directory=True)
+    add_storage(instance, str(tmp_path / "linked"))
+    annotation = write_json(tmp_path / "linked" / "tasks.json", [{"data": {"image": str(image)}}])
+    result, _ = run_index(instance, annotation, fmt="label-studio")
+    assert result.finished and indexed_paths(instance) == {str(image)}
+    assert not any(p.is_file() for p in read_add.rglob("*"))

@@ -142,6 +142,7 @@ class _Context:
         if key not in self._stats:
             self.indexer.bounds.check_named(*key, where)
             self._stats[key] = self.indexer.stat(*key)
+            self.indexer.named_in_storage.add(key)
         return self._stats[key]
 
     def prefetch(self, requests: Iterable[tuple[str, FileEntry | None]]) -> None:
@@ -217,6 +218,9 @@ class Indexer:
         self.bounds = StorageBounds(self.locations, self.read_any_cloud)
         self.copier: ReadAddCopier | None = None
         self._inside_cache: dict[tuple[str, str], bool] = {}
+        # (protocol, path) of files named by annotations: checked to be inside storage
+        # (after symlinks, see confine), so never copied to read-add storage
+        self.named_in_storage: set[tuple[str, str]] = set()
         self._transform_sets: dict[str, tuple[str, ...]] = {}
         self.now = datetime.now(timezone.utc).isoformat()
         self.user = current_user()
@@ -518,6 +522,8 @@ class Indexer:
     def _is_ephemeral(self, data: FileEntry) -> bool:
         """True for a file outside every storage location (remote ones count as inside
         when core.read_any_cloud_location is set)."""
+        if (data.protocol, data.path) in self.named_in_storage:
+            return False
         key = (data.protocol, data.parent)
         inside = self._inside_cache.get(key)
         if inside is None:
