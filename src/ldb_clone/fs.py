@@ -202,6 +202,9 @@ def walk_local(
             if not is_utf8(entry.name):
                 skipped.not_utf8.append(escaped(entry.path))
                 continue
+            if entry.is_file(follow_symlinks=False):  # the common case, from d_type alone
+                yield _entry_from_stat(entry.path.replace(os.sep, "/"), entry.stat())
+                continue
             real = None
             if entry.is_symlink():
                 real = os.path.realpath(entry.path)
