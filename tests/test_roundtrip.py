@@ -218,8 +218,9 @@ TARGETS: dict[str, tuple[str, dict[str, str]]] = {
     "infer": ("tensorflow-inferred", {}),
     "label-studio": ("label-studio", {}),
 }
-# annot and label-studio name objects outside the folder: the fresh instance copies them
-# into its read-add location, the instantiated folder
+# annot and label-studio name objects outside the folder: the fresh instance must trust
+# the folder the objects live in (a storage location), as a path named inside an
+# annotation is never copied to read-add storage
 NAMES_OBJECTS = {"annotation-only", "label-studio"}
 
 
@@ -231,10 +232,20 @@ def expected_after(expected: dict[str, Any], target: str) -> dict[str, Any]:
 
 
 def index_into_fresh(
-    path: Path, target_dir: Path, fmt: str, params: dict[str, str], hash_algorithm="xxh3"
+    path: Path,
+    target_dir: Path,
+    fmt: str,
+    params: dict[str, str],
+    hash_algorithm="xxh3",
+    objects_in: Path | None = None,
 ) -> Instance:
+    """A fresh instance with ``target_dir`` indexed; formats that name their objects need
+    the folder holding them (``objects_in``) registered as storage too."""
     second = fresh_instance(path, hash_algorithm)
-    add_storage(second, str(target_dir), read_add=fmt in NAMES_OBJECTS)
+    add_storage(second, str(target_dir))
+    if fmt in NAMES_OBJECTS:
+        assert objects_in is not None
+        add_storage(second, str(objects_in))
     result, _ = run_index(second, target_dir, fmt=fmt, params=params)
     assert result.finished
     return second
@@ -275,12 +286,13 @@ def test_round_trip(source, content, target, instance, data_dir, tmp_path):
         0 if fmt in NAMES_OBJECTS else len(kept),
         0 if fmt == "tensorflow-inferred" else with_annotation,
     )
-    second = index_into_fresh(tmp_path / "inst2", out, fmt, params)
+    second = index_into_fresh(tmp_path / "inst2", out, fmt, params, objects_in=data_dir)
     try:
         assert current(second) == kept
         paths = second.catalog.object_paths(list(kept))
+        stored_in = data_dir if fmt in NAMES_OBJECTS else out  # named objects: in place
         assert {
-            oid: [Path(p).is_relative_to(out) for _, p in rows] for oid, rows in paths.items()
+            oid: [Path(p).is_relative_to(stored_in) for _, p in rows] for oid, rows in paths.items()
         } == {oid: [True] for oid in kept}
     finally:
         second.close()
@@ -592,7 +604,9 @@ def test_md5_instance_round_trip_through_annotation_only(tmp_path, second_hash):
     assert {r["data-object-info"]["md5"]: annotated(r["annotation"]) for r in records} == md5
     assert all(sorted(r["data-object-info"]) == ["md5", "path"] for r in records)
 
-    second = index_into_fresh(tmp_path / "inst2", out, "annotation-only", {}, second_hash)
+    second = index_into_fresh(
+        tmp_path / "inst2", out, "annotation-only", {}, second_hash, objects_in=data
+    )
     try:
         if second_hash == "md5":
             assert current(second) == md5
@@ -619,7 +633,7 @@ def test_label_studio_relative_image_becomes_the_recorded_location(instance, dat
     instantiate(instance, select_members(instance, ["ds:root"]), str(out), "label-studio", {})
 
     moved = {**task, "data": {"image": str(image)}}
-    second = index_into_fresh(tmp_path / "inst2", out, "label-studio", {})
+    second = index_into_fresh(tmp_path / "inst2", out, "label-studio", {}, objects_in=data_dir)
     try:
         assert current(second) == {oid: annotated(with_info(moved, "xxh3_128", oid))}
     finally:
@@ -657,8 +671,9 @@ def test_round_trip_cli(ldb, source, content, target, instance, data_dir, tmp_pa
     inst2 = tmp_path / "inst2"
     env = {"LDB_DIR": str(inst2)}
     ldb("init", str(inst2), env=env, check=True)
-    read_add = ["-a", "true"] if fmt in NAMES_OBJECTS else []
-    ldb("add-storage", *read_add, str(out), env=env, check=True)
+    ldb("add-storage", str(out), env=env, check=True)
+    if fmt in NAMES_OBJECTS:
+        ldb("add-storage", str(data_dir), env=env, check=True)
     indexed = ldb("index", "-m", fmt, *p_args, str(out), env=env, check=True)
     assert f"  {'Found data objects:':<23}{len(kept):>9}\n" in indexed.stdout
     second = open_instance(inst2)

@@ -313,3 +313,87 @@ def test_read_add_location_on_s3(ldb, s3, tmp_path, make_image, make_json):
     assert row["path"].endswith("/a.png")
     got = ldb("instantiate", "ds:root", "-m", "strict", "-t", "back", check=True)
     assert "Data objects:         1" in got.stdout
+
+
+# paths named inside annotations ----------------------------------------------------------
+
+
+def other_bucket_task(s3, exists: bool) -> str:
+    """A Label Studio export in storage naming an object of a bucket outside storage."""
+    s3.fs.mkdir("other-bucket")
+    if exists:
+        s3.fs.pipe("other-bucket/private/x.png", png_bytes())
+    put(s3, "data/tasks.json", [{"data": {"image": "s3://other-bucket/private/x.png"}}])
+    return f"s3://{s3.bucket}/data/tasks.json"
+
+
+def add_location_in_process(instance, s3) -> None:
+    from ldb_clone.storage import add_storage
+
+    options = {"client_kwargs": {"endpoint_url": s3.endpoint}, "key": ACCESS_KEY}
+    add_storage(instance, f"s3://{s3.bucket}/data", options={**options, "secret": SECRET_KEY})
+
+
+def other_bucket_requests(s3) -> int:
+    return sum(n for (_, path, _), n in s3.recorder.requests.items() if "other-bucket" in path)
+
+
+@pytest.mark.parametrize("ephemeral_remote", [False, True], ids=["", "ephemeral-remote"])
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "missing"])
+def test_a_task_naming_another_bucket_is_refused_before_any_request(
+    instance, s3, exists, ephemeral_remote
+):
+    """--ephemeral-remote copies cloud paths given on the command line, not those an
+    annotation names."""
+    from ldb_clone.errors import NotInStorageError
+    from tests.helpers import current, run_index
+
+    url = other_bucket_task(s3, exists)
+    add_location_in_process(instance, s3)
+    s3.recorder.reset()
+    with pytest.raises(NotInStorageError) as raised:
+        run_index(instance, url, fmt="label-studio", ephemeral_remote=ephemeral_remote)
+    # the same message whether or not the object exists: nothing was asked
+    assert str(raised.value) == (
+        f'\'s3://other-bucket/private/x.png\' named in {url} (task 0) at "data"."image" is '
+        "outside every storage location (add a storage location that contains it, or set "
+        "core.read_any_cloud_location)"
+    )
+    assert other_bucket_requests(s3) == 0
+    assert current(instance) == {}
+
+
+def test_dot_dot_cannot_climb_out_of_a_cloud_location(instance, s3):
+    from ldb_clone.errors import NotInStorageError
+    from tests.helpers import run_index
+
+    put(s3, "secret/x.png", png_bytes())
+    put(s3, "data/tasks.json", [{"data": {"image": "../secret/x.png"}}])
+    add_location_in_process(instance, s3)
+    s3.recorder.reset()
+    with pytest.raises(NotInStorageError, match=f"s3://{s3.bucket}/secret/x.png"):
+        run_index(instance, f"s3://{s3.bucket}/data/tasks.json", fmt="label-studio")
+    assert not any("/secret/" in path for (_, path, _) in s3.recorder.requests)
+
+
+def test_read_any_cloud_location_lets_a_task_name_another_bucket(instance_dir, s3, monkeypatch):
+    """The user's explicit trust in every cloud location (options from the environment)."""
+    from ldb_clone.instance import open_instance
+    from tests.helpers import run_index
+
+    for name, value in outside_env(s3).items():
+        monkeypatch.setenv(name, value)
+    config = instance_dir / "config"
+    config.write_text(
+        config.read_text().replace(
+            "read_any_cloud_location = false", "read_any_cloud_location = true"
+        )
+    )
+    instance = open_instance(instance_dir)
+    try:
+        url = other_bucket_task(s3, exists=True)
+        add_location_in_process(instance, s3)
+        result, _ = run_index(instance, url, fmt="label-studio")
+        assert result.finished and result.new_objects == 1
+    finally:
+        instance.close()

@@ -10,8 +10,8 @@ import glob as globlib
 import os
 import re
 import stat as statlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ldb_clone.errors import StorageError
@@ -83,6 +83,32 @@ def join_url(protocol: str, path: str) -> str:
     return path if protocol == LOCAL else f"{protocol}://{path}"
 
 
+def is_below(path: str, roots: Iterable[str]) -> bool:
+    """True when ``path`` is one of ``roots`` or inside one (plain path comparison)."""
+    for root in roots:
+        root = root.rstrip("/")
+        if path == root or path.startswith(root + "/") or root == "":
+            return True
+    return False
+
+
+def escaped(path: str) -> str:
+    """A local path for messages: bytes that are not UTF-8 shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def is_utf8(name: str) -> bool:
+    """False for a name read from disk that holds bytes which are not UTF-8 (Python
+    keeps those as lone surrogates, which the catalog cannot store)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_hidden_below(path: str, root: str) -> bool:
     """True when a component of ``path`` below ``root`` starts with a dot."""
     rel = path[len(root) :].lstrip("/") if path.startswith(root) else path.rsplit("/", 1)[-1]
@@ -113,23 +139,92 @@ def stat_local(path: str) -> FileEntry | None:
     return _entry_from_stat(path, st)
 
 
-def walk_local(root: str) -> Iterator[FileEntry]:
-    """Every regular file below ``root``, skipping hidden files and folders."""
-    stack = [root]
+@dataclass(slots=True)
+class Skipped:
+    """What a local listing left out, reported as one warning per kind."""
+
+    links_out: list[str] = field(default_factory=list)  # symlinks leading out of bounds
+    loops: list[str] = field(default_factory=list)  # links back to a folder above, or circular
+    not_utf8: list[str] = field(default_factory=list)  # names shown escaped
+
+    def warnings(self, shown: int = 5) -> list[str]:
+        """One warning per kind of file left out, naming the first few."""
+
+        def named(paths: list[str]) -> str:
+            more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+            return ", ".join(paths[:shown]) + more
+
+        result = []
+        if self.links_out:
+            result.append(
+                f"{len(self.links_out)} symbolic link(s) leading outside every storage "
+                f"location were not followed: {named(self.links_out)}"
+            )
+        if self.loops:
+            result.append(
+                f"{len(self.loops)} symbolic link(s) forming a loop were not followed: "
+                f"{named(self.loops)}"
+            )
+        if self.not_utf8:
+            result.append(
+                f"{len(self.not_utf8)} file(s) or folder(s) whose name is not valid UTF-8 "
+                f"were skipped: {named(self.not_utf8)}"
+            )
+        return result
+
+
+def walk_local(
+    root: str, bounds: Sequence[str] | None = None, skipped: Skipped | None = None
+) -> Iterator[FileEntry]:
+    """Every regular file below ``root``, skipping hidden files and folders.
+
+    A symlink is followed only when its target (resolved) lies inside one of ``bounds``
+    (real paths; default: the real path of ``root``); a folder symlink that leads back
+    to a folder being walked is not followed either. Names that are not UTF-8 are left
+    out. What is left out is noted in ``skipped``.
+    """
+    skipped = skipped if skipped is not None else Skipped()
+    real_root = os.path.realpath(root)
+    bounds = [real_root] if bounds is None else bounds
+    # (folder, real paths of the folder and of every folder above it in this walk)
+    stack: list[tuple[str, tuple[str, ...]]] = [(root, (real_root,))]
     while stack:
-        folder = stack.pop()
+        folder, ancestors = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except PermissionError as exc:
-            raise StorageError(f"Permission denied: '{folder}'") from exc
+            raise StorageError(f"Permission denied: '{escaped(folder)}'") from exc
         subdirs = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():
-                subdirs.append(entry.path)
-            elif entry.is_file():
+            if not is_utf8(entry.name):
+                skipped.not_utf8.append(escaped(entry.path))
+                continue
+            if entry.is_file(follow_symlinks=False):  # the common case, from d_type alone
+                yield _entry_from_stat(entry.path.replace(os.sep, "/"), entry.stat())
+                continue
+            real = None
+            if entry.is_symlink():
+                real = os.path.realpath(entry.path)
+                if not is_below(real, bounds):
+                    skipped.links_out.append(entry.path)
+                    continue
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError:  # links that lead to each other (ELOOP)
+                skipped.loops.append(entry.path)
+                continue
+            if is_dir:
+                if real is None:
+                    real = f"{ancestors[-1].rstrip('/')}/{entry.name}"
+                elif any(is_below(above, [real]) for above in ancestors):
+                    skipped.loops.append(entry.path)
+                    continue
+                subdirs.append((entry.path, (*ancestors, real)))
+            elif is_file:
                 yield _entry_from_stat(entry.path.replace(os.sep, "/"), entry.stat())
         stack.extend(reversed(subdirs))
 
@@ -163,24 +258,46 @@ class Listing:
     root: str  # the folder the argument names, or the parent of a file argument
     entries: list[FileEntry]
     is_dir: bool
+    bounds: tuple[str, ...] = ()  # where symlinks found below the argument may lead
 
 
-def list_path(arg: str, options_for: Any = None) -> list[Listing]:
+def list_path(
+    arg: str,
+    options_for: Any = None,
+    storage_roots: Sequence[str] = (),
+    skipped: Skipped | None = None,
+) -> list[Listing]:
     """Expand one path argument (file, folder, glob or URL) into listings.
 
     ``options_for(protocol, path)`` gives the fsspec options of the storage location
-    holding a remote path.
+    holding a remote path. Symlinks found below a local argument (in a folder, or matched
+    by a glob) are followed only into ``storage_roots`` (real paths of the local storage
+    locations) or the argument's own folder; a file the argument names is always taken.
+    Local files left out (those symlinks, names that are not UTF-8) are noted in
+    ``skipped``.
     """
+    skipped = skipped if skipped is not None else Skipped()
     protocol, path = split_url(arg)
     if protocol == LOCAL:
         if GLOB_CHARS.search(path):
             matches = sorted(globlib.glob(path, recursive=True))
             if not matches:
                 raise StorageError(f"No files match: '{arg}'")
-            return [_list_local(m.replace(os.sep, "/"), m) for m in matches]
+            prefix = GLOB_CHARS.split(path, 1)[0].rsplit("/", 1)[0] or "/"
+            bounds = (*storage_roots, os.path.realpath(prefix))
+            listings = []
+            for match in matches:
+                listing = _list_glob_match(match.replace(os.sep, "/"), bounds, skipped)
+                if listing is not None:
+                    listings.append(listing)
+            return listings
         if not os.path.exists(path):
-            raise StorageError(f"Path not found: '{arg}'")
-        return [_list_local(path, arg)]
+            raise StorageError(f"Path not found: '{escaped(arg)}'")
+        if not is_utf8(path):
+            skipped.not_utf8.append(escaped(path))
+            return []
+        own = path if os.path.isdir(path) else os.path.dirname(path)
+        return [_list_local(path, arg, (*storage_roots, os.path.realpath(own)), skipped)]
     fs = get_fsspec(protocol, options_for(protocol, path) if options_for else None)
     try:
         if GLOB_CHARS.search(path):
@@ -227,28 +344,50 @@ def remote_reason(exc: BaseException) -> str:
     return first if len(first) > 12 else f"{name}: {first}"
 
 
-def _list_local(path: str, arg: str) -> Listing:
+def _list_glob_match(match: str, bounds: tuple[str, ...], skipped: Skipped) -> Listing | None:
+    """The listing of one glob match, or None for a match the walk would skip too (one
+    leading out of ``bounds`` through a symlink, itself or a folder above it, or a name
+    that is not UTF-8), noted in ``skipped``."""
+    if not is_utf8(match):
+        skipped.not_utf8.append(escaped(match))
+    elif not is_below(os.path.realpath(match), bounds):
+        skipped.links_out.append(match)
+    else:
+        return _list_local(match, match, bounds, skipped)
+    return None
+
+
+def _list_local(path: str, arg: str, bounds: tuple[str, ...], skipped: Skipped) -> Listing:
     if os.path.isdir(path):
         path = normalize_local(path)
-        return Listing(arg, path, list(walk_local(path)), True)
+        entries = list(walk_local(path, bounds, skipped))
+        return Listing(arg, path, entries, True, bounds)
     path = normalize_local(path)
     entry = stat_local(path)
     if entry is None:
         raise StorageError(f"Not a regular file: '{arg}'")
-    return Listing(arg, entry.parent, [entry], False)
+    return Listing(arg, entry.parent, [entry], False, bounds)
 
 
-def sibling_entries(entry: FileEntry) -> list[FileEntry]:
-    """Other files in the same local folder (for pulling in a pair's partner)."""
+def sibling_entries(entry: FileEntry, bounds: Sequence[str] = ()) -> list[FileEntry]:
+    """Other files in the same local folder (for pulling in a pair's partner); a symlink
+    is taken only when it leads inside ``bounds`` (real paths), as in ``walk_local``."""
     if entry.protocol != LOCAL:
         return []
+
+    def taken(e: os.DirEntry) -> bool:
+        if e.name == entry.name or e.name.startswith(".") or not is_utf8(e.name):
+            return False
+        try:
+            if e.is_symlink() and not is_below(os.path.realpath(e.path), bounds):
+                return False
+            return e.is_file()
+        except OSError:  # a link loop
+            return False
+
     try:
         with os.scandir(entry.parent or "/") as it:
-            return [
-                _entry_from_stat(e.path.replace(os.sep, "/"), e.stat())
-                for e in it
-                if e.is_file() and e.name != entry.name and not e.name.startswith(".")
-            ]
+            return [_entry_from_stat(e.path.replace(os.sep, "/"), e.stat()) for e in it if taken(e)]
     except OSError:
         return []
 

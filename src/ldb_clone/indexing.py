@@ -18,13 +18,16 @@ from typing import Any
 
 from ldb_clone import formats
 from ldb_clone.catalog import ObjectRecord
+from ldb_clone.confine import StorageBounds, normalize_remote
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
 from ldb_clone.fs import (
     LOCAL,
     FileEntry,
     Listing,
+    Skipped,
     get_fsspec,
+    is_utf8,
     list_path,
     read_bytes,
     split_url,
@@ -125,19 +128,33 @@ class _Context:
     def _key(self, url: str, base: FileEntry | None) -> tuple[str, str]:
         base_dir = base.parent if base is not None and base.protocol == LOCAL else None
         if base is not None and base.protocol != LOCAL and "://" not in url and url[:1] != "/":
-            return base.protocol, f"{base.parent}/{url}"
-        return split_url(url, base=base_dir)
+            return base.protocol, normalize_remote(f"{base.parent}/{url}")
+        protocol, path = split_url(url, base=base_dir)
+        return protocol, path if protocol == LOCAL else normalize_remote(path)
 
-    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
+    def resolve(
+        self, url: str, base: FileEntry | None = None, named_in: str | None = None
+    ) -> FileEntry | None:
+        where = named_in or (base.url if base is not None else "an annotation")
+        if not is_utf8(url):
+            shown = url.encode("utf-8", "backslashreplace").decode()
+            raise FormatError(f"Invalid path named in {where}: '{shown}' is not valid Unicode")
         key = self._key(url, base)
         if key not in self._stats:
+            self.indexer.bounds.check_named(*key, where)
             self._stats[key] = self.indexer.stat(*key)
+            self.indexer.named_in_storage.add(key)
         return self._stats[key]
 
     def prefetch(self, requests: Iterable[tuple[str, FileEntry | None]]) -> None:
-        """Stat many URLs at once (remote ones concurrently) before ``resolve`` asks."""
+        """Stat many URLs at once (remote ones concurrently) before ``resolve`` asks.
+        URLs outside storage are left to ``resolve``, which refuses them unread."""
         keys = {self._key(url, base) for url, base in requests}
-        remote = [k for k in keys if k[0] != LOCAL and k not in self._stats]
+        remote = [
+            k
+            for k in keys
+            if k[0] != LOCAL and k not in self._stats and self.indexer.bounds.allows(*k)
+        ]
         if len(remote) < 2:
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -199,8 +216,12 @@ class Indexer:
         self.ephemeral_remote = ephemeral_remote
         self.locations: list[StorageLocation] = load_locations(instance)
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
+        self.bounds = StorageBounds(self.locations, self.read_any_cloud)
         self.copier: ReadAddCopier | None = None
         self._inside_cache: dict[tuple[str, str], bool] = {}
+        # (protocol, path) of files named by annotations: checked to be inside storage
+        # (after symlinks, see confine), so never copied to read-add storage
+        self.named_in_storage: set[tuple[str, str]] = set()
         self._transform_sets: dict[str, tuple[str, ...]] = {}
         self.now = datetime.now(timezone.utc).isoformat()
         self.user = current_user()
@@ -235,9 +256,12 @@ class Indexer:
         rep.echo(f"Data format: {name}")
         rep.echo("Collecting paths...")
         listings: list[Listing] = []
+        skipped = Skipped()
         for arg in paths:
             self._check_remote_arg(arg)
-            listings.extend(list_path(arg, self.options))
+            listings.extend(list_path(arg, self.options, self.bounds.local_roots, skipped))
+        for warning in skipped.warnings():
+            rep.warn(warning)
         ctx = _Context(self, params)
         if name == formats.AUTO:
             from ldb_clone.formats.auto import detect
@@ -508,6 +532,8 @@ class Indexer:
     def _is_ephemeral(self, data: FileEntry) -> bool:
         """True for a file outside every storage location (remote ones count as inside
         when core.read_any_cloud_location is set)."""
+        if (data.protocol, data.path) in self.named_in_storage:
+            return False
         key = (data.protocol, data.parent)
         inside = self._inside_cache.get(key)
         if inside is None:

@@ -124,6 +124,7 @@ def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str
     Folders are walked (hidden files and ``.json`` files are skipped); globs and URLs work
     as for ``ldb index``. A file whose size and mtime match the stat cache is not read.
     """
+    from ldb_clone.confine import real_local_roots
     from ldb_clone.fs import LOCAL, FileEntry, list_path, read_bytes
     from ldb_clone.storage import load_locations, options_for
 
@@ -134,7 +135,7 @@ def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str
 
     entries: list[FileEntry] = []
     for source in sources:
-        for listing in list_path(source, options):
+        for listing in list_path(source, options, real_local_roots(locations)):
             entries.extend(e for e in listing.entries if not e.is_json)
     hasher = instance.hasher
     ids: dict[str, str] = {}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ldb_clone.errors import FormatError, LdbError
+from ldb_clone.errors import FormatError, LdbError, NotInStorageError
 from ldb_clone.formats.platform import content_hash
 from ldb_clone.indexing import MEMORY_PREFIX
 from ldb_clone.instantiate import instantiate
@@ -197,6 +197,18 @@ def test_a_file_name_must_stay_below_images(instance, data_dir, cats):
 
     with pytest.raises(FormatError, match=r"Invalid file_name '\.\./escape\.png'"):
         index_platform(instance, data_dir / "cats")
+
+
+def test_an_image_linked_out_of_storage_is_refused(instance, data_dir, cats, tmp_path):
+    """annotations.json given alone: its file names are resolved, symlinks included."""
+    secret = write_image(tmp_path / "secret" / "shadow.png")
+    image = data_dir / "cats" / "images" / "img002.png"
+    image.unlink()
+    image.symlink_to(secret)
+
+    with pytest.raises(NotInStorageError, match=r"img002\.png.* resolves to .*shadow\.png"):
+        index_platform(instance, data_dir / "cats" / "annotations.json")
+    assert root(instance) == []
 
 
 def test_a_folder_without_annotations_json(instance, data_dir, make_image):

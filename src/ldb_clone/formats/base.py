@@ -71,8 +71,14 @@ class ParseContext(Protocol):
         files): a format may skip checking those again."""
         ...
 
-    def resolve(self, url: str, base: FileEntry | None = None) -> FileEntry | None:
-        """Stat a path or URL named inside an annotation (relative to ``base``'s folder)."""
+    def resolve(
+        self, url: str, base: FileEntry | None = None, named_in: str | None = None
+    ) -> FileEntry | None:
+        """Stat a path or URL named inside an annotation (relative to ``base``'s folder).
+
+        A path outside every storage location (see ``confine``) is a NotInStorageError
+        naming the path and ``named_in`` (where the annotation names it; default: the
+        URL of ``base``), raised before anything is read."""
         ...
 
     def prefetch(self, requests: Iterable[tuple[str, FileEntry | None]]) -> None:

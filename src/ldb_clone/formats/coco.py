@@ -183,7 +183,7 @@ def _image_files(
     entries: list[FileEntry] = []
     missing: list[int] = []
     for position, urls in enumerate(candidates):
-        entry = _find(ctx, source, urls)
+        entry = _find(ctx, source, urls, f"images[{position}].file_name of {source.entry.url}")
         if entry is None:
             missing.append(position)
         else:
@@ -214,7 +214,7 @@ def _base(ctx: ParseContext, source: _Source) -> FileEntry | None:
     return None if ctx.params.get(IMAGES_PARAM) else source.entry
 
 
-def _find(ctx: ParseContext, source: _Source, urls: list[str]) -> FileEntry | None:
+def _find(ctx: ParseContext, source: _Source, urls: list[str], named_in: str) -> FileEntry | None:
     base = _base(ctx, source)
     if source.listed is not None and base is not None:
         for url in urls:
@@ -223,7 +223,7 @@ def _find(ctx: ParseContext, source: _Source, urls: list[str]) -> FileEntry | No
                 if entry is not None:
                     return entry
     for url in urls:
-        entry = ctx.resolve(url, base=base)
+        entry = ctx.resolve(url, base=base, named_in=named_in)
         if entry is not None:
             return entry
     return None

@@ -175,7 +175,7 @@ def locate(
         url = urls.get(id(ref))
         if url is None:
             raise FormatError(f"No data object URL at {ref.path_key} in {ref.where}")
-        data = ctx.resolve(url, base=ref.entry)
+        data = ctx.resolve(url, base=ref.entry, named_in=f"{ref.where} at {ref.path_key}")
         if data is None:
             raise ObjectNotFoundError(f"Data object not found: {url} (named in {ref.where})")
         yield ref, None, data

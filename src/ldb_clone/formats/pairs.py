@@ -44,7 +44,7 @@ def with_partners(listings: list[Listing]) -> list[FileEntry]:
             continue
         entry = listing.entries[0]
         stem = os.path.splitext(entry.name)[0]
-        for sibling in sibling_entries(entry):
+        for sibling in sibling_entries(entry, listing.bounds):
             if (sibling.protocol, sibling.path) in seen:
                 continue
             partner = (
