@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ldb_clone import cli
-from ldb_clone.errors import FormatError, NotInStorageError
+from ldb_clone.errors import LdbError, NotInStorageError
 from ldb_clone.instance import Instance
 from ldb_clone.storage import add_storage
 from tests.conftest import write_image, write_json
@@ -288,14 +288,15 @@ def test_a_command_line_file_name_that_is_not_utf8_is_skipped(instance, data_dir
 
 
 def test_an_annotation_naming_a_path_that_is_not_unicode_is_an_error(instance, data_dir):
-    """JSON can spell a lone surrogate (\\udce9): an error naming the task, no traceback."""
+    """JSON can spell a lone surrogate (\\udce9): the JSON loader refuses it first, with
+    an error naming the file and where the string is, no traceback."""
     annotation = data_dir / "tasks.json"
     annotation.write_text('[{"data": {"image": "caf\\udce9.png"}}]', encoding="utf-8")
-    with pytest.raises(FormatError) as raised:
+    with pytest.raises(LdbError) as raised:
         run_index(instance, annotation, fmt="label-studio")
     assert str(raised.value) == (
-        f'Invalid path named in {annotation} (task 0) at "data"."image": '
-        "'caf\\udce9.png' is not valid Unicode"
+        f"Unable to read annotation file: {annotation}: "
+        "a lone surrogate (\\udce9) in the string at [0].data.image"
     )
 
 
