@@ -397,3 +397,10 @@ def test_ldb_own_text_tasks_round_trip_without_recording_names(instance, data_di
     assert [m.version for m in members] == [1]  # the same document: no new version
     assert "extra" not in before
     assert again["annotations"][0]["result"][0]["from_name"] == "label"
+
+
+def test_instantiate_only_parameters_are_refused_by_index(instance, data_dir):
+    image = write_image(data_dir / "ls" / "a.png")
+    write_json(data_dir / "ls" / "e.json", [{"data": {"image": str(image)}}])
+    with pytest.raises(FormatError, match="Parameter as is for instantiate -m label-studio"):
+        run_index(instance, data_dir / "ls" / "e.json", fmt="label-studio", params={"as": "x"})

@@ -438,3 +438,55 @@ def test_text_json_min_export_indexes(label_studio_client, files_root, instance,
     assert result.exit_code == 0, result.stderr
     docs = {oid: value for oid, (value, _) in current(instance).items()}
     assert ("서울", "LOC") in spans_of(docs[loop.oids["ko.txt"]])
+
+
+# label configs --------------------------------------------------------------------------------
+
+
+def _task(*results: dict[str, Any], key: str = "image") -> dict[str, Any]:
+    return {"data": {key: "x"}, "annotations": [{"result": list(results)}]}
+
+
+CONFIG_CASES = {
+    "unlabelled images": (
+        [{"data": {"image": "x"}, "annotations": []}],
+        ("image", "Image", "image"),
+    ),
+    "relations without labels": (
+        [
+            _task(
+                {"id": "a", "from_name": "label", "to_name": "text", "type": "labels",
+                 "value": {"start": 0, "end": 1, "labels": ["PER"]}},
+                {"from_id": "a", "to_id": "a", "type": "relation", "labels": []},
+                key="text",
+            )
+        ],
+        ("text", "Text", "text"),
+    ),
+    "odd values and several controls": (
+        [
+            _task(
+                {"from_name": "q", "to_name": "img", "type": "choices",
+                 "value": {"choices": ['a "quoted" <b> & c', "날씨"]}},
+                {"from_name": "note", "to_name": "img", "type": "textarea", "value": {}},
+                {"from_name": "poly", "to_name": "img", "type": "polygonlabels",
+                 "value": {"polygonlabels": ["road"]}},
+                key="img",
+            )
+        ],
+        ("img", "Image", "img"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_every_kind_of_label_config_is_accepted(label_studio_client, case):
+    """label_config.xml shapes that the loops above do not write, checked by the server."""
+    from ldb_clone.formats.label_studio_config import LabelConfig
+
+    tasks, shown = CONFIG_CASES[case]
+    config = LabelConfig()
+    for task in tasks:
+        config.add_task(task, shown)
+
+    label_studio_client.create_project(f"config {case}", config.xml())

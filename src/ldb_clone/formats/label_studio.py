@@ -29,7 +29,7 @@ from ldb_clone.formats.exporting import (
 from ldb_clone.formats.label_studio_config import FILE_NAME as CONFIG_FILE
 from ldb_clone.formats.label_studio_config import LabelConfig
 from ldb_clone.formats.label_studio_predictions import PARAMS as PREDICTION_PARAMS
-from ldb_clone.formats.label_studio_predictions import LabelsAs
+from ldb_clone.formats.label_studio_predictions import LabelsAs, refuse_on_index
 from ldb_clone.formats.label_studio_urls import (
     LOCAL_FILES_ROOT,
     URL_PREFIX,
@@ -193,6 +193,7 @@ def locate(
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    refuse_on_index(ctx.params)
     refs: list[TaskRef] = []
     inferred_keys: set[str] = set()
     for entry in all_entries(listings):

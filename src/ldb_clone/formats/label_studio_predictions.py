@@ -30,6 +30,17 @@ PARAMS = {
 }
 
 
+def refuse_on_index(params: dict[str, str]) -> None:
+    """``as`` and ``model-version`` say how instantiate writes tasks: given to index, they
+    would be ignored, so they are an error there."""
+    for key in (AS, MODEL_VERSION):
+        if key in params:
+            raise FormatError(
+                f"Parameter {key} is for instantiate -m label-studio (it says how tasks are "
+                "written), not for index"
+            )
+
+
 @dataclass(frozen=True)
 class LabelsAs:
     """Where the tasks' labels go: ``predictions`` (with ``model_version``) or not."""
