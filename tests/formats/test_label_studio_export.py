@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.exporting import ExportItem
+from ldb_clone.formats.exporting import ExportContext, ExportItem
+from ldb_clone.formats.label_studio import export as export_label_studio
 from ldb_clone.instance import Instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
@@ -404,3 +405,18 @@ def test_instantiate_only_parameters_are_refused_by_index(instance, data_dir):
     write_json(data_dir / "ls" / "e.json", [{"data": {"image": str(image)}}])
     with pytest.raises(FormatError, match="Parameter as is for instantiate -m label-studio"):
         run_index(instance, data_dir / "ls" / "e.json", fmt="label-studio", params={"as": "x"})
+
+
+def test_text_in_data_text_is_never_rewritten_as_a_url(tmp_path):
+    """A stored text task whose path key is data.text (the text itself) keeps its text,
+    and the text is not taken for a local path."""
+    task = {"data": {"text": "Alice", "data-object-info": {"path_key": '"data"."text"'}}}
+    item = ExportItem("ab" * 16, task, True, str(tmp_path / "t" / "a.txt"), "t/a.txt")
+    warnings: list[str] = []
+    ctx = ExportContext({"local-files-root": str(tmp_path)}, "xxh3_128", warn=warnings.append)
+
+    plan = export_label_studio(ctx, [item])
+
+    (written,) = json.loads(plan.extra[0].data)
+    assert written["data"]["text"] == "Alice"
+    assert warnings == []

@@ -241,7 +241,7 @@ def _export_task(
     ctx: ExportContext, item: ExportItem, urls: ObjectUrls
 ) -> tuple[dict[str, Any], int, tuple[str, ...] | None]:
     """The task to write for an object, how many predictions entries were dropped, and
-    the key chain of its object URL (None when not a plain ``data.<key>``).
+    the key chain of its object URL (None when it is not plain field names).
 
     An annotation of another format is converted first when a converter knows it."""
     task = converted_task(ctx, item)
@@ -266,7 +266,7 @@ def _export_task(
         raise FormatError(
             f"Malformatted annotation for data object: {where} has no URL at {path_key}"
         )
-    plain = chain is not None and chain[0] == "data" and len(chain) == 2
+    plain = _plain(chain)
     if plain and urls.given:
         data[chain[1]] = urls.url_for(item)
     elif plain and "://" not in url and url[:1] != "/":
@@ -280,16 +280,25 @@ def _export_task(
         dropped = len(predictions) - len(kept)
         if dropped:
             task["predictions"] = kept
-    return task, dropped, chain if plain else None
+    return task, dropped, chain
+
+
+def _plain(chain: tuple[str, ...] | None) -> bool:
+    """True for a path key ``data.<key>``, the object URL a task shows. Not
+    ``data.text``: a text task shows the text itself there, never rewritten as a URL."""
+    return chain is not None and len(chain) == 2 and chain[0] == "data" and chain[1] != "text"
 
 
 def shown_object(chain: tuple[str, ...] | None) -> tuple[str, str, str]:
-    """(name, tag, data key) of the object a task shows, for ``label_config.xml``: a
-    text task (data.text, or written from a text document) a ``<Text>``, anything else
-    an ``<Image>`` of its object's data key."""
-    if chain is None or chain[1] == "text":
+    """(name, tag, data key) of the object a task shows when its results do not say, for
+    ``label_config.xml``: a text task (``data.text``, or one written from a text document,
+    which names its object in ``data-object-info.path``) a ``<Text>``, an object at
+    ``data.<key>`` an ``<Image>`` of that key, anything else ``$image``."""
+    if chain in (("data", "text"), ("data", INFO_KEY, "path")):
         return "text", "Text", "text"
-    return chain[1], "Image", chain[1]
+    if chain is not None and len(chain) == 2 and chain[0] == "data":
+        return chain[1], "Image", chain[1]
+    return "image", "Image", "image"
 
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
@@ -314,7 +323,7 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
             )
         task, count, chain = _export_task(ctx, item, urls)
         task = labels_as.apply(task)
-        if chain is not None and is_local_path(str(task["data"].get(chain[1]))):
+        if _plain(chain) and is_local_path(str(task["data"].get(chain[1]))):
             local_paths += 1
         config.add_task(task, shown_object(chain))
         tasks.append(task)
