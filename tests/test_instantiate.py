@@ -234,7 +234,7 @@ def test_label_studio_layout(instance, data_dir, make_image, tmp_path):
     result = instantiate(
         instance, root(instance), str(tmp_path / "out"), "label-studio", reporter=reporter
     )
-    assert files_below(tmp_path / "out") == ["annotations.json"]
+    assert files_below(tmp_path / "out") == ["annotations.json", "label_config.xml"]
     assert (result.data_objects, result.annotations) == (0, 2)
     tasks = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert sorted(t["data"]["image"] for t in tasks) == [
@@ -245,7 +245,9 @@ def test_label_studio_layout(instance, data_dir, make_image, tmp_path):
     assert all(t["data"]["data-object-info"]["path_key"] == '"data"."image"' for t in tasks)
     assert reporter.warnings == [
         "Dropped 2 predictions entries that are not objects (prediction ids from a Label "
-        "Studio export), so that Label Studio can import annotations.json"
+        "Studio export), so that Label Studio can import annotations.json",
+        "2 tasks name their object by a local path, which Label Studio cannot load: set "
+        "-p local-files-root=DIR (its local-files document root) or -p url-prefix=URL",
     ]
 
 

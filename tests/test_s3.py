@@ -142,6 +142,23 @@ def test_every_upstream_format_indexes_from_s3(ldb, s3, fmt):
     assert ldb("list", "-s", check=True).stdout.strip() == str(expected)
 
 
+def test_label_studio_tasks_name_s3_objects_by_their_s3_url(ldb, s3, tmp_path):
+    """Label Studio loads S3 objects through an S3 storage connection, by their s3:// URL:
+    -p local-files-root (for the local objects) leaves them so."""
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
+
+    ldb(
+        "instantiate", "-m", "label-studio", "-t", "ls", "-p",
+        f"local-files-root={tmp_path}", "ds:root", check=True,
+    )  # fmt: skip
+
+    tasks = json.loads((tmp_path / "ls" / "annotations.json").read_text())
+    images = sorted(t["data"]["image"] for t in tasks)
+    assert images == [f"s3://{s3.bucket}/data/p{i}.png" for i in range(4)]
+
+
 def test_add_list_and_get_by_s3_path(ldb, s3, tmp_path):
     pets(s3)
     add_location(ldb, s3)

@@ -176,14 +176,15 @@ def _ls_results(ctx: ExportContext, item: ExportItem, shapes: Shapes) -> list[di
 
     results: list[dict[str, Any]] = []
     if shapes.label is not None:
-        results.append(
-            {
-                "from_name": LS_CHOICES,
-                "to_name": LS_OBJECT,
-                "type": "choices",
-                "value": {"choices": [shapes.label]},
-            }
-        )
+        choice: dict[str, Any] = {
+            "from_name": LS_CHOICES,
+            "to_name": LS_OBJECT,
+            "type": "choices",
+            "value": {"choices": [shapes.label]},
+        }
+        if shapes.label_confidence is not None:
+            choice["score"] = shapes.label_confidence
+        results.append(choice)
     if not shapes.boxes:
         return results
     size = image_size(ctx, item, shapes)

@@ -26,6 +26,17 @@ from ldb_clone.formats.exporting import (
     OutFile,
     dump_annotation,
 )
+from ldb_clone.formats.label_studio_config import FILE_NAME as CONFIG_FILE
+from ldb_clone.formats.label_studio_config import LabelConfig
+from ldb_clone.formats.label_studio_predictions import PARAMS as PREDICTION_PARAMS
+from ldb_clone.formats.label_studio_predictions import LabelsAs, refuse_on_index
+from ldb_clone.formats.label_studio_urls import (
+    LOCAL_FILES_ROOT,
+    URL_PREFIX,
+    ObjectUrls,
+    is_local_path,
+)
+from ldb_clone.formats.label_studio_urls import PARAMS as URL_PARAMS
 from ldb_clone.fs import FileEntry, Listing
 from ldb_clone.hashing import ID_KEYS, is_hex_id
 
@@ -182,6 +193,7 @@ def locate(
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
+    refuse_on_index(ctx.params)
     refs: list[TaskRef] = []
     inferred_keys: set[str] = set()
     for entry in all_entries(listings):
@@ -225,8 +237,11 @@ def converted_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any] | Non
     return None
 
 
-def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], int]:
-    """The task to write for an object, and how many predictions entries were dropped.
+def _export_task(
+    ctx: ExportContext, item: ExportItem, urls: ObjectUrls
+) -> tuple[dict[str, Any], int, tuple[str, ...] | None]:
+    """The task to write for an object, how many predictions entries were dropped, and
+    the key chain of its object URL (None when it is not plain field names).
 
     An annotation of another format is converted first when a converter knows it."""
     task = converted_task(ctx, item)
@@ -251,7 +266,10 @@ def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], 
         raise FormatError(
             f"Malformatted annotation for data object: {where} has no URL at {path_key}"
         )
-    if chain and chain[0] == "data" and len(chain) == 2 and "://" not in url and url[:1] != "/":
+    plain = _plain(chain)
+    if plain and urls.given:
+        data[chain[1]] = urls.url_for(item)
+    elif plain and "://" not in url and url[:1] != "/":
         # NOTE: a relative path was relative to the export it was indexed from; the object's
         # recorded location keeps the written file usable from anywhere.
         data[chain[1]] = item.url
@@ -262,17 +280,40 @@ def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], 
         dropped = len(predictions) - len(kept)
         if dropped:
             task["predictions"] = kept
-    return task, dropped
+    return task, dropped, chain
+
+
+def _plain(chain: tuple[str, ...] | None) -> bool:
+    """True for a path key ``data.<key>``, the object URL a task shows. Not
+    ``data.text``: a text task shows the text itself there, never rewritten as a URL."""
+    return chain is not None and len(chain) == 2 and chain[0] == "data" and chain[1] != "text"
+
+
+def shown_object(chain: tuple[str, ...] | None) -> tuple[str, str, str]:
+    """(name, tag, data key) of the object a task shows when its results do not say, for
+    ``label_config.xml``: a text task (``data.text``, or one written from a text document,
+    which names its object in ``data-object-info.path``) a ``<Text>``, an object at
+    ``data.<key>`` an ``<Image>`` of that key, anything else ``$image``."""
+    if chain in (("data", "text"), ("data", INFO_KEY, "path")):
+        return "text", "Text", "text"
+    if chain is not None and len(chain) == 2 and chain[0] == "data":
+        return chain[1], "Image", chain[1]
+    return "image", "Image", "image"
 
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
-    """One ``annotations.json``: the array of every object's task, ready to import into
+    """``annotations.json``: the array of every object's task, ready to import into
     Label Studio (prediction ids from a Label Studio export, which it cannot import back,
-    are dropped and counted). Annotations of other formats go through the converters of
-    ``formats.LABEL_STUDIO_CONVERTERS``."""
+    are dropped and counted), and ``label_config.xml``, the labelling config those tasks
+    need. Annotations of other formats go through the converters of
+    ``formats.LABEL_STUDIO_CONVERTERS``. Objects are named as ``label_studio_urls``
+    says; ``-p as=predictions`` writes labels as predictions."""
+    urls = ObjectUrls.from_params(ctx.params)
+    labels_as = LabelsAs.from_params(ctx.params)
     plan = ExportPlan(runs_transforms=False)
+    config = LabelConfig()
     tasks = []
-    dropped = 0
+    dropped = local_paths = 0
     for item in items:
         if not item.has_annotation:
             raise FormatError(
@@ -280,7 +321,11 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
                 "instantiation format, every data object needs a Label Studio task as its "
                 "annotation"
             )
-        task, count = _export_task(ctx, item)
+        task, count, chain = _export_task(ctx, item, urls)
+        task = labels_as.apply(task)
+        if _plain(chain) and is_local_path(str(task["data"].get(chain[1]))):
+            local_paths += 1
+        config.add_task(task, shown_object(chain))
         tasks.append(task)
         dropped += count
         plan.items.append(ItemOutput(item, []))
@@ -289,15 +334,28 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
             f"Dropped {dropped} predictions entries that are not objects (prediction ids from "
             "a Label Studio export), so that Label Studio can import annotations.json"
         )
+    if local_paths:
+        ctx.warn(
+            f"{local_paths} tasks name their object by a local path, which Label Studio "
+            f"cannot load: set -p {LOCAL_FILES_ROOT}=DIR (its local-files document root) or "
+            f"-p {URL_PREFIX}=URL"
+        )
+    if config.unknown:
+        kinds = ", ".join(sorted(config.unknown))
+        ctx.warn(
+            f"{CONFIG_FILE} has no control for results of type {kinds} "
+            f"({sum(config.unknown.values())} results): add them to it by hand"
+        )
     plan.annotations = len(tasks)
     plan.extra.append(OutFile("annotations.json", dump_annotation(tasks)))
+    plan.extra.append(OutFile(CONFIG_FILE, config.xml().encode("utf-8")))
     return plan
 
 
 LABEL_STUDIO = Format(
     name="label-studio",
     aliases=(),
-    params={},
+    params={**URL_PARAMS, **PREDICTION_PARAMS},
     parse=parse,
     description="A Label Studio JSON export: an array of tasks, each one object's annotation.",
     export=export,

@@ -55,6 +55,7 @@ class Shapes:
     """
 
     label: str | None = None
+    label_confidence: float | None = None  # a model's confidence in the label
     boxes: list[Box] = field(default_factory=list)
     width: int | None = None
     height: int | None = None
@@ -131,6 +132,8 @@ def _plain(annotation: dict[str, Any]) -> Shapes | None:
     if not has_label and not isinstance(boxes, list):
         return None
     shapes = Shapes(label=label_text(annotation.get("label")) if has_label else None)
+    if shapes.label is not None:
+        shapes.label_confidence = _number(annotation.get("confidence"))
     shapes.width, shapes.height = _size(annotation)
     if isinstance(annotation.get("split"), str):
         shapes.split = annotation["split"]
@@ -190,6 +193,7 @@ def _platform(record: dict[str, Any]) -> Shapes:
         label = record.get("annotation")
         if isinstance(label, dict):
             shapes.label = _class_name(label, names)
+            shapes.label_confidence = _number(label.get("confidence"))
         return shapes
     for label in record.get("annotations") or []:
         box = _platform_box(label, names) if isinstance(label, dict) else None
@@ -279,6 +283,7 @@ def _ls_choice(shapes: Shapes, result: dict[str, Any]) -> None:
         shapes.lose("Label Studio choices beyond the first (one label per object)")
     if shapes.label is None:
         shapes.label = choices[0]
+        shapes.label_confidence = _number(result.get("score"))
 
 
 def _ls_rectangle(shapes: Shapes, result: dict[str, Any]) -> None:

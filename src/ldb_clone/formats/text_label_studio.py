@@ -32,6 +32,9 @@ from ldb_clone.formats.text_document import (
 
 FROM_NAME = "label"  # the <Labels> control of the labelling config
 TO_NAME = "text"  # the <Text> object
+# extra.<key>.labelStudio: {"from_name", "to_name"} of the project a document came from,
+# when they are not the two above, so that its tasks go back to that project as they were
+NAMES_KEY = "labelStudio"
 META_KEY = "text-annotator"  # task meta: {"key": text key, "document": original}
 DEFAULT_KEY = "text_1"
 ENTITY_TOOL = "named_entity"
@@ -109,16 +112,30 @@ def _shown_relation(relation: dict[str, Any], regions: dict[str, Any]) -> bool:
     return relation["annotationId"] in regions and relation["targetAnnotationId"] in regions
 
 
+def control_names(doc: dict[str, Any], key: str) -> tuple[str, str]:
+    """(from_name of the entities' <Labels>, to_name of the <Text>) a document's tasks
+    use: the ones of the project it came from, else ``label`` and ``text``."""
+    extra = (doc.get("extra") or {}).get(key)
+    names = extra.get(NAMES_KEY) if isinstance(extra, dict) else None
+    names = names if isinstance(names, dict) else {}
+    from_name, to_name = names.get("from_name"), names.get("to_name")
+    return (
+        from_name if isinstance(from_name, str) and from_name else FROM_NAME,
+        to_name if isinstance(to_name, str) and to_name else TO_NAME,
+    )
+
+
 def to_task(doc: dict[str, Any], text: str) -> dict[str, Any]:
     """The Label Studio task of a (valid) document whose text is ``text``."""
     key = primary_key(doc, text)
     regions = _regions(doc, key)
+    from_name, to_name = control_names(doc, key)
     result: list[dict[str, Any]] = []
     for annotation in entries(doc, "annotations", key):
         aid = annotation["id"]
         if is_classification(annotation):
             for name, choices in choice_fields(annotation).items():
-                result.append(_result(aid, name, "choices", {"choices": choices}))
+                result.append(_result(aid, name, to_name, "choices", {"choices": choices}))
         elif aid in regions:
             start, end = regions[aid]
             value = {
@@ -127,7 +144,7 @@ def to_task(doc: dict[str, Any], text: str) -> dict[str, Any]:
                 "text": text[start:end],
                 "labels": entity_labels(annotation),
             }
-            result.append(_result(aid, FROM_NAME, "labels", value))
+            result.append(_result(aid, from_name, to_name, "labels", value))
     for relation in entries(doc, "relations", key):
         if _shown_relation(relation, regions):
             result.append(
@@ -146,8 +163,10 @@ def to_task(doc: dict[str, Any], text: str) -> dict[str, Any]:
     }
 
 
-def _result(rid: str, from_name: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {"id": rid, "from_name": from_name, "to_name": TO_NAME, "type": kind, "value": value}
+def _result(
+    rid: str, from_name: str, to_name: str, kind: str, value: dict[str, Any]
+) -> dict[str, Any]:
+    return {"id": rid, "from_name": from_name, "to_name": to_name, "type": kind, "value": value}
 
 
 # task -> document -------------------------------------------------------------------------
@@ -168,6 +187,8 @@ class Results:
     relations: list[tuple[str, str, list[str]]] = field(default_factory=list)
     choices: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     dropped: int = 0  # results of other types (textarea, rating, ...)
+    from_name: str | None = None  # of the first labels result
+    to_name: str | None = None  # of the first result that names one
 
 
 def from_task(task: dict[str, Any], text: str, where: str) -> tuple[dict[str, Any], int]:
@@ -180,7 +201,18 @@ def from_task(task: dict[str, Any], text: str, where: str) -> tuple[dict[str, An
     index, annotation = chosen
     results = parse_results(annotation["result"], text, f"{where}: annotations[{index}]")
     doc = merge(original if original is not None else empty_document(key), key, results, text)
+    _remember_names(doc, key, results)
     return doc, results.dropped
+
+
+def _remember_names(doc: dict[str, Any], key: str, results: Results) -> None:
+    """Record the project's control names in ``doc`` when they are not the ones it
+    already gives (an unedited round trip of ldb's own tasks changes nothing)."""
+    shown = control_names(doc, key)
+    names = (results.from_name or shown[0], results.to_name or shown[1])
+    if names != shown:
+        extra = doc.setdefault("extra", {}).setdefault(key, {})
+        extra[NAMES_KEY] = {"from_name": names[0], "to_name": names[1]}
 
 
 def _carried(task: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -230,6 +262,8 @@ def parse_results(results: list[Any], text: str, where: str) -> Results:
     for j, result in enumerate(results):
         kind = result.get("type") if isinstance(result, dict) else None
         here = f"{where}.result[{j}]"
+        if kind in CONVERTED_TYPES and kind != "relation":
+            _note_names(parsed, result, kind)
         if kind == "labels":
             rid = result.get("id")
             rid = rid if isinstance(rid, str) and rid else f"ls_{j}"
@@ -250,6 +284,14 @@ def parse_results(results: list[Any], text: str, where: str) -> Results:
         else:
             parsed.dropped += 1
     return parsed
+
+
+def _note_names(parsed: Results, result: dict[str, Any], kind: str) -> None:
+    to_name, from_name = result.get("to_name"), result.get("from_name")
+    if parsed.to_name is None and isinstance(to_name, str) and to_name:
+        parsed.to_name = to_name
+    if kind == "labels" and parsed.from_name is None and isinstance(from_name, str) and from_name:
+        parsed.from_name = from_name
 
 
 def _strings(value: Any) -> list[str]:
