@@ -266,7 +266,9 @@ def test_label_studio_rotated_rectangle_becomes_its_enclosing_box():
         ("cat", 0, 48, 55.4256, 73.5692),
         ("cat", 320, 240, 64, 48),
     ]
-    assert shapes.lost == {"rotated Label Studio rectangles (written as their enclosing box)": 2}
+    assert shapes.lost == {
+        "rotations of Label Studio rectangles (each written as its enclosing box)": 2
+    }
 
 
 def test_label_studio_uses_the_last_annotation_not_cancelled():

@@ -332,7 +332,7 @@ def _ls_rectangle(shapes: Shapes, result: dict[str, Any]) -> None:
     x, y, w, h = (pixels(n, extent) for n, extent in zip(numbers, (width, height) * 2))
     rotation = _number(value.get("rotation")) or 0
     if rotation % 360:
-        shapes.lose("rotated Label Studio rectangles (written as their enclosing box)")
+        shapes.lose("rotations of Label Studio rectangles (each written as its enclosing box)")
         x, y, w, h = enclosing_box(x, y, w, h, rotation, width, height)
     shapes.boxes.append(Box(labels[0], x, y, w, h, _number(result.get("score"))))
 

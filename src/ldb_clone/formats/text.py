@@ -20,11 +20,13 @@ from ldb_clone.formats.label_studio import (
     TaskRef,
     locate,
     looks_like_label_studio,
+    one_task_per_object,
     path_key_of,
     quote_key,
     task_refs,
     tasks_in,
 )
+from ldb_clone.formats.ls_urls import URL_PARAMS
 from ldb_clone.formats.pairs import export_strict, split_pairs, with_partners
 from ldb_clone.formats.text_document import (
     Mismatch,
@@ -39,6 +41,7 @@ TEXT_SUFFIX = ".txt"
 STRICT_OFFSETS = "strict-offsets"
 # where a task written by to_label_studio_task names its object
 PATH_KEY = ".".join(quote_key(k) for k in ("data", INFO_KEY, "path"))
+INLINE_TEXT_KEY = ".".join(quote_key(k) for k in ("data", "text"))
 
 
 class _Counts:
@@ -98,7 +101,15 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
         else:
             yield _pair_item(ctx, data, annotation, strict, counts)
     lone = [e for e in entries if e.is_json and (e.protocol, e.path) not in paired]
-    yield from _label_studio_items(ctx, lone, strict, counts)
+    tasks = 0
+    for item in _label_studio_items(ctx, lone, strict, counts):
+        tasks += 1
+        yield item
+    if not documents and not tasks and counts.lone_json:
+        raise FormatError(
+            f"No text documents or Label Studio tasks found: {counts.lone_json[0].url} "
+            f"has no {TEXT_SUFFIX} beside it and holds no Label Studio tasks"
+        )
     if unpaired:
         ctx.note_unpaired(unpaired)
     _report(ctx, counts)
@@ -152,7 +163,7 @@ def _report(ctx: ParseContext, counts: _Counts) -> None:
 def _task_path_key(task: dict[str, Any], where: str) -> tuple[str, bool]:
     """Where a text task names its object: ``data-object-info.path_key``, else its
     ``path`` (what to_label_studio_task writes), else the one key of ``data`` besides
-    the text itself (inferred)."""
+    the text itself (inferred), else ``data.text`` itself (a text held in the task)."""
     info = task["data"].get(INFO_KEY)
     info = info if isinstance(info, dict) else {}
     if isinstance(info.get("path_key"), str) and info["path_key"]:
@@ -160,6 +171,8 @@ def _task_path_key(task: dict[str, Any], where: str) -> tuple[str, bool]:
     if isinstance(info.get("path"), str) and info["path"]:
         return PATH_KEY, False
     others = {k: v for k, v in task["data"].items() if k != "text"}
+    if not [k for k in others if k != INFO_KEY] and isinstance(task["data"].get("text"), str):
+        return INLINE_TEXT_KEY, False  # the text is held in the task: it is the object
     return path_key_of({**task, "data": others}, where)
 
 
@@ -175,7 +188,7 @@ def _label_studio_items(
             continue
         tasks = tasks_in(doc, entry.url)
         refs += task_refs(ctx, entry, tasks, inferred, _task_path_key)
-    for ref, object_id, data in locate(ctx, refs):
+    for ref, object_id, data in one_task_per_object(ctx, locate(ctx, refs)):
         yield IndexItem(
             data=data, object_id=object_id, annotation=_task_document(ctx, ref, strict, counts)
         )
@@ -244,6 +257,7 @@ TEXT = Format(
     params={
         STRICT_OFFSETS: "true: an entity whose covered text differs from its content is an "
         "error (default false: a warning)",
+        **URL_PARAMS,
     },
     parse=parse,
     description="<name>.txt texts with a text-annotator document (<name>.json) beside each.",
