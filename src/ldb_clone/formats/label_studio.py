@@ -312,6 +312,21 @@ def looks_like_label_studio(doc: Any) -> bool:
     )
 
 
+def is_text_task(value: Any) -> bool:
+    """A Label Studio task (or JSON_MIN record) of a text: ``data.text`` is a string and
+    it names no image."""
+    from ldb_clone.formats.ls_min import is_min_record
+
+    data = value if is_min_record(value) else value.get("data") if isinstance(value, dict) else None
+    return isinstance(data, dict) and isinstance(data.get("text"), str) and "image" not in data
+
+
+def is_text_export(doc: Any) -> bool:
+    """A Label Studio export (see ``looks_like_label_studio``) whose tasks are texts."""
+    tasks = doc if isinstance(doc, list) else [doc]
+    return looks_like_label_studio(doc) and all(is_text_task(t) for t in tasks[:20])
+
+
 @functools.cache
 def _converter(dotted: str) -> Callable[[ExportContext, ExportItem], dict[str, Any] | None]:
     module_name, _, attr = dotted.partition(":")

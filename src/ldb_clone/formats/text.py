@@ -9,6 +9,7 @@ indexed (see ``text_document``). A Label Studio export of text tasks (a ``.json`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 from ldb_clone.formats.label_studio import (
     INFO_KEY,
     TaskRef,
+    is_text_task,
     locate,
     looks_like_label_studio,
     one_task_per_object,
@@ -223,11 +225,27 @@ def _check_exportable(item: ExportItem) -> None:
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     """Pairs as strict-pairs writes them: ``<stem>-<id>.txt`` and ``<stem>-<id>.json``,
-    the document as it was indexed. Objects without an annotation are left out."""
+    the document as it was indexed (a Label Studio text task, indexed with -m
+    label-studio, is converted to its document first). Objects without an annotation are
+    left out."""
+    for name in URL_PARAMS:
+        if name in ctx.params:
+            raise FormatError(f"Invalid parameter: {name}. It is read by index only")
+    items = [_as_document(ctx, item) for item in items]
     for item in items:
         if item.has_annotation:
             _check_exportable(item)
     return export_strict(ctx, items)
+
+
+def _as_document(ctx: ExportContext, item: ExportItem) -> ExportItem:
+    """The item with its annotation as a text document when it is a Label Studio text
+    task (its span, relation and choices results read as in ``from_task``)."""
+    if not (item.has_annotation and is_text_task(item.annotation)):
+        return item
+    text = decode_text(_read_object(ctx, item), item.url)
+    doc, _ = from_task(item.annotation, text, f"the annotation of id:{item.object_id}")
+    return dataclasses.replace(item, annotation=doc)
 
 
 def _read_object(ctx: ExportContext, item: ExportItem) -> bytes:
