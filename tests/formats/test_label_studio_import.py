@@ -333,9 +333,9 @@ def test_text_in_the_task_without_read_add_storage_is_one_error_line(ldb, instan
 def entity_types(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """(entity type, covered text) of every entity of a text document."""
     found = []
-    for key, annotations in doc["annotations"].items():
+    for key, entities in doc["annotations"].items():
         data = {d["id"]: d for d in doc["annotationsData"][key]}
-        for a in annotations:
+        for a in entities:
             entry = data[a["id"]]
             found.append((a["classification"]["entity_type"], entry["content"]))
     return found
