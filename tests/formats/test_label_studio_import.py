@@ -383,6 +383,23 @@ def test_instantiate_text_converts_label_studio_text_tasks(instance, data_dir, r
         other.close()
 
 
+def test_text_task_from_a_local_files_connection_reads_the_file(instance, data_dir):
+    """A text task whose data.text is a local-files URL (a storage connection of .txt
+    files): the spans are checked against the file's text, which is the object."""
+    text_file = data_dir / "texts" / "news 1.txt"
+    text_file.parent.mkdir()
+    text_file.write_text(KOREAN, encoding="utf-8")
+    url = f"{SERVER}/data/local-files/?d=texts/news%201.txt"
+    export = write(
+        data_dir / "project-2.json", [ls_task(1, {"text": url}, [annotation(1, korean_spans())])]
+    )
+
+    result, _ = index_with(instance, export, fmt="text", params={"local-files-root": str(data_dir)})
+
+    assert result.new_objects == 1
+    assert entity_types(by_path(instance)[str(text_file)]) == [("ORG", "삼성전자"), ("LOC", "서울")]
+
+
 # 6. JSON_MIN and CSV -----------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 from ldb_clone.formats.label_studio import (
     INFO_KEY,
     TaskRef,
+    is_inline_text,
     is_text_task,
     locate,
     looks_like_label_studio,
@@ -192,13 +193,30 @@ def _label_studio_items(
         refs += task_refs(ctx, entry, tasks, inferred, _task_path_key)
     for ref, object_id, data in one_task_per_object(ctx, locate(ctx, refs)):
         yield IndexItem(
-            data=data, object_id=object_id, annotation=_task_document(ctx, ref, strict, counts)
+            data=data,
+            object_id=object_id,
+            annotation=_task_document(ctx, ref, _task_text(ctx, ref, data), strict, counts),
         )
 
 
-def _task_document(ctx: ParseContext, ref: TaskRef, strict: bool, counts: _Counts) -> Any:
-    """The document of one task, checked like a document read from a file."""
+def _task_text(ctx: ParseContext, ref: TaskRef, data: FileEntry | None) -> Any:
+    """The text a task's results refer to: ``data.text``, or, when that is the URL of a
+    text file (a Label Studio storage connection's task), the file's text."""
     text = ref.task["data"].get("text")
+    if (
+        data is not None
+        and ref.path_key == INLINE_TEXT_KEY
+        and isinstance(text, str)
+        and not is_inline_text(ref.path_key, text)
+    ):
+        return decode_text(ctx.read_bytes(data), data.url)
+    return text
+
+
+def _task_document(
+    ctx: ParseContext, ref: TaskRef, text: Any, strict: bool, counts: _Counts
+) -> Any:
+    """The document of one task, checked like a document read from a file."""
     if not isinstance(text, str):
         raise FormatError(f"Not a Label Studio text task: {ref.where}: data.text is not a string")
     doc, dropped = from_task(ref.task, text, ref.where)
