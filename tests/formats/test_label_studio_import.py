@@ -363,6 +363,10 @@ def test_instantiate_text_converts_label_studio_text_tasks(instance, data_dir, r
     """Indexed with -m label-studio, a text task is still a text document to -m text."""
     run_index(instance, korean_export(data_dir / "texts.json"))
     out = tmp_path / "out"
+    query = "contains(annotations[].result[].value.labels[], 'LOC')"
+    listed = run_cli("list", "--query", query)
+    assert listed.exit_code == 0, listed.output
+    assert "1 matching data objects" in listed.stdout
 
     instantiate(instance, select_members(instance, ["ds:root"]), str(out), "text")
 
