@@ -300,7 +300,7 @@ def read_add(tmp_path, instance) -> Path:
     return path
 
 
-def test_text_in_the_task_is_stored_in_read_add_storage(instance, data_dir, read_add):
+def test_text_in_the_task_is_stored_in_read_add_storage(instance, data_dir, read_add, tmp_path):
     export = korean_export(data_dir / "texts.json")
 
     result, _ = run_index(instance, export)
@@ -314,6 +314,12 @@ def test_text_in_the_task_is_stored_in_read_add_storage(instance, data_dir, read
     # indexing the same export again finds the same files: nothing new
     again, _ = run_index(instance, export)
     assert (again.new_objects, again.new_annotations) == (0, 0)
+    # written back for Label Studio, the task holds its text, not the file's path
+    instantiate(
+        instance, select_members(instance, ["ds:root"]), str(tmp_path / "ls"), "label-studio"
+    )
+    tasks = json.loads((tmp_path / "ls" / "annotations.json").read_text(encoding="utf-8"))
+    assert sorted(t["data"]["text"] for t in tasks) == sorted([KOREAN, ENGLISH])
 
 
 def test_text_in_the_task_without_read_add_storage_is_one_error_line(ldb, instance, data_dir):

@@ -374,7 +374,8 @@ def _export_task(ctx: ExportContext, item: ExportItem) -> tuple[dict[str, Any], 
         raise FormatError(
             f"Malformatted annotation for data object: {where} has no URL at {path_key}"
         )
-    if chain and chain[0] == "data" and len(chain) == 2 and "://" not in url and url[:1] != "/":
+    relative = "://" not in url and url[:1] != "/" and not is_inline_text(path_key, url)
+    if chain and chain[0] == "data" and len(chain) == 2 and relative:
         # NOTE: a relative path was relative to the export it was indexed from; the object's
         # recorded location keeps the written file usable from anywhere.
         data[chain[1]] = item.url
