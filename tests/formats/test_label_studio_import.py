@@ -575,6 +575,22 @@ def test_tasks_without_live_annotations_are_unlabelled(instance, data_dir, make_
     assert status["labelling_progress"] == 50.0
 
 
+def test_text_tasks_without_annotations_are_unlabelled_documents(instance, data_dir, read_add):
+    export = write(
+        data_dir / "texts.json",
+        [
+            ls_task(1, {"text": KOREAN}, [annotation(1, korean_spans())]),
+            ls_task(2, {"text": ENGLISH}, [annotation(2, [], cancelled=True)]),
+        ],
+    )
+
+    result, _ = index_with(instance, export)
+
+    assert result.format == "text"
+    status = status_counts()
+    assert (status["num_annotations"], status["num_unlabelled"]) == (2, 1)
+
+
 def test_progress_survives_a_round_trip(instance, data_dir, make_image, tmp_path):
     """A platform dataset half labelled, sent to Label Studio and exported with all its
     tasks (server fields added, no annotation for the unlabelled ones), is half labelled

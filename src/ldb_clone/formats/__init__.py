@@ -72,6 +72,14 @@ UNLABELLED_SQL: dict[str, str] = {
         " WHERE a.type = 'object'"
         " AND coalesce(json_extract(a.value, '$.was_cancelled'), 0) = 0) ELSE 0 END"
     ),
+    # a text-annotation document with no annotation under any key (what a text task that
+    # came back from Label Studio without annotations becomes)
+    "text": (
+        "CASE WHEN instr(value, '\"annotationsData\":{') > 0 AND json_valid(value) THEN"
+        " json_type(value, '$.annotations') = 'object'"
+        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS k"
+        " WHERE k.type != 'array' OR json_array_length(k.value) > 0) ELSE 0 END"
+    ),
 }
 _loaded: dict[str, Format] = {}
 _entry_points_read = False
