@@ -333,6 +333,26 @@ def test_text_in_the_task_without_read_add_storage_is_one_error_line(ldb, instan
     assert select_members(instance, ["ds:root"]) == []
 
 
+@pytest.mark.parametrize(
+    ("value", "inline"),
+    [
+        ("Alice works at Acme.", True),
+        ("삼성전자 A/B 테스트", True),
+        ("hello/world", True),
+        ("first line\nsecond line.txt", True),
+        ("/data/local-files/?d=texts/a.txt", False),
+        ("s3://bucket/texts/a.txt", False),
+        ("texts/my notes.txt", False),
+        ("./a", False),
+    ],
+)
+def test_text_or_the_name_of_a_text_file(value, inline):
+    from ldb_clone.formats.label_studio import is_inline_text
+
+    assert is_inline_text('"data"."text"', value) is inline
+    assert is_inline_text('"data"."image"', value) is False
+
+
 # 5. text exports as text documents ---------------------------------------------------------
 
 

@@ -227,14 +227,19 @@ def locate(
 
 def is_inline_text(path_key: str, value: str) -> bool:
     """True when the data a task names is a text held in the task itself: the key is
-    ``text`` and the value is not a path or URL (one word with a ``/``, ``://`` or a
-    ``.txt`` ending)."""
+    ``text`` and the value is not a path or URL (one line that is a URL, starts with
+    ``/``, ``./`` or ``../``, or ends with ``.txt``)."""
     chain = _key_chain(path_key)
     if not chain or chain[-1] != "text":
         return False
-    if any(c.isspace() for c in value):
+    if "\n" in value:
         return True
-    return not ("/" in value or value.lower().endswith(".txt"))
+    names_a_file = (
+        "://" in value.split(" ", 1)[0]
+        or value.startswith(("/", "./", "../"))
+        or value.lower().endswith(".txt")
+    )
+    return not names_a_file
 
 
 def one_task_per_object(
