@@ -43,6 +43,7 @@ from ldb_clone.storage import (
     load_locations,
     outside_storage_error,
     read_add_location,
+    store_in_read_add,
 )
 from ldb_clone.strict_json import value_problem
 
@@ -53,6 +54,7 @@ UPDATE_STRATEGIES = ("replace", "merge")
 TAG_PATTERN = re.compile(r"^[^\s,]+$")
 GLOB_PREFIX = re.compile(r"[*?\[]")
 MEMORY_PREFIX = "index-memory:"  # settings keys of ParseContext.remember
+INLINE_TEXT_FOLDER = "label-studio-text"  # texts held in tasks, kept in read-add storage
 
 
 @dataclass
@@ -168,6 +170,21 @@ class _Context:
     def known_objects(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         return self.indexer.instance.catalog.known_objects(ids) if ids else set()
+
+    def storage_roots(self) -> list[str]:
+        return [loc.url for loc in self.indexer.locations]
+
+    def store_text(self, text: str, where: str) -> FileEntry:
+        location = read_add_location(self.indexer.locations)
+        if location is None:
+            raise StorageError(
+                f"Text held inside an annotation ({where}) is stored as a data object file "
+                "in read-add storage, but there is no read-add storage location: "
+                "ldb add-storage -a true DIR"
+            )
+        data = text.encode("utf-8")
+        name = f"{INLINE_TEXT_FOLDER}/{self.indexer.hasher.bytes_digest(data)}.txt"
+        return store_in_read_add(location, name, data)
 
     def info(self, message: str) -> None:
         self.indexer.reporter.echo(message)

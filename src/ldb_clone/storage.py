@@ -257,6 +257,47 @@ class ReadAddCopier:
         return copied
 
 
+def store_in_read_add(location: StorageLocation, relpath: str, data: bytes) -> FileEntry:
+    """Write ``data`` as ``<read-add>/<relpath>`` (content-addressed names: a file already
+    there with the same size is left as it is, so its stat cache entry stays valid)."""
+    target = f"{location.path.rstrip('/')}/{relpath}"
+    if location.protocol != LOCAL:
+        from ldb_clone.fs import get_fsspec, remote_reason, stat_url
+
+        try:
+            existing = stat_url(location.protocol, target, location.options)
+            if existing is None or existing.size != len(data):
+                get_fsspec(location.protocol, location.options).pipe_file(target, data)
+                existing = stat_url(location.protocol, target, location.options)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(
+                f"Unable to write {location.protocol}://{target}: {remote_reason(exc)}"
+            ) from exc
+        if existing is None:
+            raise StorageError(
+                f"Write to read-add storage vanished: {location.protocol}://{target}"
+            )
+        return existing
+    existing = stat_local(target)
+    if existing is not None and existing.size == len(data):
+        return existing
+    tmp = f"{target}.{os.getpid()}.part"
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise StorageError(f"Unable to write '{target}': {exc.strerror or exc}") from exc
+    written = stat_local(target)
+    assert written is not None
+    return written
+
+
 def outside_storage_error(url: str) -> NotInStorageError:
     return NotInStorageError(
         f"Found file outside of configured storage locations: {url} (add a storage location "

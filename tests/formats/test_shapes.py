@@ -229,7 +229,6 @@ def test_label_studio_what_cannot_be_read_is_counted():
             choice("cat", "dog"),
             choice("indoor"),
             rectangle(1, 2, 3, 4, rotation=0, value={"x": 1}),
-            {**rectangle(1, 2, 3, 4), "value": {**rectangle(1, 2, 3, 4)["value"], "rotation": 30}},
             {**rectangle(1, 2, 3, 4), "original_width": None},
             {"type": "polygonlabels", "value": {"points": [[1, 2]]}},
             "not a result",
@@ -240,8 +239,35 @@ def test_label_studio_what_cannot_be_read_is_counted():
     assert shapes.lost == {
         "Label Studio choices beyond the first (one label per object)": 2,
         "Label Studio rectangles without a label, a position or original size": 2,
-        "rotated Label Studio rectangles": 1,
         "Label Studio polygonlabels results": 1,
+    }
+
+
+def rotated(x, y, w, h, degrees, size=(640, 480)):
+    result = rectangle(x, y, w, h, size=size)
+    result["value"]["rotation"] = degrees
+    return result
+
+
+def test_label_studio_rotated_rectangle_becomes_its_enclosing_box():
+    """Label Studio turns a rectangle clockwise about its top-left corner: 100x50 px at
+    (200, 100) turned 90 degrees covers x 150..200, y 100..200; 30 degrees on the left
+    edge is cut at the image border. Each counts as a loss."""
+    shapes = read_shapes(
+        ls_task(
+            rotated(31.25, 100 / 480 * 100, 100 / 640 * 100, 50 / 480 * 100, 90),
+            rotated(0, 10, 10, 10, 30),
+            rotated(50, 50, 10, 10, 360),
+        )
+    )
+
+    assert boxes(shapes) == [
+        ("cat", 150, 100, 50, 100),
+        ("cat", 0, 48, 55.4256, 73.5692),
+        ("cat", 320, 240, 64, 48),
+    ]
+    assert shapes.lost == {
+        "rotations of Label Studio rectangles (each written as its enclosing box)": 2
     }
 
 

@@ -4,10 +4,6 @@ ldb writes tasks and ``label_config.xml``; a project is created from that config
 tasks are imported, a labeller adds and changes annotations and predictions through the
 REST API, Label Studio exports JSON and JSON_MIN, and ldb indexes them back. The server
 comes from ``conftest.py`` (skipped without its venv; an error in CI).
-
-Tests marked xfail need the import side of issue 11 (items 3-8: tasks Label Studio made
-itself, text stored in the task, JSON_MIN, several tasks per object, progress); the
-lead removes the marks once both halves are merged.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ from tests.labelstudio.server import Client
 
 pytestmark = pytest.mark.labelstudio
 
-NEEDS_IMPORT_SIDE = pytest.mark.xfail(strict=False, reason="needs import side (issue 11 items 3-8)")
 KOREAN = "삼성전자는 서울에 있다."
 ENGLISH = "Alice works at Acme in Berlin."
 _numbers = itertools.count(1)
@@ -373,7 +368,6 @@ def fresh(tmp_path: Path, *storage: Path) -> Instance:
     return second
 
 
-@NEEDS_IMPORT_SIDE
 def test_tasks_label_studio_made_itself_resolve_by_local_files_root(
     label_studio_client, files_root, instance, tmp_path, monkeypatch
 ):
@@ -395,7 +389,6 @@ def test_tasks_label_studio_made_itself_resolve_by_local_files_root(
     second.close()
 
 
-@NEEDS_IMPORT_SIDE
 def test_json_min_export_indexes(label_studio_client, files_root, instance, tmp_path):
     """Item 6: a JSON_MIN export (flat tasks, one key per control) is read."""
     client = label_studio_client
@@ -408,7 +401,6 @@ def test_json_min_export_indexes(label_studio_client, files_root, instance, tmp_
     assert read_shapes(annotations[loop.oids["dog.png"]]).label == "dog"
 
 
-@NEEDS_IMPORT_SIDE
 def test_progress_after_a_round_trip_counts_tasks_without_annotations(
     label_studio_client, files_root, instance, tmp_path
 ):
@@ -424,7 +416,6 @@ def test_progress_after_a_round_trip_counts_tasks_without_annotations(
     assert (status["num_annotations"], status["num_unlabelled"]) == (2, 1)
 
 
-@NEEDS_IMPORT_SIDE
 def test_text_json_min_export_indexes(label_studio_client, files_root, instance, tmp_path):
     """Items 4-6: a text JSON_MIN export (the text in the task, one key per control) reads
     as documents: the labeller's new entity arrives."""

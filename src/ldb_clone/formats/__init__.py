@@ -61,6 +61,25 @@ UNLABELLED_SQL: dict[str, str] = {
         " AND json_type(value, '$.annotations') = 'array'"
         " AND json_array_length(value, '$.annotations') = 0) ELSE 0 END"
     ),
+    # a Label Studio task whose annotations list holds none that was not cancelled (a task
+    # sent to Label Studio unlabelled, or skipped there). NOTE: the subquery names the
+    # table, since json_each has a ``value`` column of its own.
+    "label-studio": (
+        "CASE WHEN instr(value, '\"data\":{') > 0 AND json_valid(value) THEN"
+        " json_type(value, '$.data') = 'object'"
+        " AND json_type(value, '$.annotations') = 'array'"
+        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS a"
+        " WHERE a.type = 'object'"
+        " AND coalesce(json_extract(a.value, '$.was_cancelled'), 0) = 0) ELSE 0 END"
+    ),
+    # a text-annotation document with no annotation under any key (what a text task that
+    # came back from Label Studio without annotations becomes)
+    "text": (
+        "CASE WHEN instr(value, '\"annotationsData\":{') > 0 AND json_valid(value) THEN"
+        " json_type(value, '$.annotations') = 'object'"
+        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS k"
+        " WHERE k.type != 'array' OR json_array_length(k.value) > 0) ELSE 0 END"
+    ),
 }
 _loaded: dict[str, Format] = {}
 _entry_points_read = False

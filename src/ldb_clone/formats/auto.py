@@ -9,10 +9,11 @@ from ldb_clone.fs import Listing
 def detect(ctx: ParseContext, listings: list[Listing]) -> str:
     """A platform dataset folder (annotations.json of a platform document, beside images/):
     platform. A folder with images/, labels/ and data.yaml (or classes.txt): yolo. No JSON
-    and every data file in a sub-folder: tensorflow-inferred. Only JSON: label-studio when
-    it holds Label Studio tasks, coco for COCO documents, else annotation-only. Text files
-    whose annotations are text-annotation documents: text. A COCO file at the top of a
-    folder of images: coco. Otherwise strict-pairs."""
+    and every data file in a sub-folder: tensorflow-inferred. Only JSON: text for a Label
+    Studio export of texts, label-studio when it holds other Label Studio tasks, coco for
+    COCO documents, else annotation-only. Text files whose annotations are
+    text-annotation documents: text. A COCO file at the top of a folder of images: coco.
+    Otherwise strict-pairs."""
     entries = all_entries(listings)
     if listings and all(_is_platform_dataset(ctx, listing) for listing in listings):
         return "platform"
@@ -30,10 +31,12 @@ def detect(ctx: ParseContext, listings: list[Listing]) -> str:
             return "tensorflow-inferred"
         return "strict-pairs"
     if has_json and not has_data:
-        from ldb_clone.formats.label_studio import looks_like_label_studio
+        from ldb_clone.formats.label_studio import is_text_export, looks_like_label_studio
 
         first = next(e for e in entries if e.is_json)
         doc = ctx.read_json(first)
+        if is_text_export(doc):
+            return "text"
         if looks_like_label_studio(doc):
             return "label-studio"
         if _looks_like_coco(doc):

@@ -88,6 +88,16 @@ class ParseContext(Protocol):
 
     def known_objects(self, ids: Iterable[str]) -> set[str]: ...
 
+    def storage_roots(self) -> list[str]:
+        """The URLs of the instance's storage locations, in their configured order."""
+        ...
+
+    def store_text(self, text: str, where: str) -> FileEntry:
+        """Keep a text that an annotation holds inline as a data object file: UTF-8, in
+        the read-add location, named by its content's id; an error naming ``where`` and
+        how to add a read-add location when there is none."""
+        ...
+
     def info(self, message: str) -> None: ...
 
     def warn(self, message: str) -> None: ...

@@ -12,7 +12,7 @@ import functools
 import importlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,14 +106,30 @@ def _search(path_key: str, task: dict[str, Any], where: str) -> Any:
 
 
 def tasks_in(doc: Any, url: str) -> list[dict[str, Any]]:
-    """The tasks of a parsed export (an array of tasks or one task)."""
+    """The tasks of a parsed export: an array of tasks, one task, or a JSON_MIN export
+    (read as the tasks it stands for)."""
+    from ldb_clone.formats.label_studio_min import is_min_record, task_of
+
     tasks = doc if isinstance(doc, list) else [doc]
+    result = []
     for position, task in enumerate(tasks):
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        if is_min_record(task):
+            task = task_of(task, f"{url} (item {position})")
+        elif not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise FormatError(
                 f"Not a Label Studio task (no 'data' object): {url} (item {position})"
             )
-    return tasks
+        result.append(task)
+    return result
+
+
+def refuse_csv(entry: FileEntry) -> None:
+    """Label Studio's CSV and TSV exports flatten results into strings: not read."""
+    if entry.suffix.lower() in (".csv", ".tsv"):
+        raise FormatError(
+            f"Label Studio {entry.suffix[1:].upper()} exports are not read: {entry.url}; "
+            "export JSON or JSON_MIN from Label Studio instead"
+        )
 
 
 def with_object_info(task: dict[str, Any], path_key: str, id_key: str, object_id: str) -> Any:
@@ -152,7 +168,8 @@ def task_refs(
     """A TaskRef for each task; an inferred path key is reported once per key."""
     refs = []
     for position, task in enumerate(tasks):
-        where = f"{entry.url} (task {position})"
+        task_id = task.get("id")
+        where = f"{entry.url} (task {position}" + (f", id {task_id})" if task_id else ")")
         path_key, inferred = path_key_for(task, where)
         if inferred and path_key not in inferred_keys:
             inferred_keys.add(path_key)
@@ -170,36 +187,129 @@ def locate(
 ) -> Iterator[tuple[TaskRef, str | None, FileEntry | None]]:
     """(task, object id, None) for a task naming a known object id, else (task, None,
     its data file). The URLs of unknown objects are looked up together (remote ones
-    concurrently)."""
+    concurrently); Label Studio URLs are mapped to storage first (see ``label_studio_urls``), and
+    a text held in the task is kept as a file (``ParseContext.store_text``)."""
+    from ldb_clone.formats.label_studio_urls import storage_candidates
+
     known = ctx.known_objects({ref.given_id for ref in refs if ref.given_id})
-    urls = {}
+    urls: dict[int, list[str]] = {}
+    texts: dict[int, str] = {}
+    roots: list[str] | None = None
+
+    def storage_roots() -> list[str]:
+        nonlocal roots
+        if roots is None:
+            roots = ctx.storage_roots()
+        return roots
+
     for ref in refs:
-        if ref.given_id not in known:
-            url = _search(ref.path_key, ref.task, ref.where)
-            if isinstance(url, str) and url:
-                urls[id(ref)] = url
-    ctx.prefetch((urls[id(ref)], ref.entry) for ref in refs if id(ref) in urls)
+        if ref.given_id in known:
+            continue
+        url = _search(ref.path_key, ref.task, ref.where)
+        if not (isinstance(url, str) and url):
+            continue
+        if is_inline_text(ref.path_key, url):
+            texts[id(ref)] = url
+            continue
+        urls[id(ref)] = storage_candidates(url, ctx.params, storage_roots, ref.where) or [url]
+    ctx.prefetch((url, ref.entry) for ref in refs for url in urls.get(id(ref), ()))
     for ref in refs:
         if ref.given_id in known:
             yield ref, ref.given_id, None
             continue
-        url = urls.get(id(ref))
-        if url is None:
+        if id(ref) in texts:
+            yield ref, None, ctx.store_text(texts[id(ref)], ref.where)
+            continue
+        candidates = urls.get(id(ref))
+        if candidates is None:
             raise FormatError(f"No data object URL at {ref.path_key} in {ref.where}")
-        data = ctx.resolve(url, base=ref.entry, named_in=f"{ref.where} at {ref.path_key}")
+        named_in = f"{ref.where} at {ref.path_key}"
+        data = next(
+            (found for url in candidates if (found := ctx.resolve(url, ref.entry, named_in))),
+            None,
+        )
         if data is None:
-            raise ObjectNotFoundError(f"Data object not found: {url} (named in {ref.where})")
+            named = _search(ref.path_key, ref.task, ref.where)
+            looked = f"; looked for {', '.join(candidates)}" if candidates != [named] else ""
+            raise ObjectNotFoundError(
+                f"Data object not found: {named} (named in {ref.where}{looked})"
+            )
         yield ref, None, data
+
+
+def is_inline_text(path_key: str, value: str) -> bool:
+    """True when the data a task names is a text held in the task itself: the key is
+    ``text`` and the value is not a path or URL (one line that is a URL, starts with
+    ``/``, ``./`` or ``../``, or ends with ``.txt``)."""
+    chain = _key_chain(path_key)
+    if not chain or chain[-1] != "text":
+        return False
+    if "\n" in value:
+        return True
+    names_a_file = (
+        "://" in value.split(" ", 1)[0]
+        or value.startswith(("/", "./", "../"))
+        or value.lower().endswith(".txt")
+    )
+    return not names_a_file
+
+
+def one_task_per_object(
+    ctx: ParseContext, located: Iterable[tuple[TaskRef, str | None, FileEntry | None]]
+) -> list[tuple[TaskRef, str | None, FileEntry | None]]:
+    """The located tasks with one task per data object: where several tasks name the
+    same object (by id or by file), the one holding the most recently updated annotation
+    that was not cancelled (see ``shapes.latest_annotation``) is kept, with a warning
+    that counts the objects."""
+    chosen: dict[Any, int] = {}
+    kept: list[tuple[TaskRef, str | None, FileEntry | None]] = []
+    shared: set[Any] = set()
+    for found in located:
+        ref, object_id, data = found
+        key = object_id if data is None else (data.protocol, data.path)
+        if key not in chosen:
+            chosen[key] = len(kept)
+            kept.append(found)
+            continue
+        shared.add(key)
+        position = chosen[key]
+        if _recency(ref.task) >= _recency(kept[position][0].task):
+            kept[position] = found
+    if shared:
+        ctx.warn(
+            f"{len(shared)} data object(s) were named by more than one task; the task with "
+            "the most recently updated annotation that was not cancelled was kept for each"
+        )
+    return kept
+
+
+def _recency(task: dict[str, Any]) -> tuple[bool, float]:
+    """How a task ranks among tasks of one object: any live annotation beats none; then
+    the newest annotation's time (ties: the later task in the file)."""
+    from ldb_clone.formats.shapes import annotation_time, latest_annotation
+
+    annotations = task.get("annotations")
+    if not isinstance(annotations, list):
+        return False, float("-inf")
+    index = latest_annotation(annotations)
+    if index is None:
+        return False, float("-inf")
+    return True, annotation_time(annotations[index])
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     refuse_on_index(ctx.params)
     refs: list[TaskRef] = []
     inferred_keys: set[str] = set()
-    for entry in all_entries(listings):
+    entries = all_entries(listings)
+    for entry in entries:
+        refuse_csv(entry)
         if entry.is_json:
             refs += task_refs(ctx, entry, tasks_in(ctx.read_json(entry), entry.url), inferred_keys)
-    for ref, object_id, data in locate(ctx, refs):
+    if not refs and entries:
+        first = next((e for e in entries if e.is_json), entries[0])
+        raise FormatError(f"No Label Studio tasks found: {first.url}")
+    for ref, object_id, data in one_task_per_object(ctx, locate(ctx, refs)):
 
         def finalize(object_id: str, id_key: str, task=ref.task, path_key=ref.path_key) -> Any:
             return with_object_info(task, path_key, id_key, object_id)
@@ -208,12 +318,31 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
 
 
 def looks_like_label_studio(doc: Any) -> bool:
-    """True for a task or a non-empty array of tasks (objects with a 'data' object)."""
+    """True for a task or a non-empty array of tasks (objects with a 'data' object), or
+    a JSON_MIN export (see ``label_studio_min``)."""
+    from ldb_clone.formats.label_studio_min import is_min_record
+
     tasks = doc if isinstance(doc, list) else [doc]
     return bool(tasks) and all(
-        isinstance(t, dict) and isinstance(t.get("data"), dict) and "annotation" not in t
+        (isinstance(t, dict) and isinstance(t.get("data"), dict) and "annotation" not in t)
+        or is_min_record(t)
         for t in tasks[:20]
     )
+
+
+def is_text_task(value: Any) -> bool:
+    """A Label Studio task (or JSON_MIN record) of a text: ``data.text`` is a string and
+    it names no image."""
+    from ldb_clone.formats.label_studio_min import is_min_record
+
+    data = value if is_min_record(value) else value.get("data") if isinstance(value, dict) else None
+    return isinstance(data, dict) and isinstance(data.get("text"), str) and "image" not in data
+
+
+def is_text_export(doc: Any) -> bool:
+    """A Label Studio export (see ``looks_like_label_studio``) whose tasks are texts."""
+    tasks = doc if isinstance(doc, list) else [doc]
+    return looks_like_label_studio(doc) and all(is_text_task(t) for t in tasks[:20])
 
 
 @functools.cache
@@ -357,6 +486,6 @@ LABEL_STUDIO = Format(
     aliases=(),
     params={**URL_PARAMS, **PREDICTION_PARAMS},
     parse=parse,
-    description="A Label Studio JSON export: an array of tasks, each one object's annotation.",
+    description="A Label Studio JSON or JSON_MIN export: each task one object's annotation.",
     export=export,
 )

@@ -1,4 +1,5 @@
-"""Where Label Studio loads an object from: the URL ``instantiate -m label-studio`` writes.
+"""Label Studio URLs of data objects: what ``instantiate -m label-studio`` writes, and
+how ``index`` maps them back to paths in storage.
 
 Label Studio cannot open a local path (it answers 404). It serves local files as
 ``/data/local-files/?d=<path relative to its document root>`` (with local-files serving
@@ -8,28 +9,37 @@ fetch. ``-p local-files-root=DIR`` (DIR: Label Studio's
 ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT`` as ldb sees it) writes the first form for
 local objects; ``-p url-prefix=URL`` writes URL + the object's path below its storage
 location for every object; objects in S3 keep their ``s3://`` URL either way.
+
+``index`` reads the same URLs back with the same parameters: ``?d=REL`` is ``DIR/REL``,
+``URL + REL`` is ``REL`` below one of the storage locations (the first that holds it);
+``s3://`` URLs and plain paths are storage paths already. A URL that maps to nothing is an
+error naming the task and the URL, with the parameter that would map it.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from ldb_clone.errors import FormatError
+from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.exporting import ExportItem
 from ldb_clone.fs import LOCAL, normalize_local, split_url
 
 LOCAL_FILES_ROOT = "local-files-root"
 URL_PREFIX = "url-prefix"
 LOCAL_FILES_URL = "/data/local-files/?d="
+LOCAL_FILES_PATH = "/data/local-files"
+WEB_SCHEMES = ("http", "https")
 
 PARAMS = {
     LOCAL_FILES_ROOT: "Label Studio's local-files document root (LABEL_STUDIO_LOCAL_FILES_"
-    "DOCUMENT_ROOT) as a local folder: local objects below it are written as "
-    f"{LOCAL_FILES_URL}<path relative to it>",
-    URL_PREFIX: "a URL Label Studio can fetch objects from: each object is written as the "
-    "URL + its path below its storage location",
+    f"DOCUMENT_ROOT) as a local folder: {LOCAL_FILES_URL}PATH stands for DIR/PATH "
+    "(instantiate writes such URLs for local objects below it, index reads them)",
+    URL_PREFIX: "a URL Label Studio fetches objects from: URL + PATH stands for PATH below "
+    "a storage location (instantiate writes such URLs, index reads them)",
 }
 
 
@@ -103,3 +113,69 @@ def is_local_path(url: str) -> bool:
     """True for a path on this machine (which Label Studio cannot load), False for a URL
     and for the paths Label Studio serves itself."""
     return "://" not in url and not url.startswith(LABEL_STUDIO_PATHS)
+
+
+def local_files_relpath(url: str) -> str | None:
+    """``pets/cat.png`` of ``[http://host:port]/data/local-files/?d=pets/cat.png``; None
+    for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme and parts.scheme not in WEB_SCHEMES:
+        return None
+    if parts.path.rstrip("/") != LOCAL_FILES_PATH:
+        return None
+    values = parse_qs(parts.query).get("d")
+    return values[0] if values else None
+
+
+def is_web_url(url: str) -> bool:
+    return urlsplit(url).scheme in WEB_SCHEMES
+
+
+def _inside(root: str, relpath: str, url: str, where: str) -> str:
+    """``root/relpath``, refusing a relative path that climbs out of ``root`` (a local
+    root is taken relative to the working directory)."""
+    rel = posixpath.normpath(relpath.lstrip("/"))
+    if rel == ".." or rel.startswith("../"):
+        raise FormatError(f"Data object URL leaves {root}: {url} ({where})")
+    if "://" not in root:
+        root = os.path.abspath(os.path.expanduser(root)).replace(os.sep, "/")
+    return f"{root.rstrip('/')}/{rel}"
+
+
+def storage_candidates(
+    url: str, params: dict[str, str], storage_roots: Callable[[], list[str]], where: str
+) -> list[str] | None:
+    """The storage paths or URLs a task's data URL may stand for, in the order to try;
+    None when the URL is a storage path already (a path, ``s3://``, ...). A Label Studio
+    URL that no parameter maps is an error naming the parameter to set."""
+    relpath = local_files_relpath(url)
+    if relpath is not None:
+        root = params.get(LOCAL_FILES_ROOT)
+        if not root:
+            raise ObjectNotFoundError(
+                f"Data object URL is a Label Studio local-files URL: {url} ({where}); set "
+                f"-p {LOCAL_FILES_ROOT}=DIR to Label Studio's local files document root "
+                "(LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)"
+            )
+        return [_inside(root, relpath, url, where)]
+    prefix = params.get(URL_PREFIX)
+    if prefix and url.startswith(prefix):
+        rest = url[len(prefix) :].lstrip("/")
+        names = [unquote(rest), rest] if unquote(rest) != rest else [rest]
+        return [
+            f"{root.rstrip('/')}/{name}"
+            for root in storage_roots()
+            for name in names
+            if not name.startswith("../") and "/../" not in name
+        ]
+    if is_web_url(url):
+        hint = (
+            f"-p {URL_PREFIX}={prefix} does not match it"
+            if prefix
+            else f"set -p {URL_PREFIX}=URL to the part of the URL that stands for a "
+            "storage location"
+        )
+        raise ObjectNotFoundError(
+            f"Data object URL maps to no storage location: {url} ({where}); {hint}"
+        )
+    return None

@@ -12,8 +12,10 @@ an annotation holds, whatever format indexed it:
   the label is lost, and tensorflow-inferred writes it back as the same folders);
 - platform image records (``task_type``): ``annotation.class_name`` (classification),
   ``annotations[].bbox`` with ``class_name`` (detection), ``width``/``height``;
-- Label Studio tasks: the last annotation that was not cancelled; ``choices`` give the
-  label, ``rectanglelabels`` boxes (percent of ``original_width``/``original_height``).
+- Label Studio tasks: the most recently updated annotation that was not cancelled;
+  ``choices`` give the label, ``rectanglelabels`` boxes (percent of
+  ``original_width``/``original_height``; a rotated one becomes its enclosing box,
+  counted as a loss).
 
 Boxes are in pixels, top-left origin: (x, y) the top-left corner, w and h the size. All
 functions here are pure: no I/O.
@@ -244,13 +246,48 @@ def is_label_studio_task(value: Any) -> bool:
 
 
 def task_annotation(task: dict[str, Any]) -> dict[str, Any] | None:
-    """The annotation a task's labels are read from: its last one that was not cancelled
-    (``completions`` in exports before Label Studio 1.0). Predictions are not labels."""
+    """The annotation a task's labels are read from: its most recently updated one that
+    was not cancelled (``completions`` in exports before Label Studio 1.0). Predictions
+    are not labels."""
     annotations = task.get("annotations")
     if not isinstance(annotations, list):
         annotations = task.get("completions") or []
-    kept = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
-    return kept[-1] if kept else None
+    index = latest_annotation(annotations)
+    return annotations[index] if index is not None else None
+
+
+def latest_annotation(annotations: list[Any]) -> int | None:
+    """The position of the most recently updated annotation that was not cancelled, by
+    ``updated_at`` (else ``created_at``); without times, or on a tie, the later one in
+    the list (Label Studio lists the newest last). None when there is none."""
+    best: int | None = None
+    best_key: tuple[float, int] | None = None
+    for position, annotation in enumerate(annotations):
+        if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+            continue
+        key = (annotation_time(annotation), position)
+        if best_key is None or key > best_key:
+            best, best_key = position, key
+    return best
+
+
+def annotation_time(annotation: dict[str, Any]) -> float:
+    """When an annotation was last changed, as a POSIX timestamp (``-inf`` when it does
+    not say): ``updated_at``, else ``created_at``, ISO 8601 (naive times are UTC)."""
+    from datetime import datetime, timezone
+
+    for name in ("updated_at", "created_at"):
+        value = annotation.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    return float("-inf")
 
 
 def _label_studio(task: dict[str, Any]) -> Shapes:
@@ -295,21 +332,34 @@ def _ls_rectangle(shapes: Shapes, result: dict[str, Any]) -> None:
     if not labels or not width or not height or any(n is None for n in numbers):
         shapes.lose("Label Studio rectangles without a label, a position or original size")
         return
-    if _number(value.get("rotation")):
-        shapes.lose("rotated Label Studio rectangles")
-        return
     if shapes.width is None:
         shapes.width, shapes.height = round(width), round(height)
-    x, y, w, h = numbers
-    box = Box(
-        labels[0],
-        pixels(x, width),
-        pixels(y, height),
-        pixels(w, width),
-        pixels(h, height),
-        _number(result.get("score")),
-    )
-    shapes.boxes.append(box)
+    x, y, w, h = (pixels(n, extent) for n, extent in zip(numbers, (width, height) * 2))
+    rotation = _number(value.get("rotation")) or 0
+    if rotation % 360:
+        shapes.lose("rotations of Label Studio rectangles (each written as its enclosing box)")
+        x, y, w, h = enclosing_box(x, y, w, h, rotation, width, height)
+    shapes.boxes.append(Box(labels[0], x, y, w, h, _number(result.get("score"))))
+
+
+def enclosing_box(
+    x: float, y: float, w: float, h: float, degrees: float, width: float, height: float
+) -> tuple[float, float, float, float]:
+    """The axis-aligned box around a rectangle turned ``degrees`` clockwise about its
+    top-left corner (x, y) (Label Studio's rotation), kept inside the image."""
+    import math
+
+    turn = math.radians(degrees)
+    cos, sin = math.cos(turn), math.sin(turn)
+    corners = [
+        (x + dx * cos - dy * sin, y + dx * sin + dy * cos)
+        for dx, dy in ((0, 0), (w, 0), (w, h), (0, h))
+    ]
+    left = max(0.0, min(cx for cx, _ in corners))
+    top = max(0.0, min(cy for _, cy in corners))
+    right = min(float(width), max(cx for cx, _ in corners))
+    bottom = min(float(height), max(cy for _, cy in corners))
+    return tidy(left), tidy(top), tidy(right - left), tidy(bottom - top)
 
 
 def pixels(percent: float, extent: float) -> float:

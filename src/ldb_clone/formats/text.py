@@ -9,6 +9,7 @@ indexed (see ``text_document``). A Label Studio export of text tasks (a ``.json`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,13 +19,17 @@ from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 from ldb_clone.formats.label_studio import (
     INFO_KEY,
     TaskRef,
+    is_inline_text,
+    is_text_task,
     locate,
     looks_like_label_studio,
+    one_task_per_object,
     path_key_of,
     quote_key,
     task_refs,
     tasks_in,
 )
+from ldb_clone.formats.label_studio_urls import PARAMS as URL_PARAMS
 from ldb_clone.formats.pairs import export_strict, split_pairs, with_partners
 from ldb_clone.formats.text_document import (
     Mismatch,
@@ -39,6 +44,7 @@ TEXT_SUFFIX = ".txt"
 STRICT_OFFSETS = "strict-offsets"
 # where a task written by to_label_studio_task names its object
 PATH_KEY = ".".join(quote_key(k) for k in ("data", INFO_KEY, "path"))
+INLINE_TEXT_KEY = ".".join(quote_key(k) for k in ("data", "text"))
 
 
 class _Counts:
@@ -98,7 +104,15 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
         else:
             yield _pair_item(ctx, data, annotation, strict, counts)
     lone = [e for e in entries if e.is_json and (e.protocol, e.path) not in paired]
-    yield from _label_studio_items(ctx, lone, strict, counts)
+    tasks = 0
+    for item in _label_studio_items(ctx, lone, strict, counts):
+        tasks += 1
+        yield item
+    if not documents and not tasks and counts.lone_json:
+        raise FormatError(
+            f"No text documents or Label Studio tasks found: {counts.lone_json[0].url} "
+            f"has no {TEXT_SUFFIX} beside it and holds no Label Studio tasks"
+        )
     if unpaired:
         ctx.note_unpaired(unpaired)
     _report(ctx, counts)
@@ -152,7 +166,7 @@ def _report(ctx: ParseContext, counts: _Counts) -> None:
 def _task_path_key(task: dict[str, Any], where: str) -> tuple[str, bool]:
     """Where a text task names its object: ``data-object-info.path_key``, else its
     ``path`` (what to_label_studio_task writes), else the one key of ``data`` besides
-    the text itself (inferred)."""
+    the text itself (inferred), else ``data.text`` itself (a text held in the task)."""
     info = task["data"].get(INFO_KEY)
     info = info if isinstance(info, dict) else {}
     if isinstance(info.get("path_key"), str) and info["path_key"]:
@@ -160,6 +174,8 @@ def _task_path_key(task: dict[str, Any], where: str) -> tuple[str, bool]:
     if isinstance(info.get("path"), str) and info["path"]:
         return PATH_KEY, False
     others = {k: v for k, v in task["data"].items() if k != "text"}
+    if not [k for k in others if k != INFO_KEY] and isinstance(task["data"].get("text"), str):
+        return INLINE_TEXT_KEY, False  # the text is held in the task: it is the object
     return path_key_of({**task, "data": others}, where)
 
 
@@ -175,15 +191,32 @@ def _label_studio_items(
             continue
         tasks = tasks_in(doc, entry.url)
         refs += task_refs(ctx, entry, tasks, inferred, _task_path_key)
-    for ref, object_id, data in locate(ctx, refs):
+    for ref, object_id, data in one_task_per_object(ctx, locate(ctx, refs)):
         yield IndexItem(
-            data=data, object_id=object_id, annotation=_task_document(ctx, ref, strict, counts)
+            data=data,
+            object_id=object_id,
+            annotation=_task_document(ctx, ref, _task_text(ctx, ref, data), strict, counts),
         )
 
 
-def _task_document(ctx: ParseContext, ref: TaskRef, strict: bool, counts: _Counts) -> Any:
-    """The document of one task, checked like a document read from a file."""
+def _task_text(ctx: ParseContext, ref: TaskRef, data: FileEntry | None) -> Any:
+    """The text a task's results refer to: ``data.text``, or, when that is the URL of a
+    text file (a Label Studio storage connection's task), the file's text."""
     text = ref.task["data"].get("text")
+    if (
+        data is not None
+        and ref.path_key == INLINE_TEXT_KEY
+        and isinstance(text, str)
+        and not is_inline_text(ref.path_key, text)
+    ):
+        return decode_text(ctx.read_bytes(data), data.url)
+    return text
+
+
+def _task_document(
+    ctx: ParseContext, ref: TaskRef, text: Any, strict: bool, counts: _Counts
+) -> Any:
+    """The document of one task, checked like a document read from a file."""
     if not isinstance(text, str):
         raise FormatError(f"Not a Label Studio text task: {ref.where}: data.text is not a string")
     doc, dropped = from_task(ref.task, text, ref.where)
@@ -210,11 +243,27 @@ def _check_exportable(item: ExportItem) -> None:
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     """Pairs as strict-pairs writes them: ``<stem>-<id>.txt`` and ``<stem>-<id>.json``,
-    the document as it was indexed. Objects without an annotation are left out."""
+    the document as it was indexed (a Label Studio text task, indexed with -m
+    label-studio, is converted to its document first). Objects without an annotation are
+    left out."""
+    for name in URL_PARAMS:
+        if name in ctx.params:
+            raise FormatError(f"Invalid parameter: {name}. It is read by index only")
+    items = [_as_document(ctx, item) for item in items]
     for item in items:
         if item.has_annotation:
             _check_exportable(item)
     return export_strict(ctx, items)
+
+
+def _as_document(ctx: ExportContext, item: ExportItem) -> ExportItem:
+    """The item with its annotation as a text document when it is a Label Studio text
+    task (its span, relation and choices results read as in ``from_task``)."""
+    if not (item.has_annotation and is_text_task(item.annotation)):
+        return item
+    text = decode_text(_read_object(ctx, item), item.url)
+    doc, _ = from_task(item.annotation, text, f"the annotation of id:{item.object_id}")
+    return dataclasses.replace(item, annotation=doc)
 
 
 def _read_object(ctx: ExportContext, item: ExportItem) -> bytes:
@@ -244,6 +293,7 @@ TEXT = Format(
     params={
         STRICT_OFFSETS: "true: an entity whose covered text differs from its content is an "
         "error (default false: a warning)",
+        **URL_PARAMS,
     },
     parse=parse,
     description="<name>.txt texts with a text-annotator document (<name>.json) beside each.",

@@ -230,21 +230,23 @@ def _carried(task: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
 
 
 def _chosen_annotation(task: dict[str, Any], where: str) -> tuple[int, dict[str, Any]] | None:
-    """The last annotation that was not cancelled (Label Studio lists newest last)."""
+    """The most recently updated annotation that was not cancelled (see
+    ``shapes.latest_annotation``)."""
+    from ldb_clone.formats.shapes import latest_annotation
+
     annotations = task.get("annotations")
     if annotations is None:
         return None
     if not isinstance(annotations, list):
         raise FormatError(f"Invalid Label Studio task: {where}: annotations is not a list")
-    for index in reversed(range(len(annotations))):
-        annotation = annotations[index]
-        if isinstance(annotation, dict) and not annotation.get("was_cancelled"):
-            if not isinstance(annotation.get("result"), list):
-                raise FormatError(
-                    f"Invalid Label Studio task: {where}: annotations[{index}].result is not a list"
-                )
-            return index, annotation
-    return None
+    index = latest_annotation(annotations)
+    if index is None:
+        return None
+    if not isinstance(annotations[index].get("result"), list):
+        raise FormatError(
+            f"Invalid Label Studio task: {where}: annotations[{index}].result is not a list"
+        )
+    return index, annotations[index]
 
 
 def empty_document(key: str) -> dict[str, Any]:
