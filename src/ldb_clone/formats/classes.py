@@ -48,9 +48,14 @@ def dataset_classes(ctx: ExportContext, shapes: Iterable[Shapes | None]) -> dict
             )
         return {name: number for number, name in enumerate(explicit)}
     ids: dict[str, set[int]] = {}
+    lists: dict[int, dict[int, str]] = {}  # NOTE: equal lists are one object (shapes.py)
     for s in shapes:
-        for class_id, name in (s.classes or {}).items():
+        if s.classes:
+            lists.setdefault(id(s.classes), s.classes)
+    for classes in lists.values():
+        for class_id, name in classes.items():
             ids.setdefault(name, set()).add(class_id)
+    for s in shapes:
         for name, class_id in s.class_ids.items():
             ids.setdefault(name, set()).add(class_id)
     for name in used:

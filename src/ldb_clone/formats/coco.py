@@ -443,6 +443,8 @@ def _categories(
     numbers = coco_ids(dataset_classes(ctx, (image.shapes for image in images)))
     records: dict[str, dict[str, Any]] = {}
     for image in images:
+        if len(records) == len(numbers):
+            break  # NOTE: every record of a source holds its whole list: usually the first
         for category in image.coco.get("categories") or []:
             if isinstance(category, dict) and category.get("name") in numbers:
                 records.setdefault(category["name"], category)

@@ -157,19 +157,48 @@ def _recorded_classes(annotation: dict[str, Any]) -> dict[int, str] | None:
         return _id_names(coco["categories"])
     yolo = annotation.get("yolo")
     if isinstance(yolo, dict) and isinstance(yolo.get("names"), list):
-        names = yolo["names"]
-        return {i: name for i, name in enumerate(names) if isinstance(name, str) and name}
+        return _shared(
+            ("names", yolo["names"]),
+            lambda names: {i: n for i, n in enumerate(names[1]) if isinstance(n, str) and n},
+        )
     return None
 
 
 def _id_names(records: list[Any]) -> dict[int, str]:
     """id -> name of ``[{"id": 1, "name": "person"}, ...]`` (COCO categories, platform
     classes); records without an integer id or a name are left out."""
-    return {
-        c["id"]: c["name"]
-        for c in records
-        if isinstance(c, dict) and _is_id(c.get("id")) and _named(c)
-    }
+    return _shared(
+        ("records", records),
+        lambda key: {
+            c["id"]: c["name"]
+            for c in key[1]
+            if isinstance(c, dict) and _is_id(c.get("id")) and _named(c)
+        },
+    )
+
+
+def _shared(raw: Any, build: Any) -> dict[int, str]:
+    """``build(raw)``, computed once for equal values of ``raw`` and then shared (callers
+    must not change it).
+
+    NOTE: every annotation of a source carries the same class list: it is read once per
+    run (the serialised list is the key), not once per annotation, and exporters can
+    tell the lists apart by identity."""
+    import orjson
+
+    try:
+        key = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return build(raw)
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= 64:
+            _SHARED.clear()
+        found = _SHARED[key] = build(raw)
+    return found
+
+
+_SHARED: dict[bytes, dict[int, str]] = {}
 
 
 def _plain_box(record: Any) -> Box | None:
