@@ -305,6 +305,7 @@ def test_yolo_writes_recorded_splits_and_says_when_val_is_train(instance, data_d
         ({"split": "train=0.8"}, "expected split:fraction pairs"),
         ({"split": "train:1", "seed": "x"}, "Invalid value for parameter seed: 'x'"),
         ({"layout": "flat"}, "Invalid value for parameter layout: 'flat'"),
+        ({"layout": "single-file", "split": "a:1"}, "-p split needs the standard layout"),
         ({"classes": "a,,b"}, "Invalid class list -p classes: an empty class name"),
         ({"classes": "a,b,a"}, "Invalid class list -p classes: 'a' is named twice"),
     ],

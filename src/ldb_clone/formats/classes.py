@@ -22,8 +22,9 @@ from ldb_clone.formats.shapes import Shapes
 CLASSES_PARAM = "classes"
 CLASSES_FILE_PARAM = "classes-file"
 CLASS_PARAMS = {
-    CLASSES_PARAM: "the class list in id order, comma-separated (default: the source's own)",
-    CLASSES_FILE_PARAM: "a text file with the class list in id order, one name a line",
+    CLASSES_PARAM: "instantiate: the class list in id order, comma-separated "
+    "(default: the sources' own)",
+    CLASSES_FILE_PARAM: "instantiate: a text file with the class list in id order, one name a line",
 }
 
 

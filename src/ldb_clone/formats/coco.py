@@ -55,7 +55,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
-from ldb_clone.formats.splits import SPLIT_PARAMS, object_splits
+from ldb_clone.formats.splits import SPLIT_PARAM, SPLIT_PARAMS, object_splits
 from ldb_clone.formats.validation import schema_validator
 from ldb_clone.fs import FileEntry, Listing, join_url
 
@@ -402,6 +402,11 @@ def _single_file(params: dict[str, str]) -> bool:
         raise FormatError(
             f"Invalid value for parameter {LAYOUT_PARAM}: {layout!r} (expected {STANDARD} or "
             f"{SINGLE_FILE})"
+        )
+    if layout == SINGLE_FILE and SPLIT_PARAM in params:
+        raise FormatError(
+            f"-p {SPLIT_PARAM} needs the standard layout (annotations/instances_<split>.json): "
+            f"the {SINGLE_FILE} layout has no splits"
         )
     return layout == SINGLE_FILE
 
