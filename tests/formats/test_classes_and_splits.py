@@ -355,3 +355,32 @@ def test_boxes_are_clipped_to_the_image_and_empty_ones_dropped(fmt, instance, da
         "left out" in reporter.warnings
     )
     assert "1 boxes reaching outside their image were clipped to it" in reporter.warnings
+
+
+def test_box_polygons_are_no_segmentation_loss(instance, data_dir, tmp_path):
+    """COCO written by ldb (boxes as 4-corner polygons) converts into YOLO with no loss
+    warning; a real polygon is still counted."""
+    write_coco(data_dir / "src")
+    run_index(instance, data_dir / "src", fmt="coco")
+    members = select_members(instance, ["ds:root"])
+    instantiate(instance, members, str(tmp_path / "coco"), "coco")
+    doc = read(tmp_path / "coco" / "annotations" / "instances_default.json")
+    doc["annotations"][0]["segmentation"] = [[10, 5, 30, 5, 20, 35]]  # a triangle
+    (tmp_path / "coco" / "annotations" / "instances_default.json").write_text(json.dumps(doc))
+    second = tmp_path / "second"
+    current_in_fresh_instance(second, tmp_path / "coco", "coco")
+    from ldb_clone.instance import open_instance
+
+    reopened = open_instance(second)
+    try:
+        reporter = Reporter()
+        members = select_members(reopened, ["ds:root"])
+        instantiate(reopened, members, str(tmp_path / "yolo"), "yolo", reporter=reporter)
+    finally:
+        reopened.close()
+
+    losses = [w for w in reporter.warnings if "COCO segmentations" in w]
+    assert losses == [
+        "1 COCO segmentations (polygons or masks: only their boxes convert) could not be "
+        "converted and were left out"
+    ]

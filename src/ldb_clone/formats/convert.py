@@ -31,8 +31,29 @@ def item_shapes(ctx: ExportContext, item: ExportItem, keeps_coco: bool = False) 
 
 
 def _segmentation(box: Any) -> bool:
+    """Whether a box indexed from COCO has a segmentation that is more than its box (COCO
+    writers, ldb among them, write a box as its 4-corner polygon)."""
     coco = (box.source or {}).get("coco")
-    return isinstance(coco, dict) and bool(coco.get("segmentation"))
+    segmentation = coco.get("segmentation") if isinstance(coco, dict) else None
+    return bool(segmentation) and not is_box_polygon(segmentation, box)
+
+
+def is_box_polygon(segmentation: Any, box: Any) -> bool:
+    """One polygon of 4 points, each a corner of the box (to 0.01 px)."""
+    if not isinstance(segmentation, list) or len(segmentation) != 1:
+        return False
+    points = segmentation[0]
+    if not isinstance(points, list) or len(points) != 8:
+        return False
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in points):
+        return False
+    xs, ys = points[0::2], points[1::2]
+    near = lambda value, *targets: any(abs(value - t) <= 0.01 for t in targets)  # noqa: E731
+    return (
+        all(near(x, box.x, box.x + box.w) for x in xs)
+        and all(near(y, box.y, box.y + box.h) for y in ys)
+        and len({(round(x, 2), round(y, 2)) for x, y in zip(xs, ys)}) == 4
+    )
 
 
 def read_image_size(ctx: ExportContext, item: ExportItem) -> tuple[int, int] | None:
