@@ -74,7 +74,9 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     # NOTE: everything is read and checked before the first item is handed over
     for dataset in _datasets(listings):
         fingerprint = _fingerprint(dataset)
-        key = f"yolo:{dataset.url}"
+        # NOTE: "names" since records carry the class list: a folder indexed before is
+        # read once more, so that its records get it
+        key = f"yolo:names:{dataset.url}"
         if ctx.recall(key) == fingerprint:
             # NOTE: no file of the folder changed since it was last indexed: its images
             # are handed on without annotations (the stat cache vouches for them), and no
