@@ -206,6 +206,8 @@ def cases():
         for target in TARGETS:
             if target == "infer" and not has_labels:
                 continue  # every object needs a label: see test_infer_needs_labels
+            if target in ("coco", "yolo") and not SOURCES[source][2]:
+                continue  # labels only: see test_classification_into_detection_formats
             yield pytest.param(source, target, id=f"{source}->{target}")
 
 
@@ -316,7 +318,46 @@ def test_class_ids_travel_from_yolo_to_coco_and_platform(instance, data_dir, tmp
     instantiate(instance, members, str(tmp_path / "coco"), "coco")
     instantiate(instance, members, str(tmp_path / "platform"), "platform")
 
-    coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())
-    assert coco["categories"] == [{"id": 0, "name": "cat"}, {"id": 1, "name": "dog"}]
+    # COCO category ids start at 1 (COCO tools read 0 as background): YOLO class 0 is 1
+    coco = json.loads((tmp_path / "coco" / "annotations" / "instances_default.json").read_text())
+    assert coco["categories"] == [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]
+    assert sorted({a["category_id"] for a in coco["annotations"]}) == [1, 2]
     platform = json.loads((tmp_path / "platform" / "annotations.json").read_text())
     assert platform["classes"] == [{"id": 0, "name": "cat"}, {"id": 1, "name": "dog"}]
+
+
+@pytest.mark.parametrize("source", ["infer", "platform-classes"])
+def test_classification_into_detection_formats(source, instance, data_dir, tmp_path):
+    """Issue 12.6: labels without boxes are YOLO's classify layout, and a clear error for
+    COCO, never an empty dataset."""
+    paths, source_format = SOURCES[source][0](data_dir / "src")
+    run_index(instance, *paths, fmt=source_format)
+    members = select_members(instance, ["ds:root"])
+    reporter = Reporter()
+
+    result = instantiate(instance, members, str(tmp_path / "yolo"), "yolo", reporter=reporter)
+
+    written = sorted(p.relative_to(tmp_path / "yolo") for p in (tmp_path / "yolo").rglob("*.png"))
+    # platform records carry split train; the inferred folders none, so train/ as well
+    assert [p.parts[:2] for p in written] == [("train", "cat"), ("train", "cat"), ("train", "dog")]
+    assert sorted(p.stem.split("-")[0] for p in written) == ["a", "b", "c"]
+    assert (result.data_objects, result.annotations) == (3, 3)
+    no_split = any("No split: every image is written into train/" in w for w in reporter.warnings)
+    assert no_split == (source == "infer")
+    with pytest.raises(FormatError, match=r"COCO holds boxes, and the 3 selected annotations "):
+        instantiate(instance, members, str(tmp_path / "coco"), "coco")
+    assert not (tmp_path / "coco").exists()
+
+
+def test_classification_into_coco_is_one_error_line(ldb, instance, data_dir, tmp_path):
+    source_infer(data_dir / "src")
+    assert ldb("index", "-m", "infer", str(data_dir / "src")).returncode == 0
+
+    result = ldb("instantiate", "-m", "coco", "-t", str(tmp_path / "coco"), "ds:root")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: COCO holds boxes, and the 3 selected annotations are classification labels "
+        "without boxes: write them with -m yolo (its classify layout), -m tensorflow-inferred "
+        "or -m platform"
+    ]

@@ -494,3 +494,16 @@ def test_a_new_target_gets_normal_permissions_and_leaves_nothing_beside_it(
         instantiate(instance, root(instance), str(tmp_path / "failed"))
     assert not list(tmp_path.glob(STAGING_PREFIX + "*"))
     assert not (tmp_path / "failed").exists()
+
+
+def test_annotations_orjson_refuses_are_written_as_stored(instance, data_dir, make_image, tmp_path):
+    """Stored annotations are loaded with orjson, and with the standard library where
+    orjson refuses: an integer beyond 64 bits, NaN."""
+    make_image(data_dir / "big.png")
+    (data_dir / "big.json").write_text('{"label": "cat", "n": 1180591620717411303424, "x": NaN}')
+    run_index(instance, data_dir, fmt="strict")
+
+    (item,) = export_items(instance, select_members(instance, ["ds:root"]))
+
+    assert item.annotation["n"] == 2**70
+    assert item.annotation["x"] != item.annotation["x"]  # NaN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ldb_clone.indexing import index
 from ldb_clone.reporting import Reporter
@@ -163,3 +164,23 @@ def test_yolo_dataset_folders_are_detected(instance, data_dir):
     result, reporter = run_index(instance, dataset(data_dir / "yolo"))
     assert detected(reporter) == ["Auto-detected data format: yolo"]
     assert result.found_objects == 3
+
+
+def test_the_standard_coco_layout_is_detected(instance, data_dir, tmp_path):
+    """annotations/instances_<subset>.json beside images/<subset>/ (Datumaro's output)."""
+    from ldb_clone.instantiate import instantiate
+    from ldb_clone.selection import select_members
+    from tests.formats.test_coco import write_coco
+
+    write_coco(data_dir / "coco")
+    run_index(instance, data_dir / "coco", fmt="coco")
+    out = data_dir / "standard"
+    members = select_members(instance, ["ds:root"])
+    instantiate(instance, members, str(out), "coco", {"split": "train:0.5,val:0.5"})
+
+    result, reporter = run_index(instance, out)
+
+    assert detected(reporter) == ["Auto-detected data format: coco"]
+    assert result.found_objects == 3
+    splits = {Path(path).parent.name: value["split"] for path, value in by_path(instance).items()}
+    assert splits["train"] == "train" and splits["val"] == "val"

@@ -64,6 +64,20 @@ def coco_doc() -> dict[str, Any]:
 
 
 SIZES = {"a.png": (64, 48), "b.png": (32, 32), "c.png": (16, 16)}
+SINGLE = {"layout": "single-file"}
+
+
+def written_doc(doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``doc`` as ldb writes it: what COCO tools need filled in (``iscrowd`` 0, the box as
+    ``segmentation`` polygon, ``info`` and ``licenses``)."""
+    doc = coco_doc() if doc is None else copy.deepcopy(doc)
+    for annotation in doc["annotations"]:
+        x, y, w, h = annotation["bbox"]
+        annotation.setdefault("iscrowd", 0)
+        annotation.setdefault("segmentation", [[x, y, x + w, y, x + w, y + h, x, y + h]])
+    doc.setdefault("info", {"description": "Written by ldb"})
+    doc.setdefault("licenses", [])
+    return doc
 
 
 def write_coco(folder: Path, doc: dict[str, Any] | None = None, images: str = "images") -> Path:
@@ -141,14 +155,14 @@ def test_every_image_becomes_an_object_with_its_boxes(instance, data_dir):
         ],
         "coco": {
             "image": coco_doc()["images"][0],
-            "categories": CATEGORIES[:2],
+            "categories": CATEGORIES,
             "licenses": coco_doc()["licenses"],
             "info": coco_doc()["info"],
         },
     }
     assert values[str(images / "b.png")]["boxes"][0]["coco"]["segmentation"] == RLE
     empty = values[str(images / "c.png")]
-    assert (empty["boxes"], empty["coco"]["categories"]) == ([], [])
+    assert (empty["boxes"], empty["coco"]["categories"]) == ([], CATEGORIES)
     assert "licenses" not in empty["coco"]
 
 
@@ -183,7 +197,7 @@ def test_other_json_files_in_the_folder_are_counted(instance, data_dir):
     _, reporter = index_coco(instance, data_dir / "pets")
 
     assert reporter.warnings == [
-        "1 JSON files that are not COCO files were not read (first: "
+        "1 JSON files that are not COCO instances files were not read (first: "
         f"{data_dir / 'pets' / 'notes.json'})"
     ]
 
@@ -274,24 +288,38 @@ def test_round_trip_gives_the_same_file_and_annotations(instance, data_dir, tmp_
     out = tmp_path / "out"
     reporter = Reporter()
 
-    result = instantiate(instance, root(instance), str(out), "coco", reporter=reporter)
+    result = instantiate(instance, root(instance), str(out), "coco", SINGLE, reporter=reporter)
 
     assert (result.data_objects, result.annotations) == (3, 3)
     assert reporter.warnings == []
     assert sorted(p.name for p in (out / "images").iterdir()) == ["a.png", "b.png", "c.png"]
-    assert read(out / "annotations.json") == coco_doc()
-    assert current_in_fresh_instance(tmp_path / "second", out, "coco") == current(instance)
+    assert read(out / "annotations.json") == written_doc()
+    expected = current(instance)
+    a_png = oid_of(instance, data_dir / "pets" / "images" / "a.png")
+    # the dog box got what COCO tools need
+    expected[a_png][0]["boxes"][1]["coco"].update(
+        iscrowd=0, segmentation=[[1, 2, 4.5, 2, 4.5, 6, 1, 6]]
+    )
+    assert current_in_fresh_instance(tmp_path / "second", out, "coco") == expected
 
 
-def test_categories_no_box_uses_are_not_written(instance, data_dir, tmp_path):
+def test_categories_no_selected_box_uses_keep_their_ids(instance, data_dir, tmp_path):
+    """The whole category list of the source is written, also for a subset (issue 12.1)."""
     doc = coco_doc()
     doc["categories"].append({"id": 90, "name": "toothbrush"})
     write_coco(data_dir / "pets", doc)
     index_coco(instance, data_dir / "pets")
+    without_cats = [
+        m
+        for m in root(instance)
+        if m.object_id != oid_of(instance, data_dir / "pets" / "images" / "a.png")
+    ]
 
-    instantiate(instance, root(instance), str(tmp_path / "out"), "coco")
+    instantiate(instance, without_cats, str(tmp_path / "out"), "coco", SINGLE)
 
-    assert read(tmp_path / "out" / "annotations.json")["categories"] == CATEGORIES
+    written = read(tmp_path / "out" / "annotations.json")
+    assert written["categories"] == doc["categories"]
+    assert [a["category_id"] for a in written["annotations"]] == [44]
 
 
 def pairs(data_dir: Path, annotations: dict[str, Any], size: tuple[int, int] = (64, 48)):
@@ -321,7 +349,7 @@ def test_from_plain_annotations(instance, data_dir, tmp_path):
     run_index(instance, data_dir / "p", fmt="bare")
     reporter = Reporter()
 
-    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", reporter=reporter)
+    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", SINGLE, reporter=reporter)
 
     doc = read(tmp_path / "out" / "annotations.json")
     x_id = oid_of(instance, data_dir / "p" / "x" / "cat-1.png")
@@ -368,7 +396,7 @@ def test_clashing_category_ids_are_renumbered_by_name(instance, data_dir, tmp_pa
     index_coco(instance, data_dir / "one", data_dir / "two")
     reporter = Reporter()
 
-    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", reporter=reporter)
+    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", SINGLE, reporter=reporter)
 
     doc = read(tmp_path / "out" / "annotations.json")
     assert [(c["id"], c["name"], c["supercategory"]) for c in doc["categories"]] == [
@@ -388,12 +416,16 @@ def test_clashing_category_ids_are_renumbered_by_name(instance, data_dir, tmp_pa
         ("b.png", "bottle"),
     ]
     assert (
-        "Category ids of the selected annotations disagree; renumbered by name" in reporter.warnings
+        "Class ids of the selected annotations' sources disagree; classes numbered by name "
+        "(fix the list with -p classes=a,b,c)" in reporter.warnings
     )
     # images and annotation ids taken twice get new ones
     assert sorted(i["id"] for i in doc["images"]) == [1, 2, 5, 6, 7, 8]
     assert sorted(a["id"] for a in doc["annotations"]) == [1, 2, 7, 8, 9, 10]
-    assert "3 images had the same id as another one and got new ids" in reporter.warnings
+    assert (
+        "3 images had an id below 1, not a number or the same as another one, and got new ids"
+        in reporter.warnings
+    )
 
 
 def test_unsafe_file_names_are_never_written_outside(instance, data_dir, tmp_path):
@@ -413,7 +445,7 @@ def test_unsafe_file_names_are_never_written_outside(instance, data_dir, tmp_pat
         )
         run_index(instance, data_dir / "rec", fmt="annot")
         out = tmp_path / f"out-{len(name)}"
-        instantiate(instance, root(instance), str(out), "coco")
+        instantiate(instance, root(instance), str(out), "coco", SINGLE)
         written = read(out / "annotations.json")
         assert "a.png" in [i["file_name"] for i in written["images"]]
         assert not (tmp_path / "evil.png").exists() and not (out.parent / "evil.png").exists()
@@ -428,7 +460,10 @@ def test_annotations_only(instance, data_dir, tmp_path):
     )
 
     assert result.data_objects == 0
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["annotations.json"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["annotations"]
+    assert [p.name for p in (tmp_path / "out" / "annotations").iterdir()] == [
+        "instances_default.json"
+    ]
 
 
 def test_a_size_nobody_knows_is_null(instance, data_dir, tmp_path):
@@ -440,7 +475,7 @@ def test_a_size_nobody_knows_is_null(instance, data_dir, tmp_path):
     run_index(instance, data_dir / "t", fmt="strict")
     reporter = Reporter()
 
-    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", reporter=reporter)
+    instantiate(instance, root(instance), str(tmp_path / "out"), "coco", SINGLE, reporter=reporter)
 
     (image,) = read(tmp_path / "out" / "annotations.json")["images"]
     assert (image["width"], image["height"]) == (None, None)
@@ -455,15 +490,27 @@ def test_cli_index_and_instantiate(ldb, instance, data_dir, tmp_path):
 
     indexed = ldb("index", "-m", "coco", str(data_dir / "pets"))
     written = ldb("instantiate", "-m", "coco", "-t", str(tmp_path / "out"), "ds:root")
+    single = ldb(
+        "instantiate", "-m", "coco", "-p", "layout=single-file", "-t", str(tmp_path / "one"),
+        "ds:root",
+    )  # fmt: skip
 
     assert indexed.returncode == 0, indexed.stderr
     assert "Data format: coco" in indexed.stdout
     assert written.returncode == 0, written.stderr
-    assert read(tmp_path / "out" / "annotations.json") == coco_doc()
+    out = tmp_path / "out"
+    assert read(out / "annotations" / "instances_default.json") == written_doc()
+    assert sorted(p.name for p in (out / "images" / "default").iterdir()) == [
+        "a.png", "b.png", "c.png",
+    ]  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    assert read(tmp_path / "one" / "annotations.json") == written_doc()
 
 
 def test_registered():
-    assert get_format("coco").params == {"images": get_format("coco").params["images"]}
+    assert set(get_format("coco").params) == {
+        "images", "layout", "classes", "classes-file", "split", "seed",
+    }  # fmt: skip
 
 
 def test_segmentations_into_yolo_are_counted(instance, data_dir, tmp_path):
@@ -474,8 +521,10 @@ def test_segmentations_into_yolo_are_counted(instance, data_dir, tmp_path):
     instantiate(instance, root(instance), str(tmp_path / "out"), "yolo", reporter=reporter)
 
     assert reporter.warnings == [
-        "Class ids of the selected annotations are not 0..n-1; renumbered by name",
+        "No split: data.yaml's val is the training images (split them with "
+        "-p split=train:0.8,val:0.2)",
         "2 COCO segmentations (polygons or masks: only their boxes convert) could not be "
         "converted and were left out",
     ]
-    assert (tmp_path / "out" / "labels" / "b.txt").read_text() == "0 0.5 0.25 1 0.5\n"
+    # bottle, category 44, is the third category in id order (cat 17, dog 18)
+    assert (tmp_path / "out" / "labels" / "b.txt").read_text() == "2 0.5 0.25 1 0.5\n"

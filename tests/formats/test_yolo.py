@@ -74,6 +74,7 @@ A_RECORD = {
         },
     ],
     "split": "train",
+    "yolo": {"names": ["cat", "dog"]},  # the dataset's whole class list
 }
 
 
@@ -91,11 +92,13 @@ def test_images_with_their_pixel_boxes_sizes_and_splits(instance, data_dir):
             "size": {"width": 32, "height": 16},
             "boxes": [],
             "split": "train",
+            "yolo": {"names": ["cat", "dog"]},
         },
         str(images / "val" / "c.png"): {
             "size": {"width": 20, "height": 10},
             "boxes": [],
             "split": "val",
+            "yolo": {"names": ["cat", "dog"]},
         },
     }
 
@@ -277,15 +280,19 @@ def test_from_plain_annotations(instance, data_dir, tmp_path):
         "labels/z.txt": "",
     }
     assert reporter.warnings == [
-        "1 images have no split: all images are written without split folders",
+        "1 images have no split: all images are written without split folders (give them one "
+        "with -p split=train:0.8,val:0.2)",
         "1 images had the same file name as another one and were written as <name>-<id><ext>",
+        "No split: data.yaml's val is the training images (split them with "
+        "-p split=train:0.8,val:0.2)",
         "2 classification labels (YOLO holds boxes: see -m infer or platform) could not be "
         "converted and were left out",
     ]
 
 
 def test_class_ids_with_gaps_are_renumbered_and_unsafe_splits(instance, data_dir, tmp_path):
-    """Ultralytics needs ids 0..n-1; a split that is not a folder name is not used."""
+    """Ultralytics needs ids 0..n-1: the dataset's classes in id order (cat, unused
+    here, keeps its place); a split that is not a folder name is not used."""
     dataset(data_dir / "pets", names={0: "cat", 5: "dog"})
     write_text(data_dir / "pets" / "labels" / "train" / "a.txt", "5 0.5 0.5 0.5 0.5\n")
     index_yolo(instance, data_dir / "pets")
@@ -298,13 +305,15 @@ def test_class_ids_with_gaps_are_renumbered_and_unsafe_splits(instance, data_dir
 
     instantiate(instance, root(instance), str(out), "yolo", reporter=reporter)
 
-    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == ["dog", "fox"]
-    assert (out / "labels" / "x.txt").read_text() == "1 0.05 0.05 0.1 0.1\n"
-    assert (out / "labels" / "a.txt").read_text() == "0 0.5 0.5 0.5 0.5\n"
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == ["cat", "dog", "fox"]
+    assert (out / "labels" / "x.txt").read_text() == "2 0.05 0.05 0.1 0.1\n"
+    assert (out / "labels" / "a.txt").read_text() == "1 0.5 0.5 0.5 0.5\n"
     assert not (tmp_path / "up").exists()
     assert reporter.warnings == [
-        "1 images have no split: all images are written without split folders",
-        "Class ids of the selected annotations are not 0..n-1; renumbered by name",
+        "1 images have no split: all images are written without split folders (give them one "
+        "with -p split=train:0.8,val:0.2)",
+        "No split: data.yaml's val is the training images (split them with "
+        "-p split=train:0.8,val:0.2)",
     ]
 
 
@@ -319,8 +328,10 @@ def test_boxes_without_a_size(instance, data_dir, tmp_path):
 
     assert (tmp_path / "out" / "labels" / "notes.txt").read_text() == ""
     assert reporter.warnings == [
+        "No split: data.yaml's val is the training images (split them with "
+        "-p split=train:0.8,val:0.2)",
         "2 boxes of images whose size is unknown (YOLO coordinates are relative to it) could "
-        "not be converted and were left out"
+        "not be converted and were left out",
     ]
 
 

@@ -61,6 +61,8 @@ def _is_coco_folder(ctx: ParseContext, listings: list[Listing]) -> bool:
 
     NOTE: decided from the listing before any file is read, so that folders of pairs
     (data files at the top) cost no read: re-indexing them stays free."""
+    if listings and all(_is_standard_coco(listing) for listing in listings):
+        return True
     for listing in listings:
         root = listing.root.rstrip("/")
         docs = [e for e in listing.entries if e.is_json]
@@ -72,6 +74,19 @@ def _is_coco_folder(ctx: ParseContext, listings: list[Listing]) -> bool:
     return all(
         _looks_like_coco(ctx.read_json(next(e for e in listing.entries if e.is_json)))
         for listing in listings
+    )
+
+
+def _is_standard_coco(listing: Listing) -> bool:
+    """COCO's standard layout: annotations/instances_<subset>.json beside images/."""
+    from ldb_clone.formats.coco import instances_subset
+
+    if not listing.is_dir:
+        return False
+    root = listing.root.rstrip("/") + "/"
+    names = [e.path[len(root) :] for e in listing.entries if e.path.startswith(root)]
+    return any(n.startswith("images/") for n in names) and any(
+        instances_subset(n) is not None for n in names if n.count("/") == 1
     )
 
 

@@ -29,17 +29,19 @@ not written (counted in a warning).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.classes import CLASS_PARAMS, coco_ids, dataset_classes
 from ldb_clone.formats.convert import (
     UniqueNames,
-    add_class_ids,
-    class_numbers,
+    fit_boxes,
     image_size,
+    is_classification,
     item_shapes,
     safe_name,
 )
@@ -53,10 +55,13 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
+from ldb_clone.formats.splits import SPLIT_PARAM, SPLIT_PARAMS, object_splits
 from ldb_clone.formats.validation import schema_validator
-from ldb_clone.fs import FileEntry, Listing
+from ldb_clone.fs import FileEntry, Listing, join_url
 
-ANNOTATIONS_FILE = "annotations.json"
+ANNOTATIONS_FILE = "annotations.json"  # the single-file layout
+ANNOTATIONS_DIR = "annotations"  # the standard layout: annotations/instances_<subset>.json
+INSTANCES_FILE = re.compile(r"instances_(.+)\.json")
 IMAGES_DIR = "images"
 IMAGES_PARAM = "images"
 KEY = "coco"  # where a record and its boxes keep their COCO fields
@@ -76,12 +81,14 @@ def looks_like_coco(doc: Any) -> bool:
 
 @dataclass
 class _Source:
-    """One COCO file: its entry, its parsed document, and the files listed with it (when
-    a folder was given) to find images without a request per image."""
+    """One COCO file: its entry, its parsed document, the files listed with it (when a
+    folder was given) to find images without a request per image, and its subset (the
+    ``<subset>`` of the standard layout's ``annotations/instances_<subset>.json``)."""
 
     entry: FileEntry
     doc: dict[str, Any]
     listed: dict[str, FileEntry] | None
+    subset: str | None = None
 
 
 def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
@@ -91,6 +98,16 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     for source in _sources(ctx, listings):
         items.extend(_items(ctx, source))
     return iter(items)
+
+
+def instances_subset(path: str) -> str | None:
+    """``train`` for ``.../annotations/instances_train.json`` (the standard layout), else
+    None."""
+    folder, name = posixpath.split(path)
+    if posixpath.basename(folder) != ANNOTATIONS_DIR:
+        return None
+    match = INSTANCES_FILE.fullmatch(name)
+    return match.group(1) if match else None
 
 
 def _sources(ctx: ParseContext, listings: list[Listing]) -> list[_Source]:
@@ -105,15 +122,21 @@ def _sources(ctx: ParseContext, listings: list[Listing]) -> list[_Source]:
                     f"Not a COCO annotation file: {listing.arg} (a JSON object with images, "
                     "annotations and categories)"
                 )
-            found.setdefault(entry.url, _Source(entry, doc, None))
+            subset = instances_subset(entry.path)
+            found.setdefault(entry.url, _Source(entry, doc, None, subset))
             continue
         listed = {e.path: e for e in listing.entries}
-        for entry in listing.entries:
-            if not entry.is_json:
-                continue
+        candidates = [e for e in listing.entries if e.is_json]
+        standard = [e for e in candidates if instances_subset(e.path) is not None]
+        if standard:
+            # the standard layout (Datumaro's output, COCO's own releases): the instances
+            # files; other tasks' files (captions, keypoints, image_info, ...) are not read
+            others.extend(e.url for e in candidates if instances_subset(e.path) is None)
+            candidates = standard
+        for entry in candidates:
             doc = ctx.read_json(entry)
             if looks_like_coco(doc):
-                found[entry.url] = _Source(entry, doc, listed)
+                found[entry.url] = _Source(entry, doc, listed, instances_subset(entry.path))
             else:
                 others.append(entry.url)
         if not any(s.listed is listed for s in found.values()):
@@ -122,7 +145,8 @@ def _sources(ctx: ParseContext, listings: list[Listing]) -> list[_Source]:
             )
     if others:
         ctx.warn(
-            f"{len(others)} JSON files that are not COCO files were not read (first: {others[0]})"
+            f"{len(others)} JSON files that are not COCO instances files were not read "
+            f"(first: {others[0]})"
         )
     return list(found.values())
 
@@ -165,8 +189,16 @@ def _items(ctx: ParseContext, source: _Source) -> list[IndexItem]:
         lic["id"]: lic for lic in doc.get("licenses") or [] if isinstance(lic, dict) and "id" in lic
     }
     entries = _image_files(ctx, source, doc["images"])
+    # NOTE: every record carries the file's whole category list (not just the categories
+    # its boxes use), so that a subset written out keeps every category's id
+    all_categories = sorted(doc["categories"], key=lambda c: _id_order(c["id"]))
     return [
-        IndexItem(data=entry, annotation=_record(image, boxes[image["id"]], licenses, doc))
+        IndexItem(
+            data=entry,
+            annotation=_record(
+                image, boxes[image["id"]], licenses, doc, all_categories, source.subset
+            ),
+        )
         for image, entry in zip(doc["images"], entries)
     ]
 
@@ -177,7 +209,7 @@ def _image_files(
     """The file of every image: ``-p images=DIR`` / file_name, else file_name relative to
     the COCO file's folder, else ``images/`` / file_name there. A missing one is an error
     naming it (and counting the others)."""
-    candidates = [_candidates(ctx, image["file_name"]) for image in images]
+    candidates = [_candidates(ctx, image["file_name"], source.subset) for image in images]
     if source.listed is None:
         ctx.prefetch((url, _base(ctx, source)) for urls in candidates for url in urls[:1])
     entries: list[FileEntry] = []
@@ -199,13 +231,17 @@ def _image_files(
     return entries
 
 
-def _candidates(ctx: ParseContext, file_name: str) -> list[str]:
+def _candidates(ctx: ParseContext, file_name: str, subset: str | None) -> list[str]:
     folder = ctx.params.get(IMAGES_PARAM)
     if folder:
         return [f"{folder.rstrip('/')}/{file_name.lstrip('/')}"]
     if file_name.startswith("/") or "://" in file_name:
         return [file_name]
-    return [file_name, f"{IMAGES_DIR}/{file_name}"]
+    found = [file_name, f"{IMAGES_DIR}/{file_name}"]
+    if subset is not None:
+        # the standard layout: annotations/instances_<subset>.json, images/<subset>/
+        found.insert(0, f"../{IMAGES_DIR}/{subset}/{file_name}")
+    return found
 
 
 def _base(ctx: ParseContext, source: _Source) -> FileEntry | None:
@@ -223,6 +259,9 @@ def _find(ctx: ParseContext, source: _Source, urls: list[str], named_in: str) ->
                 if entry is not None:
                     return entry
     for url in urls:
+        if url.startswith("../") and base is not None:
+            # NOTE: resolved from the file's folder here, as remote paths are not normalised
+            url = join_url(base.protocol, posixpath.normpath(f"{base.parent}/{url}"))
         entry = ctx.resolve(url, base=base, named_in=named_in)
         if entry is not None:
             return entry
@@ -234,6 +273,8 @@ def _record(
     boxes: list[tuple[dict[str, Any], dict[str, Any]]],
     licenses: dict[Any, dict[str, Any]],
     doc: dict[str, Any],
+    categories: list[dict[str, Any]],
+    subset: str | None = None,
 ) -> dict[str, Any]:
     """An image's annotation: the common shape plus the COCO fields to write it back."""
     record: dict[str, Any] = {}
@@ -241,11 +282,9 @@ def _record(
     if width and height:
         record["size"] = {"width": width, "height": height}
     record["boxes"] = [_box(annotation, category) for annotation, category in boxes]
-    used = {category["id"]: category for _, category in boxes}
-    coco: dict[str, Any] = {
-        "image": image,
-        "categories": sorted(used.values(), key=lambda c: _id_order(c["id"])),
-    }
+    if subset is not None:
+        record["split"] = subset
+    coco: dict[str, Any] = {"image": image, "categories": categories}
     if image.get("license") in licenses:
         coco["licenses"] = [licenses[image["license"]]]
     if isinstance(doc.get("info"), dict):
@@ -269,12 +308,19 @@ def _id_order(value: Any) -> tuple[int, Any, str]:
 
 # instantiating ----------------------------------------------------------------------------
 
+LAYOUT_PARAM = "layout"
+STANDARD = "standard"  # annotations/instances_<subset>.json + images/<subset>/
+SINGLE_FILE = "single-file"  # annotations.json + images/
+DEFAULT_SUBSET = "default"  # the subset of objects without a split (as Datumaro names it)
+INFO = {"description": "Written by ldb"}
+
 
 @dataclass
 class _Image:
     item: ExportItem
     shapes: Shapes | None
     coco: dict[str, Any]  # the record's coco block ({} when another format indexed it)
+    subset: str = ""  # the annotation file it goes into ("" in the single-file layout)
 
     @property
     def entry(self) -> dict[str, Any]:
@@ -295,34 +341,74 @@ def _coco_block(item: ExportItem) -> dict[str, Any]:
 
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
-    """``images/<file name>`` and one ``annotations.json``."""
+    """The standard layout, ``annotations/instances_<subset>.json`` beside
+    ``images/<subset>/`` (one subset per split; ``default`` for objects without one), or
+    with ``-p layout=single-file`` one ``annotations.json`` beside ``images/``."""
+    single_file = _single_file(ctx.params)
     images = [_Image(item, item_shapes(ctx, item, True), _coco_block(item)) for item in items]
+    shapes = [image.shapes for image in images]
+    if is_classification(shapes):
+        labelled = sum(1 for s in shapes if s is not None and s.label is not None)
+        raise FormatError(
+            f"COCO holds boxes, and the {labelled} selected annotations are classification "
+            "labels without boxes: write them with -m yolo (its classify layout), -m "
+            "tensorflow-inferred or -m platform"
+        )
+    if not single_file:
+        for image, split in zip(images, object_splits(ctx, items, shapes)):
+            image.subset = (split or DEFAULT_SUBSET).replace("/", "_")
     images.sort(key=_Image.order)
-    lost_labels = sum(1 for i in images if i.shapes is not None and i.shapes.label is not None)
+    lost_labels = sum(1 for s in shapes if s is not None and s.label is not None)
     ctx.note_loss("classification labels (COCO holds boxes: see -m infer or platform)", lost_labels)
     categories, numbers = _categories(ctx, images)
     plan = ExportPlan(runs_transforms=False)
-    names = UniqueNames()
+    names: dict[str, UniqueNames] = {}
     entries = []
     for image in images:
-        file_name = names.claim(_file_name(image), image.item.object_id)
-        path = safe_relpath(f"{IMAGES_DIR}/{file_name}", f"file_name of id:{image.item.object_id}")
+        folder = f"{IMAGES_DIR}/{image.subset}" if image.subset else IMAGES_DIR
+        taken = names.setdefault(image.subset, UniqueNames())
+        file_name = taken.claim(_file_name(image), image.item.object_id)
+        path = safe_relpath(f"{folder}/{file_name}", f"file_name of id:{image.item.object_id}")
         files = [] if ctx.annotations_only else [OutFile(path, item=image.item)]
-        plan.items.append(ItemOutput(image.item, files, IMAGES_DIR))
+        plan.items.append(ItemOutput(image.item, files, folder))
         plan.data_objects += len(files)
         entries.append(_image_entry(ctx, image, file_name))
-    names.report(ctx)
+    renamed = UniqueNames()
+    renamed.renamed = sum(n.renamed for n in names.values())
+    renamed.report(ctx)
     _number(ctx, entries, "images")
     annotations = [
-        _annotation(box, entry["id"], numbers)
+        [_annotation(box, entry["id"], numbers) for box in _boxes(ctx, image, entry)]
         for image, entry in zip(images, entries)
-        for box in (image.shapes.boxes if image.shapes else [])
     ]
-    _number(ctx, annotations, "annotations")
-    doc = _document(images, entries, annotations, categories)
+    _number(ctx, [a for group in annotations for a in group], "annotations")
     plan.annotations = sum(1 for item in items if item.has_annotation)
-    plan.extra.append(OutFile(ANNOTATIONS_FILE, dump_annotation(doc)))
+    for subset in sorted({image.subset for image in images} or {DEFAULT_SUBSET}):
+        chosen = [i for i, image in enumerate(images) if image.subset == subset]
+        doc = _document(
+            [images[i] for i in chosen],
+            [entries[i] for i in chosen],
+            [a for i in chosen for a in annotations[i]],
+            categories,
+        )
+        path = f"{ANNOTATIONS_DIR}/instances_{subset}.json" if subset else ANNOTATIONS_FILE
+        plan.extra.append(OutFile(safe_relpath(path, "subset"), dump_annotation(doc)))
     return plan
+
+
+def _single_file(params: dict[str, str]) -> bool:
+    layout = params.get(LAYOUT_PARAM, STANDARD)
+    if layout not in (STANDARD, SINGLE_FILE):
+        raise FormatError(
+            f"Invalid value for parameter {LAYOUT_PARAM}: {layout!r} (expected {STANDARD} or "
+            f"{SINGLE_FILE})"
+        )
+    if layout == SINGLE_FILE and SPLIT_PARAM in params:
+        raise FormatError(
+            f"-p {SPLIT_PARAM} needs the standard layout (annotations/instances_<split>.json): "
+            f"the {SINGLE_FILE} layout has no splits"
+        )
+    return layout == SINGLE_FILE
 
 
 def _file_name(image: _Image) -> str:
@@ -345,21 +431,28 @@ def _image_entry(ctx: ExportContext, image: _Image, file_name: str) -> dict[str,
     return entry
 
 
+def _boxes(ctx: ExportContext, image: _Image, entry: dict[str, Any]) -> list[Box]:
+    """An image's boxes, clipped to it when its size is known."""
+    boxes = image.shapes.boxes if image.shapes else []
+    width, height = entry.get("width"), entry.get("height")
+    if boxes and isinstance(width, int | float) and isinstance(height, int | float):
+        return fit_boxes(ctx, boxes, width, height)
+    return boxes
+
+
 def _categories(
     ctx: ExportContext, images: list[_Image]
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The categories of every box, and name -> id: COCO category ids kept when they are
-    consistent, else numbered from 1 in name order."""
-    seen: dict[str, set[int]] = {}
+    """The categories of the selection's sources (their whole lists, also categories no
+    selected box uses) and name -> id: the sources' ids (from 1), see ``classes``."""
+    numbers = coco_ids(dataset_classes(ctx, (image.shapes for image in images)))
     records: dict[str, dict[str, Any]] = {}
     for image in images:
-        if image.shapes is None:
-            continue
-        add_class_ids(seen, image.shapes, (box.label for box in image.shapes.boxes))
+        if len(records) == len(numbers):
+            break  # NOTE: every record of a source holds its whole list: usually the first
         for category in image.coco.get("categories") or []:
-            if isinstance(category, dict) and category.get("name") in seen:
+            if isinstance(category, dict) and category.get("name") in numbers:
                 records.setdefault(category["name"], category)
-    numbers = class_numbers(ctx, seen, start=1, what="Category")
     categories = [
         {**records.get(name, {}), "id": cid, "name": name} for name, cid in numbers.items()
     ]
@@ -369,13 +462,18 @@ def _categories(
 
 def _annotation(box: Box, image_id: Any, numbers: dict[str, int]) -> dict[str, Any]:
     """A COCO annotation of a box: a box indexed from COCO keeps its own fields (id, area,
-    iscrowd, segmentation, ...) as they were; others get area, iscrowd 0, and their
-    confidence as score."""
+    iscrowd, segmentation, ...); what is missing is filled in as COCO tools expect it:
+    ``area``, ``iscrowd`` 0, the box as ``segmentation`` polygon, the confidence as
+    ``score``."""
     fields = dict((box.source or {}).get(KEY) or {})
-    if KEY not in (box.source or {}):
-        fields.update(area=tidy(box.w * box.h), iscrowd=0)
-        if box.confidence is not None:
-            fields["score"] = box.confidence
+    if box.confidence is not None and KEY not in (box.source or {}):
+        fields["score"] = box.confidence
+    fields.setdefault("area", tidy(box.w * box.h))
+    fields.setdefault("iscrowd", 0)
+    if not fields.get("segmentation"):
+        x0, y0 = box.x, box.y
+        x1, y1 = tidy(box.x + box.w), tidy(box.y + box.h)
+        fields["segmentation"] = [[x0, y0, x1, y0, x1, y1, x0, y1]]
     return {
         **fields,
         "image_id": image_id,
@@ -385,21 +483,29 @@ def _annotation(box: Box, image_id: Any, numbers: dict[str, int]) -> dict[str, A
 
 
 def _number(ctx: ExportContext, records: list[dict[str, Any]], what: str) -> None:
-    """Keep the records' ids where unique; give the others (none, or taken by an earlier
-    record) the next numbers after the largest integer id."""
+    """Keep the records' ids where they are unique positive integers; give the others
+    (none, 0 or below, not an integer, or taken by an earlier record) the next numbers
+    after the largest one. COCO tools start at 1: COCOeval reads id 0 as "no match"."""
     ids = [r.get("id") for r in records]
-    next_id = max((i for i in ids if isinstance(i, int) and not isinstance(i, bool)), default=0)
+    next_id = max((i for i in ids if _positive_id(i)), default=0)
     seen: set[Any] = set()
     renumbered = 0
     for record in records:
         key = record.get("id")
-        if key is None or key in seen:
+        if not _positive_id(key) or key in seen:
             renumbered += key is not None
             next_id += 1
             record["id"] = next_id
         seen.add(record["id"])
     if renumbered:
-        ctx.warn(f"{renumbered} {what} had the same id as another one and got new ids")
+        ctx.warn(
+            f"{renumbered} {what} had an id below 1, not a number or the same as another "
+            "one, and got new ids"
+        )
+
+
+def _positive_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _document(
@@ -408,26 +514,32 @@ def _document(
     annotations: list[dict[str, Any]],
     categories: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    info = next((i.coco["info"] for i in images if isinstance(i.coco.get("info"), dict)), None)
-    if info is not None:
-        doc["info"] = info
+    """One annotation file; ``info`` and ``licenses`` are always there (pycocotools'
+    ``info()`` needs the first)."""
+    info = next((i.coco["info"] for i in images if isinstance(i.coco.get("info"), dict)), INFO)
     licenses: dict[Any, dict[str, Any]] = {}
     for image in images:
         for lic in image.coco.get("licenses") or []:
             if isinstance(lic, dict) and "id" in lic:
                 licenses.setdefault(lic["id"], lic)
-    if licenses:
-        doc["licenses"] = [licenses[k] for k in sorted(licenses, key=_id_order)]
-    doc.update(images=entries, annotations=annotations, categories=categories)
-    return doc
+    return {
+        "info": info,
+        "licenses": [licenses[k] for k in sorted(licenses, key=_id_order)],
+        "images": entries,
+        "annotations": annotations,
+        "categories": categories,
+    }
 
 
 COCO = Format(
     name="coco",
     aliases=(),
     params={
-        IMAGES_PARAM: "folder holding the images (default: beside the COCO file, or its images/)"
+        IMAGES_PARAM: "folder holding the images (default: beside the COCO file, or its images/)",
+        LAYOUT_PARAM: f"instantiate: {STANDARD} (annotations/instances_<split>.json, "
+        f"images/<split>/; default) or {SINGLE_FILE} (annotations.json, images/)",
+        **CLASS_PARAMS,
+        **SPLIT_PARAMS,
     },
     parse=parse,
     description="A COCO detection/segmentation JSON (images, annotations, categories), images.",

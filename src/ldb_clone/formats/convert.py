@@ -4,12 +4,11 @@ cannot carry counted), image sizes read by Pillow, class numbering, unique file 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
 from typing import Any
 
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.exporting import ExportContext, ExportItem, safe_relpath
-from ldb_clone.formats.shapes import Shapes, read_shapes
+from ldb_clone.formats.shapes import Box, Shapes, read_shapes, tidy
 
 
 def item_shapes(ctx: ExportContext, item: ExportItem, keeps_coco: bool = False) -> Shapes | None:
@@ -32,8 +31,29 @@ def item_shapes(ctx: ExportContext, item: ExportItem, keeps_coco: bool = False) 
 
 
 def _segmentation(box: Any) -> bool:
+    """Whether a box indexed from COCO has a segmentation that is more than its box (COCO
+    writers, ldb among them, write a box as its 4-corner polygon)."""
     coco = (box.source or {}).get("coco")
-    return isinstance(coco, dict) and bool(coco.get("segmentation"))
+    segmentation = coco.get("segmentation") if isinstance(coco, dict) else None
+    return bool(segmentation) and not is_box_polygon(segmentation, box)
+
+
+def is_box_polygon(segmentation: Any, box: Any) -> bool:
+    """One polygon of 4 points, each a corner of the box (to 0.01 px)."""
+    if not isinstance(segmentation, list) or len(segmentation) != 1:
+        return False
+    points = segmentation[0]
+    if not isinstance(points, list) or len(points) != 8:
+        return False
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in points):
+        return False
+    xs, ys = points[0::2], points[1::2]
+    near = lambda value, *targets: any(abs(value - t) <= 0.01 for t in targets)  # noqa: E731
+    return (
+        all(near(x, box.x, box.x + box.w) for x in xs)
+        and all(near(y, box.y, box.y + box.h) for y in ys)
+        and len({(round(x, 2), round(y, 2)) for x, y in zip(xs, ys)}) == 4
+    )
 
 
 def read_image_size(ctx: ExportContext, item: ExportItem) -> tuple[int, int] | None:
@@ -57,36 +77,29 @@ def image_size(
     return read_image_size(ctx, item)
 
 
-def class_numbers(
-    ctx: ExportContext, seen: dict[str, set[int]], start: int, what: str = "Class"
-) -> dict[str, int]:
-    """name -> id for every class name in ``seen`` (name -> the ids its sources gave it).
-
-    The ids are kept when they are consistent (one id per name, one name per id); names
-    no source numbered get the next free ids, in name order. Otherwise every class is
-    numbered from ``start`` in name order, with a warning.
-    """
-    ids = {name: next(iter(found)) for name, found in seen.items() if len(found) == 1}
-    clash = len(ids) != sum(1 for found in seen.values() if found)
-    clash = clash or len(set(ids.values())) != len(ids)
-    if clash:
-        ctx.warn(f"{what} ids of the selected annotations disagree; renumbered by name")
-        return {name: number for number, name in enumerate(sorted(seen), start)}
-    numbers = dict(ids)
-    next_id = max(ids.values(), default=start - 1) + 1
-    for name in sorted(seen):
-        if name not in numbers:
-            numbers[name] = next_id
-            next_id += 1
-    return numbers
+def is_classification(shapes: list[Shapes | None]) -> bool:
+    """Whether the annotations hold classification labels and not one box."""
+    present = [s for s in shapes if s is not None]
+    return any(s.label is not None for s in present) and not any(s.boxes for s in present)
 
 
-def add_class_ids(seen: dict[str, set[int]], shapes: Shapes, names: Iterable[str]) -> None:
-    """Record the classes ``names`` and the ids the shapes' source gave them."""
-    for name in names:
-        found = seen.setdefault(name, set())
-        if name in shapes.class_ids:
-            found.add(shapes.class_ids[name])
+def fit_boxes(ctx: ExportContext, boxes: list[Box], width: int, height: int) -> list[Box]:
+    """The boxes clipped to the image (tools such as Ultralytics drop an image whose box
+    reaches outside it), and without the boxes that have no area left; both counted."""
+    import dataclasses
+
+    fitted = []
+    for box in boxes:
+        x0, y0 = max(box.x, 0), max(box.y, 0)
+        x1, y1 = min(box.x + box.w, width), min(box.y + box.h, height)
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            ctx.note_loss("boxes with no area inside their image (degenerate)")
+            continue
+        if (x0, y0, x1, y1) != (box.x, box.y, box.x + box.w, box.y + box.h):
+            ctx.note_change("boxes reaching outside their image were clipped to it")
+            box = dataclasses.replace(box, x=tidy(x0), y=tidy(y0), w=tidy(x1 - x0), h=tidy(y1 - y0))
+        fitted.append(box)
+    return fitted
 
 
 class UniqueNames:

@@ -131,6 +131,7 @@ class ExportContext:
         self._taken: set[str] = set()
         self.renamed = 0
         self.losses: dict[str, int] = {}  # see note_loss
+        self.changes: dict[str, int] = {}  # see note_change
 
     def note_loss(self, what: str, count: int = 1) -> None:
         """Count something a conversion cannot carry into this format (``what``: a plural
@@ -139,10 +140,20 @@ class ExportContext:
         if count:
             self.losses[what] = self.losses.get(what, 0) + count
 
+    def note_change(self, what: str, count: int = 1) -> None:
+        """Count something a conversion had to change to fit this format (``what``: a
+        plural noun phrase and what happened, ``"boxes reaching outside their image were
+        clipped to it"``); reported with the losses."""
+        if count:
+            self.changes[what] = self.changes.get(what, 0) + count
+
     def report_losses(self) -> None:
         for what, count in sorted(self.losses.items()):
             self.warn(f"{count} {what} could not be converted and were left out")
+        for what, count in sorted(self.changes.items()):
+            self.warn(f"{count} {what}")
         self.losses.clear()
+        self.changes.clear()
 
     def base_name(
         self, item: ExportItem, folder: str = "", keep_dirs: bool = True

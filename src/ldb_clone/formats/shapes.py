@@ -62,6 +62,9 @@ class Shapes:
     width: int | None = None
     height: int | None = None
     class_ids: dict[str, int] = field(default_factory=dict)  # name -> the source's id
+    # the source's whole class list (id -> name: COCO categories, YOLO names, platform
+    # classes), also the classes no box of this annotation uses; None when not recorded
+    classes: dict[int, str] | None = None
     lost: dict[str, int] = field(default_factory=dict)
     split: str | None = None
 
@@ -139,6 +142,7 @@ def _plain(annotation: dict[str, Any]) -> Shapes | None:
     shapes.width, shapes.height = _size(annotation)
     if isinstance(annotation.get("split"), str):
         shapes.split = annotation["split"]
+    shapes.classes = _recorded_classes(annotation)
     for record in boxes if isinstance(boxes, list) else []:
         box = _plain_box(record)
         if box is None:
@@ -148,6 +152,58 @@ def _plain(annotation: dict[str, Any]) -> Shapes | None:
         if box.class_id is not None:
             shapes.class_ids.setdefault(box.label, box.class_id)
     return shapes
+
+
+def _recorded_classes(annotation: dict[str, Any]) -> dict[int, str] | None:
+    """The class list of the source an annotation was indexed from: COCO ``categories``
+    (``coco.categories``) or YOLO ``names`` (``yolo.names``, a list in id order)."""
+    coco = annotation.get("coco")
+    if isinstance(coco, dict) and isinstance(coco.get("categories"), list):
+        return _id_names(coco["categories"])
+    yolo = annotation.get("yolo")
+    if isinstance(yolo, dict) and isinstance(yolo.get("names"), list):
+        return _shared(
+            ("names", yolo["names"]),
+            lambda names: {i: n for i, n in enumerate(names[1]) if isinstance(n, str) and n},
+        )
+    return None
+
+
+def _id_names(records: list[Any]) -> dict[int, str]:
+    """id -> name of ``[{"id": 1, "name": "person"}, ...]`` (COCO categories, platform
+    classes); records without an integer id or a name are left out."""
+    return _shared(
+        ("records", records),
+        lambda key: {
+            c["id"]: c["name"]
+            for c in key[1]
+            if isinstance(c, dict) and _is_id(c.get("id")) and _named(c)
+        },
+    )
+
+
+def _shared(raw: Any, build: Any) -> dict[int, str]:
+    """``build(raw)``, computed once for equal values of ``raw`` and then shared (callers
+    must not change it).
+
+    NOTE: every annotation of a source carries the same class list: it is read once per
+    run (the serialised list is the key), not once per annotation, and exporters can
+    tell the lists apart by identity."""
+    import orjson
+
+    try:
+        key = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return build(raw)
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= 64:
+            _SHARED.clear()
+        found = _SHARED[key] = build(raw)
+    return found
+
+
+_SHARED: dict[bytes, dict[int, str]] = {}
 
 
 def _plain_box(record: Any) -> Box | None:
@@ -186,11 +242,11 @@ def _platform(record: dict[str, Any]) -> Shapes:
     shapes.width, shapes.height = _size(record)
     if isinstance(record.get("split"), str):
         shapes.split = record["split"]
-    classes = [c for c in record.get("classes") or [] if isinstance(c, dict)]
-    names = {c["id"]: c["name"] for c in classes if _is_id(c.get("id")) and _named(c)}
-    for c in classes:
-        if _named(c) and _is_id(c.get("id")):
-            shapes.class_ids.setdefault(c["name"], c["id"])
+    classes = record.get("classes")
+    names = _id_names(classes) if isinstance(classes, list) else {}
+    for class_id, name in names.items():
+        shapes.class_ids.setdefault(name, class_id)
+    shapes.classes = names or None
     if record["task_type"] == "image_classification":
         label = record.get("annotation")
         if isinstance(label, dict):

@@ -19,17 +19,18 @@ from __future__ import annotations
 import io
 import math
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.classes import CLASS_PARAMS, dataset_classes, yolo_ids
 from ldb_clone.formats.convert import (
     UniqueNames,
-    add_class_ids,
-    class_numbers,
+    fit_boxes,
     image_size,
+    is_classification,
     item_shapes,
     recorded_name,
     safe_name,
@@ -43,6 +44,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
+from ldb_clone.formats.splits import SPLIT_PARAM, SPLIT_PARAMS, object_splits
 from ldb_clone.fs import LOCAL, FileEntry, Listing, join_url
 
 IMAGES_DIR = "images"
@@ -53,6 +55,7 @@ IMAGE_SUFFIXES = {
     ".bmp", ".dng", ".gif", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm",
 }  # fmt: skip
 KEY = "yolo"
+CLASSIFY_DEFAULT_SPLIT = "train"
 DIGITS = 6  # decimals of computed normalised numbers
 # How far outside 0..1 a normalised number may be (rounding by the tool that wrote it)
 # before its box is skipped. Kept boxes keep their numbers as written (no clipping).
@@ -74,7 +77,9 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     # NOTE: everything is read and checked before the first item is handed over
     for dataset in _datasets(listings):
         fingerprint = _fingerprint(dataset)
-        key = f"yolo:{dataset.url}"
+        # NOTE: "names" since records carry the class list: a folder indexed before is
+        # read once more, so that its records get it
+        key = f"yolo:names:{dataset.url}"
         if ctx.recall(key) == fingerprint:
             # NOTE: no file of the folder changed since it was last indexed: its images
             # are handed on without annotations (the stat cache vouches for them), and no
@@ -134,6 +139,9 @@ def _datasets(listings: list[Listing]) -> list[_Dataset]:
 
 def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
     names = _class_names(ctx, dataset)
+    # the dataset's whole class list (index = id) on every record, so that a subset
+    # written back keeps every class's id
+    class_list = [names.get(i) for i in range(max(names, default=-1) + 1)] if names else []
     items = []
     polygons = 0
     skipped: list[str] = []  # where each box outside the image was
@@ -148,6 +156,8 @@ def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
         boxes, count = _label_boxes(ctx, label, names, width, height, skipped)
         polygons += count
         record: dict[str, Any] = {"size": {"width": width, "height": height}, "boxes": boxes}
+        if names is not None:
+            record[KEY] = {"names": class_list}
         split = posixpath.dirname(stem)
         if split:
             record["split"] = split
@@ -337,17 +347,24 @@ def box_record(
 class _Image:
     item: ExportItem
     shapes: Shapes | None
+    split: str | None = None  # the split the object is written into
     folder: str = ""  # the split folder below images/ and labels/, "" for none
     name: str = ""  # the image's file name in it
 
 
 def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
-    """``images/[split/]<name>``, ``labels/[split/]<stem>.txt`` and ``data.yaml``."""
+    """``images/[split/]<name>``, ``labels/[split/]<stem>.txt`` and ``data.yaml``; for
+    classification labels without any box, the classify layout ``<split>/<class>/<name>``."""
     images = [_Image(item, item_shapes(ctx, item)) for item in items]
-    lost_labels = sum(1 for i in images if i.shapes is not None and i.shapes.label is not None)
+    shapes = [image.shapes for image in images]
+    for image, split in zip(images, object_splits(ctx, items, shapes)):
+        image.split = split
+    if is_classification(shapes):
+        return _classify(ctx, images)
+    lost_labels = sum(1 for s in shapes if s is not None and s.label is not None)
     ctx.note_loss("classification labels (YOLO holds boxes: see -m infer or platform)", lost_labels)
     _place(ctx, images)
-    numbers = _numbers(ctx, images)
+    numbers = yolo_ids(dataset_classes(ctx, shapes))
     plan = ExportPlan(runs_transforms=False)
     for image in images:
         base = f"{image.folder}/{image.name}" if image.folder else image.name
@@ -360,25 +377,23 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
         plan.data_objects += 0 if ctx.annotations_only else 1
     plan.annotations = sum(1 for item in items if item.has_annotation)
     folders = sorted({image.folder for image in images})
-    plan.extra.append(OutFile("data.yaml", data_yaml(numbers, folders).encode("utf-8")))
+    plan.extra.append(OutFile("data.yaml", data_yaml(numbers, folders, ctx.warn).encode("utf-8")))
     return plan
 
 
 def _place(ctx: ExportContext, images: list[_Image]) -> None:
-    """Split folders (when every image has a split that is a folder name) and unique file
-    names (by stem, since a.png and a.jpg would share labels/a.txt), in a fixed order."""
-    splits = [_split(image.shapes) for image in images]
-    use_splits = all(split is not None for split in splits)
-    if not use_splits and any(split is not None for split in splits):
-        count = sum(split is None for split in splits)
-        ctx.warn(f"{count} images have no split: all images are written without split folders")
+    """Split folders (when every image has a split) and unique file names (by stem, since
+    a.png and a.jpg would share labels/a.txt), in a fixed order."""
+    use_splits = all(image.split is not None for image in images)
+    if not use_splits and any(image.split is not None for image in images):
+        count = sum(image.split is None for image in images)
+        ctx.warn(
+            f"{count} images have no split: all images are written without split folders "
+            f"(give them one with -p {SPLIT_PARAM}=train:0.8,val:0.2)"
+        )
     names: dict[str, UniqueNames] = {}
-    order = sorted(
-        range(len(images)), key=lambda i: (images[i].item.file_name, images[i].item.object_id)
-    )
-    for position in order:
-        image = images[position]
-        image.folder = splits[position] if use_splits else ""  # type: ignore[assignment]
+    for image in sorted(images, key=lambda i: (i.item.file_name, i.item.object_id)):
+        image.folder = (image.split or "") if use_splits else ""
         own = posixpath.basename(safe_name(recorded_name(image.item), image.item))
         taken = names.setdefault(image.folder, UniqueNames(by_stem=True))
         image.name = taken.claim(own, image.item.object_id)
@@ -387,26 +402,32 @@ def _place(ctx: ExportContext, images: list[_Image]) -> None:
     renamed.report(ctx)
 
 
-def _split(shapes: Shapes | None) -> str | None:
-    if shapes is None or shapes.split is None:
-        return None
-    try:
-        return safe_relpath(shapes.split, "split")
-    except FormatError:
-        return None
-
-
-def _numbers(ctx: ExportContext, images: list[_Image]) -> dict[str, int]:
-    seen: dict[str, set[int]] = {}
-    for image in images:
-        if image.shapes is not None:
-            add_class_ids(seen, image.shapes, (box.label for box in image.shapes.boxes))
-    numbers = class_numbers(ctx, seen, start=0)
-    if sorted(numbers.values()) != list(range(len(numbers))):
-        # NOTE: Ultralytics requires class ids 0..n-1 (it refuses names with gaps)
-        ctx.warn("Class ids of the selected annotations are not 0..n-1; renumbered by name")
-        numbers = {name: number for number, name in enumerate(sorted(numbers))}
-    return numbers
+def _classify(ctx: ExportContext, images: list[_Image]) -> ExportPlan:
+    """Ultralytics' classification layout: ``<split>/<class>/<image>`` (``train`` for
+    objects without a split); no label files, no data.yaml."""
+    if not any(image.split for image in images):
+        ctx.warn(
+            "No split: every image is written into train/ (Ultralytics' classify also wants "
+            f"val/; split them with -p {SPLIT_PARAM}=train:0.8,val:0.2)"
+        )
+    plan = ExportPlan(runs_transforms=False)
+    names: dict[str, UniqueNames] = {}
+    unlabelled = 0
+    for image in sorted(images, key=lambda i: (i.item.file_name, i.item.object_id)):
+        label = image.shapes.label if image.shapes is not None else None
+        if label is None:
+            unlabelled += 1
+            continue
+        folder = f"{image.split or CLASSIFY_DEFAULT_SPLIT}/{label}"
+        safe_relpath(folder, f"class folder of id:{image.item.object_id}")
+        own = posixpath.basename(safe_name(recorded_name(image.item), image.item))
+        name = names.setdefault(folder, UniqueNames()).claim(own, image.item.object_id)
+        files = [] if ctx.annotations_only else [OutFile(f"{folder}/{name}", item=image.item)]
+        plan.items.append(ItemOutput(image.item, files, folder))
+        plan.data_objects += len(files)
+        plan.annotations += 1
+    ctx.note_loss("images without a classification label (the classify layout)", unlabelled)
+    return plan
 
 
 def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> str:
@@ -420,7 +441,8 @@ def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> s
             len(shapes.boxes),
         )
         return ""
-    return "".join(label_line(box, numbers[box.label], *size) + "\n" for box in shapes.boxes)
+    boxes = fit_boxes(ctx, shapes.boxes, *size)
+    return "".join(label_line(box, numbers[box.label], *size) + "\n" for box in boxes)
 
 
 def label_line(box: Box, class_id: int, width: int, height: int) -> str:
@@ -457,20 +479,33 @@ def _text_number(value: float) -> str:
     return repr(float(value))
 
 
-def data_yaml(numbers: dict[str, int], folders: list[str]) -> str:
-    """Ultralytics' dataset file: image folders per split and the class names (a list
-    when the ids are 0..n-1, as ``_numbers`` makes them, else a mapping)."""
+def data_yaml(
+    numbers: dict[str, int], folders: list[str], warn: Callable[[str], None] | None = None
+) -> str:
+    """Ultralytics' dataset file: the image folder of each split present and the class
+    names (a list when the ids are 0..n-1, as ``yolo_ids`` makes them, else a mapping).
+    Ultralytics wants ``train`` and ``val``: when the data has no val split, ``val`` names
+    the training images, with a warning (never silently)."""
     import yaml
 
+    warn = warn or (lambda message: None)
     by_id = dict(sorted((cid, name) for name, cid in numbers.items()))
     names: Any = list(by_id.values()) if list(by_id) == list(range(len(by_id))) else by_id
     doc: dict[str, Any] = {}
     if folders == [""]:
         doc.update(train=IMAGES_DIR, val=IMAGES_DIR)
+        warn(
+            "No split: data.yaml's val is the training images (split them with "
+            f"-p {SPLIT_PARAM}=train:0.8,val:0.2)"
+        )
     else:
         doc.update({folder: f"{IMAGES_DIR}/{folder}" for folder in folders if folder})
-        for key in ("train", "val"):
-            doc.setdefault(key, IMAGES_DIR)
+        if "val" not in doc and "train" in doc:
+            doc["val"] = doc["train"]
+            warn(
+                "No val split: data.yaml's val is the train split (split the data with "
+                f"-p {SPLIT_PARAM}=train:0.8,val:0.2)"
+            )
     doc.update(nc=len(by_id), names=names)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
@@ -478,7 +513,7 @@ def data_yaml(numbers: dict[str, int], folders: list[str]) -> str:
 YOLO = Format(
     name="yolo",
     aliases=(),
-    params={},
+    params={**CLASS_PARAMS, **SPLIT_PARAMS},
     parse=parse,
     description="YOLO (Ultralytics): images/ and labels/ (class cx cy w h), data.yaml names.",
     export=export,
