@@ -296,9 +296,8 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 LABEL_STUDIO = Format(
     name="label-studio",
-    aliases=(),
-    params={},
     parse=parse,
     description="A Label Studio JSON export: an array of tasks, each one object's annotation.",
     export=export,
+    carries=("labels", "boxes", "spans"),
 )
