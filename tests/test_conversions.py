@@ -159,6 +159,23 @@ def source_yolo(folder: Path):
     return [folder], "yolo"
 
 
+def source_voc(folder: Path):
+    for name, (_, boxes) in CONTENT.items():
+        image(folder / "JPEGImages" / f"{name}.png", name)
+        objects = "".join(
+            f"<object><name>{lab}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+            f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>"
+            for lab, x, y, w, h in boxes
+        )
+        xml = folder / "Annotations" / f"{name}.xml"
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        xml.write_text(
+            f"<annotation><filename>{name}.png</filename><size><width>{WIDTH}</width>"
+            f"<height>{HEIGHT}</height><depth>3</depth></size>{objects}</annotation>"
+        )
+    return [folder], "voc"
+
+
 SOURCES: dict[str, tuple[Callable[[Path], Any], bool, bool]] = {
     # name: (writer, has labels, has boxes)
     "plain": (source_plain, True, True),
@@ -168,6 +185,7 @@ SOURCES: dict[str, tuple[Callable[[Path], Any], bool, bool]] = {
     "label-studio": (source_label_studio, True, True),
     "coco": (source_coco, False, True),
     "yolo": (source_yolo, False, True),
+    "voc": (source_voc, False, True),
 }
 # target: (format, what to index back, carries labels, carries boxes)
 TARGETS = {
@@ -176,6 +194,7 @@ TARGETS = {
     "platform": ("platform", "", True, True),  # boxes when there are any, else labels
     "coco": ("coco", "", False, True),
     "yolo": ("yolo", "", False, True),
+    "voc": ("voc", "", False, True),
 }
 
 
@@ -241,7 +260,7 @@ def test_conversion(source, target, instance, data_dir, tmp_path):
     assert got == expected
 
 
-@pytest.mark.parametrize("source", ["coco", "yolo", "platform-boxes"])
+@pytest.mark.parametrize("source", ["coco", "yolo", "voc", "platform-boxes"])
 def test_infer_needs_labels(source, instance, data_dir, tmp_path):
     paths, source_format = SOURCES[source][0](data_dir / "src")
     run_index(instance, *paths, fmt=source_format)
