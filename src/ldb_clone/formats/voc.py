@@ -256,11 +256,11 @@ def _splits(ctx: ParseContext, dataset: _Dataset) -> dict[str, str]:
         for (image_id,) in lines:
             found.setdefault(image_id, []).append(split)
     order = {name: position for position, name in enumerate(SPLIT_ORDER)}
-    return {
+    chosen = {
         image_id: min(names, key=lambda n: (order.get(n, len(order)), n))
         for image_id, names in found.items()
-        if min(names, key=lambda n: (order.get(n, len(order)), n)) != NO_SPLIT
     }
+    return {image_id: split for image_id, split in chosen.items() if split != NO_SPLIT}
 
 
 def _decode(ctx: ParseContext, entry: FileEntry) -> str:
