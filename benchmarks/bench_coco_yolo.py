@@ -66,7 +66,11 @@ def make_data(root: Path, count: int, boxes: int) -> list[Path]:
         for n in numbers:
             name = f"img-{n:05d}.jpg"
             color = (n % 256, n // 256 % 256, rng.randrange(256))
-            Image.new("RGB", (WIDTH, HEIGHT), color).save(images_dir / name, quality=90)
+            picture = Image.new("RGB", (WIDTH, HEIGHT), color)
+            for _ in range(16):  # noise: two solid JPEGs of close colours can be the same bytes
+                xy = (rng.randrange(WIDTH), rng.randrange(HEIGHT))
+                picture.putpixel(xy, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+            picture.save(images_dir / name, quality=90)
             doc["images"].append({"id": n + 1, "file_name": name, "width": WIDTH, "height": HEIGHT})
             for _ in range(boxes):
                 w, h = rng.randint(4, WIDTH // 2), rng.randint(4, HEIGHT // 2)
