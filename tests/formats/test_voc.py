@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -336,3 +337,31 @@ def test_unsafe_split_and_file_names_stay_inside(instance, data_dir, make_json, 
     assert (out / "ImageSets/Main/default.txt").read_text() == "a\n"
     assert (out / "JPEGImages" / "a.png").is_file()
     assert not (tmp_path / "x").exists() and not (tmp_path / "etc").exists()
+
+
+def test_reindexing_an_unchanged_folder_reads_no_xml(instance, data_dir, monkeypatch):
+    folder = dataset(data_dir / "voc")
+    index_voc(instance, folder)
+    before = current(instance)
+
+    def no_read(data, url):
+        raise AssertionError(f"read {url}")
+
+    monkeypatch.setattr("ldb_clone.formats.voc.parse_xml", no_read)
+    result, reporter = index_voc(instance, folder)
+
+    assert result.found_objects == 3
+    assert any("is unchanged since it was last indexed" in line for line in reporter.lines)
+    assert current(instance) == before
+
+
+def test_reindexing_after_a_change_reads_the_folder_again(instance, data_dir):
+    folder = dataset(data_dir / "voc")
+    index_voc(instance, folder)
+    xml = folder / "Annotations" / "b.xml"
+    xml.write_text(B_XML.replace("<name>dog</name>", "<name>cat</name>"), encoding="utf-8")
+    os.utime(xml, ns=(xml.stat().st_mtime_ns + 5 * 10**9,) * 2)
+
+    index_voc(instance, folder)
+
+    assert by_path(instance)[str(folder / "JPEGImages" / "b.png")]["boxes"][0]["label"] == "cat"

@@ -17,7 +17,8 @@ label-studio-converter read them) whose ``voc`` block keeps the object's other f
 (``difficult``, ``truncated``, ``pose``, ``occluded``, ...) and its ``bndbox`` as written,
 ``split`` from the ImageSets file that lists it, and the file's other fields
 (``filename``, ``folder``, ``source``, ``segmented``, ...) under ``voc``. An image in
-``JPEGImages/`` without an XML file is indexed without annotation.
+``JPEGImages/`` without an XML file is indexed without annotation. Indexing a folder
+again when none of its files changed (paths, sizes and modification times) reads no XML.
 
 XML files are untrusted data: they are read by expat with every document type
 declaration refused, so no entity is ever expanded or fetched (``parse_xml``).
@@ -162,8 +163,37 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
     # NOTE: every file is read and checked before the first item is handed over, so that
     # a bad file stops the run before anything is written
     for dataset in _datasets(listings):
+        fingerprint = _fingerprint(dataset)
+        key = f"voc:{dataset.url}"
+        if ctx.recall(key) == fingerprint:
+            # NOTE: no file of the folder changed since it was last indexed: its images
+            # are handed on without annotations (the stat cache vouches for them), and no
+            # XML file or ImageSets list is read
+            ctx.info(f"{dataset.url} is unchanged since it was last indexed: XML files not read")
+            items.extend(IndexItem(data=entry) for entry in _images(dataset).values())
+            continue
         items.extend(_items(ctx, dataset))
+        ctx.remember(key, fingerprint)
     return iter(items)
+
+
+def _fingerprint(dataset: _Dataset) -> str:
+    """A digest of every file's path, size and modification time in the folder."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for rel, entry in sorted(dataset.listed.items()):
+        digest.update(f"{rel}\0{entry.size}\0{entry.mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _images(dataset: _Dataset) -> dict[str, FileEntry]:
+    """Every image in JPEGImages/, by its path below the dataset folder."""
+    return {
+        rel: entry
+        for rel, entry in dataset.listed.items()
+        if rel.startswith(IMAGES_DIR + "/") and posixpath.splitext(rel)[1].lower() in IMAGE_SUFFIXES
+    }
 
 
 def _datasets(listings: list[Listing]) -> list[_Dataset]:
@@ -191,11 +221,7 @@ def _is_annotation(rel: str) -> bool:
 
 def _items(ctx: ParseContext, dataset: _Dataset) -> list[IndexItem]:
     splits = _splits(ctx, dataset)
-    images = {
-        rel: entry
-        for rel, entry in dataset.listed.items()
-        if rel.startswith(IMAGES_DIR + "/") and posixpath.splitext(rel)[1].lower() in IMAGE_SUFFIXES
-    }
+    images = _images(dataset)
     by_stem: dict[str, str] = {}
     for rel in sorted(images):
         by_stem.setdefault(posixpath.splitext(rel[len(IMAGES_DIR) + 1 :])[0], rel)
