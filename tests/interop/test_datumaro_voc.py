@@ -47,6 +47,9 @@ names = ds.categories()[dm.AnnotationType.label]
 print(json.dumps([
     {"id": item.id, "subset": item.subset, "boxes": sorted(
         [names[a.label].name if a.label is not None else None, *a.get_bbox()]
+        for a in item.annotations if a.type == dm.AnnotationType.bbox),
+     "attributes": sorted(
+        [a.attributes.get(k) for k in ("difficult", "truncated", "pose")]
         for a in item.annotations if a.type == dm.AnnotationType.bbox)}
     for item in ds
 ]))
@@ -135,3 +138,28 @@ def test_ldb_indexes_datumaro_voc_output_in_one_run(datumaro_python, instance, d
         assert (value["size"]["width"], value["size"]["height"]) == (width, height)
         got = sorted((b["label"], b["x"], b["y"], b["w"], b["h"]) for b in value["boxes"])
         assert got == sorted(boxes)
+
+
+def test_datumaro_reads_the_voc_fields_ldb_kept(datumaro_python, instance, data_dir, tmp_path):
+    """difficult, truncated and pose read from VOC are written back where Datumaro
+    finds them (as its box attributes)."""
+    folder = data_dir / "voc"
+    (folder / "JPEGImages").mkdir(parents=True)
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(folder / "JPEGImages" / "a.jpg")
+    (folder / "Annotations").mkdir()
+    (folder / "Annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><object><name>cat</name><pose>Left</pose>"
+        "<truncated>1</truncated><difficult>1</difficult><bndbox><xmin>1</xmin><ymin>2</ymin>"
+        "<xmax>30</xmax><ymax>40</ymax></bndbox></object></annotation>",
+        encoding="utf-8",
+    )
+    run_index(instance, folder, fmt="voc")
+    out = tmp_path / "voc"
+    instantiate(
+        instance, select_members(instance, ["ds:root"]), str(out), "voc", reporter=Reporter()
+    )
+
+    (item,) = json.loads(datumaro(datumaro_python, IMPORT, str(out)))
+
+    assert item["boxes"] == [["cat", 1.0, 2.0, 29.0, 38.0]]
+    assert item["attributes"] == [[True, True, "Left"]]
