@@ -3,7 +3,7 @@
 
 Datumaro lives in its own virtual environment (it pins numpy, pandas and more), at
 ``$LDB_DATUMARO_VENV`` or ``~/.cache/ldb-clone/datumaro-1.13.12``, built by
-``tests/interop/ensure_datumaro.sh`` where that script exists; these tests run its python
+``tests/interop/ensure_datumaro.sh`` (the COCO/YOLO interop branch); these tests run its python
 in a subprocess; they are deselected by default (run them with ``-m datumaro``), skipped
 when the environment is absent, and fail then in CI (``CI=true``).
 """
@@ -31,7 +31,6 @@ VENV = Path(
     os.environ.get("LDB_DATUMARO_VENV")
     or Path.home() / ".cache" / "ldb-clone" / f"datumaro-{VERSION}"
 )
-ENSURE = Path(__file__).with_name("ensure_datumaro.sh")
 
 # name -> (split, image size, boxes (label, x, y, w, h) in pixels)
 CONTENT = {
@@ -75,11 +74,9 @@ ds.export(sys.argv[1], "voc_detection", save_media=True)
 
 @pytest.fixture(scope="module")
 def datumaro_python() -> Path:
-    """The python of the Datumaro environment (built by ensure_datumaro.sh when the
-    project has it), or a skip (a failure in CI)."""
+    """The python of the Datumaro environment (``tests/interop/ensure_datumaro.sh``
+    builds it), or a skip (a failure in CI)."""
     python = VENV / "bin" / "python"
-    if not python.exists() and ENSURE.exists():
-        subprocess.run(["bash", str(ENSURE)], check=True, capture_output=True, text=True)
     if not python.exists():
         reason = f"no Datumaro environment at {VENV}: run tests/interop/ensure_datumaro.sh"
         if os.environ.get("CI") == "true":
