@@ -225,6 +225,8 @@ def cases():
         for target in TARGETS:
             if target == "infer" and not has_labels:
                 continue  # every object needs a label: see test_infer_needs_labels
+            if target == "voc" and not SOURCES[source][2]:
+                continue  # labels only: see test_classification_into_voc_is_an_error
             yield pytest.param(source, target, id=f"{source}->{target}")
 
 
@@ -339,3 +341,15 @@ def test_class_ids_travel_from_yolo_to_coco_and_platform(instance, data_dir, tmp
     assert coco["categories"] == [{"id": 0, "name": "cat"}, {"id": 1, "name": "dog"}]
     platform = json.loads((tmp_path / "platform" / "annotations.json").read_text())
     assert platform["classes"] == [{"id": 0, "name": "cat"}, {"id": 1, "name": "dog"}]
+
+
+@pytest.mark.parametrize("source", ["infer", "platform-classes"])
+def test_classification_into_voc_is_an_error(source, instance, data_dir, tmp_path):
+    """Labels without a box are no VOC dataset: one error saying what to use, not XML
+    files without objects."""
+    paths, source_format = SOURCES[source][0](data_dir / "src")
+    run_index(instance, *paths, fmt=source_format)
+
+    with pytest.raises(FormatError, match=r"VOC holds boxes, and the 3 selected annotations "):
+        instantiate(instance, select_members(instance, ["ds:root"]), str(tmp_path / "v"), "voc")
+    assert not (tmp_path / "v").exists()

@@ -397,6 +397,13 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     (``default.txt`` for images without a split, as Datumaro) and ``labelmap.txt``."""
     images = [_Image(item, item_shapes(ctx, item)) for item in items]
     lost_labels = sum(1 for i in images if i.shapes is not None and i.shapes.label is not None)
+    if lost_labels and not any(i.shapes is not None and i.shapes.boxes for i in images):
+        # NOTE: an XML file without objects for each would be a dataset that "succeeds" empty
+        raise FormatError(
+            f"VOC holds boxes, and the {lost_labels} selected annotations are classification "
+            "labels without boxes: write them with -m yolo (its classify layout), -m "
+            "tensorflow-inferred or -m platform"
+        )
     ctx.note_loss("classification labels (VOC holds boxes: see -m infer or platform)", lost_labels)
     _place(ctx, images)
     plan = ExportPlan(runs_transforms=False)
