@@ -159,6 +159,23 @@ def source_yolo(folder: Path):
     return [folder], "yolo"
 
 
+def source_voc(folder: Path):
+    for name, (_, boxes) in CONTENT.items():
+        image(folder / "JPEGImages" / f"{name}.png", name)
+        objects = "".join(
+            f"<object><name>{lab}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+            f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>"
+            for lab, x, y, w, h in boxes
+        )
+        xml = folder / "Annotations" / f"{name}.xml"
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        xml.write_text(
+            f"<annotation><filename>{name}.png</filename><size><width>{WIDTH}</width>"
+            f"<height>{HEIGHT}</height><depth>3</depth></size>{objects}</annotation>"
+        )
+    return [folder], "voc"
+
+
 SOURCES: dict[str, tuple[Callable[[Path], Any], bool, bool]] = {
     # name: (writer, has labels, has boxes)
     "plain": (source_plain, True, True),
@@ -168,6 +185,7 @@ SOURCES: dict[str, tuple[Callable[[Path], Any], bool, bool]] = {
     "label-studio": (source_label_studio, True, True),
     "coco": (source_coco, False, True),
     "yolo": (source_yolo, False, True),
+    "voc": (source_voc, False, True),
 }
 # target: (format, what to index back, carries labels, carries boxes)
 TARGETS = {
@@ -176,6 +194,7 @@ TARGETS = {
     "platform": ("platform", "", True, True),  # boxes when there are any, else labels
     "coco": ("coco", "", False, True),
     "yolo": ("yolo", "", False, True),
+    "voc": ("voc", "", False, True),
 }
 
 
@@ -206,8 +225,8 @@ def cases():
         for target in TARGETS:
             if target == "infer" and not has_labels:
                 continue  # every object needs a label: see test_infer_needs_labels
-            if target in ("coco", "yolo") and not SOURCES[source][2]:
-                continue  # labels only: see test_classification_into_detection_formats
+            if target in ("coco", "yolo", "voc") and not SOURCES[source][2]:
+                continue  # labels only: see test_classification_into_detection_formats/voc
             yield pytest.param(source, target, id=f"{source}->{target}")
 
 
@@ -243,7 +262,7 @@ def test_conversion(source, target, instance, data_dir, tmp_path):
     assert got == expected
 
 
-@pytest.mark.parametrize("source", ["coco", "yolo", "platform-boxes"])
+@pytest.mark.parametrize("source", ["coco", "yolo", "voc", "platform-boxes"])
 def test_infer_needs_labels(source, instance, data_dir, tmp_path):
     paths, source_format = SOURCES[source][0](data_dir / "src")
     run_index(instance, *paths, fmt=source_format)
@@ -361,3 +380,12 @@ def test_classification_into_coco_is_one_error_line(ldb, instance, data_dir, tmp
         "without boxes: write them with -m yolo (its classify layout), -m tensorflow-inferred "
         "or -m platform"
     ]
+\n\n\ndef test_classification_into_voc_is_an_error(source, instance, data_dir, tmp_path):
+    """Labels without a box are no VOC dataset: one error saying what to use, not XML
+    files without objects."""
+    paths, source_format = SOURCES[source][0](data_dir / "src")
+    run_index(instance, *paths, fmt=source_format)
+
+    with pytest.raises(FormatError, match=r"VOC holds boxes, and the 3 selected annotations "):
+        instantiate(instance, select_members(instance, ["ds:root"]), str(tmp_path / "v"), "voc")
+    assert not (tmp_path / "v").exists()

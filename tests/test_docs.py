@@ -73,3 +73,38 @@ def test_documented_commands_exist():
     headings = re.findall(r"^## `ldb ([a-z-]+)", docs_text(), re.M)
     assert headings
     assert sorted(set(headings) - set(COMMANDS)) == []
+
+
+def format_rows(text: str) -> dict[str, list[str]]:
+    """The table of the ``ldb formats`` section: format name -> its cells."""
+    rows = {}
+    for line in section(text, "formats").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        name = cells[0].strip("`")
+        if line.startswith("|") and re.fullmatch(r"[a-z][a-z-]*", name) and name != "format":
+            rows[name] = cells
+    return rows
+
+
+def backticked(cell: str) -> set[str]:
+    return set(re.findall(r"`([^`=]+)(?:=[^`]*)?`", cell))
+
+
+def test_every_format_is_in_the_formats_table_of_commands_md():
+    """Names, aliases and parameters in docs/commands.md are the plug-ins' declarations
+    (and nothing else): a format or parameter added without docs fails here."""
+    from ldb_clone.formats import all_formats
+
+    rows = format_rows(docs_text())
+    declared = {fmt.name: fmt for fmt in all_formats()}
+    assert sorted(rows) == sorted(declared)
+    for name, fmt in declared.items():
+        _, aliases, does, carries, params = rows[name]
+        assert backticked(aliases) == set(fmt.aliases), name
+        assert backticked(params) == set(fmt.params), name
+        assert ("index" in does) == (fmt.parse is not None), name
+        assert ("instantiate" in does) == (fmt.export is not None), name
+        assert {w.strip() for w in carries.split(",")} == set(fmt.carries), name
+        for key, param in fmt.params.items():
+            if param.default is not None:
+                assert f"`{key}={param.default}`" in params, (name, key)

@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 
 from ldb_clone import __version__
 from ldb_clone.errors import LdbError
+from ldb_clone.formats import format_choices_help
 
 _state = {"verbose": 0, "quiet": False}
 PAIR_SEPARATOR = "\x00"  # never part of an argv string, so it joins KEY VALUE safely
@@ -475,8 +476,7 @@ def index(
             "-m",
             "--format",
             metavar="FORMAT",
-            help="auto (default), strict, bare, infer, annot, label-studio, platform, "
-            "text, coco, yolo (or full names).",
+            help=format_choices_help("auto"),
         ),
     ] = "auto",
     add_tags: Annotated[
@@ -1161,8 +1161,7 @@ Format = Annotated[
         "-m",
         "--format",
         metavar="FORMAT",
-        help="bare (default), strict, infer, annot, label-studio, platform, text, coco, yolo "
-        "(or full names).",
+        help=format_choices_help("bare"),
     ),
 ]
 Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
@@ -1423,6 +1422,24 @@ def migrate(
         _print_json(result.to_json())
     else:
         print(result.summary(source.absolute()))
+
+
+@app.command("formats")
+def formats_(
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List every format: its aliases, whether it indexes and instantiates, what it
+    carries, and its -p parameters with their defaults."""
+    _set_output(verbose, quiet)
+    from ldb_clone.formats.describe import describe_all, format_text
+
+    rows = describe_all()
+    if json_out:
+        _print_json(rows)
+    else:
+        print(format_text(rows))
 
 
 @app.command()

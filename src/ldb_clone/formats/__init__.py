@@ -1,12 +1,16 @@
 """The format registry: every format by name and alias, imported on first use.
 
-A format is a ``Format`` object in its own module; third-party packages can add
+A format is a ``Format`` object in its own module, which declares its parameters (with
+defaults and help), what it carries and its description; third-party packages can add
 formats through the ``ldb_clone.formats`` entry-point group (name -> "module:attr").
+The two tables below (names and aliases) are the one list of formats: ``canonical_name``,
+the ``-m`` help text (``format_choices_help``) and ``ldb formats`` all read them.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ldb_clone.errors import FormatError
@@ -27,6 +31,7 @@ FORMATS: dict[str, str] = {
     "text": "ldb_clone.formats.text:TEXT",
     "coco": "ldb_clone.formats.coco:COCO",
     "yolo": "ldb_clone.formats.yolo:YOLO",
+    "voc": "ldb_clone.formats.voc:VOC",
 }
 ALIASES: dict[str, str] = {
     "auto": AUTO,
@@ -36,6 +41,10 @@ ALIASES: dict[str, str] = {
     "annot": "annotation-only",
     "platform-dataset": "platform",
     "text-annotation": "text",
+    # as Datumaro (voc, voc_detection), Roboflow and label-studio-converter name it;
+    # canonical_name also reads "_" as "-"
+    "pascal-voc": "voc",
+    "voc-detection": "voc",
 }
 # What the label-studio exporter asks, in order, before it requires a Label Studio task:
 # "module:function" (imported on first use), each (ExportContext, ExportItem) -> the
@@ -99,9 +108,10 @@ def _read_entry_points() -> None:
 def canonical_name(name: str) -> str:
     """The full name of a format or alias; an unknown name is a FormatError."""
     name = name.strip().lower()
-    name = ALIASES.get(name, name)
-    if name == AUTO or name in FORMATS:
-        return name
+    for spelling in (name, name.replace("_", "-")):
+        spelling = ALIASES.get(spelling, spelling)
+        if spelling == AUTO or spelling in FORMATS:
+            return spelling
     _read_entry_points()
     if name in FORMATS:
         return name
@@ -118,8 +128,32 @@ def get_format(name: str) -> Format:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise FormatError(f"Unable to load format {name!r}: {exc}") from exc
-        _loaded[name] = getattr(module, attr)
+        fmt: Format = getattr(module, attr)
+        aliases = [alias for alias, full in ALIASES.items() if full == name]
+        aliases += [alias for alias in fmt.aliases if alias not in aliases]
+        _loaded[name] = replace(fmt, aliases=tuple(aliases))
     return _loaded[name]
+
+
+def all_formats() -> list[Format]:
+    """Every registered format (built-in, then entry points), loaded."""
+    _read_entry_points()
+    return [get_format(name) for name in FORMATS]
+
+
+def short_name(name: str) -> str:
+    """The shortest way to write a format on the command line: its name or an alias."""
+    names = [name, *(alias for alias, full in ALIASES.items() if full == name)]
+    return min(names, key=len)
+
+
+def format_choices_help(default: str) -> str:
+    """The ``-m`` option's help: every format by its short name, without importing any
+    format module (``ldb --help`` stays fast)."""
+    names = [short_name(name) for name in FORMATS]
+    first = short_name(canonical_name(default))
+    rest = [name for name in names if name != first]
+    return f"{first} (default), {', '.join(rest)} (or full names; see ldb formats)."
 
 
 def index_choices() -> list[str]:

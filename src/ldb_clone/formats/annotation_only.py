@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries, parse_bool_param
+from ldb_clone.formats.base import (
+    Format,
+    IndexItem,
+    Param,
+    ParseContext,
+    all_entries,
+    parse_bool_param,
+)
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -146,9 +153,9 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 ANNOTATION_ONLY = Format(
     name="annotation-only",
-    aliases=("annot",),
-    params={"single-file": "true: every file holds a top-level array of records"},
+    params={"single-file": Param("true: every file holds a top-level array of records", "false")},
     parse=parse,
     description="Annotation records naming their data object by id or path.",
     export=export,
+    carries=("labels", "boxes", "records"),
 )

@@ -8,17 +8,19 @@ from ldb_clone.fs import Listing
 
 def detect(ctx: ParseContext, listings: list[Listing]) -> str:
     """A platform dataset folder (annotations.json of a platform document, beside images/):
-    platform. A folder with images/, labels/ and data.yaml (or classes.txt): yolo. No JSON
-    and every data file in a sub-folder: tensorflow-inferred. Only JSON: text for a Label
-    Studio export of texts, label-studio when it holds other Label Studio tasks, coco for
-    COCO documents, else annotation-only. Text files whose annotations are
-    text-annotation documents: text. A COCO file at the top of a folder of images: coco.
-    Otherwise strict-pairs."""
+    platform. A folder with images/, labels/ and data.yaml (or classes.txt): yolo. One with
+    Annotations/*.xml and JPEGImages/: voc. No JSON and every data file in a sub-folder:
+    tensorflow-inferred. Only JSON: text for a Label Studio export of texts, label-studio
+    when it holds other Label Studio tasks, coco for COCO documents, else annotation-only.
+    Text files whose annotations are text-annotation documents: text. A COCO file at the
+    top of a folder of images: coco. Otherwise strict-pairs."""
     entries = all_entries(listings)
     if listings and all(_is_platform_dataset(ctx, listing) for listing in listings):
         return "platform"
     if listings and all(_is_yolo_dataset(listing) for listing in listings):
         return "yolo"
+    if listings and all(_is_voc_dataset(listing) for listing in listings):
+        return "voc"
     has_json = any(e.is_json for e in entries)
     has_data = any(not e.is_json for e in entries)
     if has_data and not has_json:
@@ -100,6 +102,16 @@ def _is_yolo_dataset(listing: Listing) -> bool:
     has_images = any(n.startswith("images/") for n in names)
     has_labels = any(n.startswith("labels/") and n.endswith(".txt") for n in names)
     return has_names and has_images and has_labels
+
+
+def _is_voc_dataset(listing: Listing) -> bool:
+    """A folder holding Annotations/ (XML files) and JPEGImages/."""
+    if not listing.is_dir:
+        return False
+    root = listing.root.rstrip("/") + "/"
+    names = [e.path[len(root) :] for e in listing.entries if e.path.startswith(root)]
+    has_xml = any(n.startswith("Annotations/") and n.lower().endswith(".xml") for n in names)
+    return has_xml and any(n.startswith("JPEGImages/") for n in names)
 
 
 def _is_platform_dataset(ctx: ParseContext, listing: Listing) -> bool:

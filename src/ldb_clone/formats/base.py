@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ldb_clone.errors import FormatError
@@ -117,16 +117,44 @@ class ParseContext(Protocol):
         ...
 
 
+# What a format's annotations can hold, for ``ldb formats`` (``Format.carries``)
+CARRIES = ("labels", "boxes", "masks", "spans", "records")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One ``-p KEY=VALUE`` parameter a format takes: a line of help, and its default as
+    it would be written on the command line (None when leaving it out means something
+    the help says, such as "read it from the data")."""
+
+    help: str
+    default: str | None = None
+
+
 @dataclass(frozen=True)
 class Format:
-    """A registered data format."""
+    """A registered data format, as its plug-in declares it.
+
+    ``params`` maps each parameter to its ``Param`` (a plain help string is read as a
+    ``Param`` without default). ``carries`` names what its annotations hold (from
+    ``CARRIES``). Built-in formats' aliases are in the registry's table
+    (``formats.ALIASES``), which ``get_format`` merges into ``aliases``.
+    """
 
     name: str
-    aliases: tuple[str, ...]
-    params: dict[str, str]  # parameter -> help
+    aliases: tuple[str, ...] = ()
+    params: Mapping[str, Param | str] = field(default_factory=dict)
     parse: Callable[[ParseContext, list[Listing]], Iterator[IndexItem]] | None = None
     description: str = ""
     export: Callable[[ExportContext, list[ExportItem]], ExportPlan] | None = None
+    carries: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        declared = {
+            key: value if isinstance(value, Param) else Param(str(value))
+            for key, value in self.params.items()
+        }
+        object.__setattr__(self, "params", declared)
 
     def check_params(self, params: dict[str, str]) -> dict[str, str]:
         for key in params:

@@ -544,4 +544,5 @@ COCO = Format(
     parse=parse,
     description="A COCO detection/segmentation JSON (images, annotations, categories), images.",
     export=export,
+    carries=("boxes", "masks"),
 )

@@ -483,9 +483,9 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 LABEL_STUDIO = Format(
     name="label-studio",
-    aliases=(),
     params={**URL_PARAMS, **PREDICTION_PARAMS},
     parse=parse,
     description="A Label Studio JSON or JSON_MIN export: each task one object's annotation.",
     export=export,
+    carries=("labels", "boxes", "spans"),
 )

@@ -121,17 +121,15 @@ def export_bare(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 STRICT_PAIRS = Format(
     name="strict-pairs",
-    aliases=("strict",),
-    params={},
     parse=parse_strict,
     description="Data files with a same-named .json annotation beside them; lone files skipped.",
     export=export_strict,
+    carries=("labels", "boxes", "records"),
 )
 BARE_PAIRS = Format(
     name="bare-pairs",
-    aliases=("bare",),
-    params={},
     parse=parse_bare,
     description="Like strict-pairs, and data files without an annotation are indexed too.",
     export=export_bare,
+    carries=("labels", "boxes", "records"),
 )

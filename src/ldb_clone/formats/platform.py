@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext, parse_bool_param
+from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext, parse_bool_param
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -616,13 +616,17 @@ def documents(
 
 PLATFORM = Format(
     name="platform",
-    aliases=("platform-dataset",),
     params={
-        "reread": "true: read annotations.json even when meta.json's hash is unchanged",
-        TASK_TYPE_PARAM: "image_classification or object_detection: what annotations of "
-        "other formats are converted to (default: detection when some have boxes)",
+        "reread": Param(
+            "true: read annotations.json even when meta.json's hash is unchanged", "false"
+        ),
+        TASK_TYPE_PARAM: Param(
+            "image_classification or object_detection: what annotations of other formats are "
+            "converted to (default: detection when some have boxes)"
+        ),
     },
     parse=parse,
     description="A labelling platform's dataset folder: annotations.json, meta.json, images/.",
     export=export,
+    carries=("labels", "boxes"),
 )

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLATFORM_TASK_TYPES = ("image_classification", "object_detection")
-# where a box record keeps the fields of the format that indexed it (coco, yolo): they are
-# carried along so that the format can write the box back as it was
-SOURCE_KEYS = ("coco", "yolo")
+# where a box record keeps the fields of the format that indexed it (coco, yolo, voc): they
+# are carried along so that the format can write the box back as it was
+SOURCE_KEYS = ("coco", "yolo", "voc")
 DIGITS = 4  # computed pixel values are rounded to this many decimals
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -165,12 +165,12 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 TENSORFLOW_INFERRED = Format(
     name="tensorflow-inferred",
-    aliases=("infer",),
     params={
-        "label-key": "dotted key the label is stored under (default: label)",
-        "base-label": "label for files directly in the indexed folder",
+        "label-key": Param("dotted key the label is stored under", DEFAULT_LABEL_KEY),
+        "base-label": Param("label for files directly in the indexed folder (default: none)"),
     },
     parse=parse,
     description="Class folders: the folder path below the indexed folder is the label.",
     export=export,
+    carries=("labels",),
 )

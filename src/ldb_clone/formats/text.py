@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError, StorageError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext, parse_bool_param
+from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext, parse_bool_param
 from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 from ldb_clone.formats.label_studio import (
     INFO_KEY,
@@ -289,13 +289,16 @@ def to_label_studio_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any]
 
 TEXT = Format(
     name="text",
-    aliases=("text-annotation",),
     params={
-        STRICT_OFFSETS: "true: an entity whose covered text differs from its content is an "
-        "error (default false: a warning)",
+        STRICT_OFFSETS: Param(
+            "true: an entity whose covered text differs from its content is an error (false: "
+            "a warning)",
+            "false",
+        ),
         **URL_PARAMS,
     },
     parse=parse,
     description="<name>.txt texts with a text-annotator document (<name>.json) beside each.",
     export=export,
+    carries=("labels", "spans"),
 )

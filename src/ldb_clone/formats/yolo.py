@@ -517,4 +517,5 @@ YOLO = Format(
     parse=parse,
     description="YOLO (Ultralytics): images/ and labels/ (class cx cy w h), data.yaml names.",
     export=export,
+    carries=("boxes",),
 )

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""COCO -> YOLO with images: ``ldb`` against Datumaro's ``datum convert`` and a floor.
+
+Usage::
+
+    python3 benchmarks/bench_coco_yolo.py WORK_DIR [--count 5000] [--boxes 3] [--runs 3]
+        [--ldb "ldb"] [--datumaro-venv DIR] [--json PATH]
+
+Generates (once, fixed seed) ``WORK_DIR/coco``: COUNT JPEGs in ``images/<split>/`` and
+``annotations/instances_<split>.json`` (train 80%, val 20%) with BOXES boxes each (COCO
+category ids 1, 3, 10, 18: person, car, traffic light, dog), the standard layout
+Datumaro reads. Then, RUNS
+times, interleaved (so that drift in machine load hits every side alike):
+
+1. ``ldb index`` (one per split file, ``-p images=``) + ``ldb instantiate -m yolo`` into
+   a fresh instance and folder (``init`` and ``add-storage`` are not timed);
+2. ``datum convert -if coco_instances -f yolo_ultralytics -- --save-media`` (or, when
+   the venv lacks Datumaro's CLI extras, the same import and export through its API);
+3. ``ldb instantiate -m yolo`` alone, from the instance of step 1, into a fresh folder;
+4. ``coco_yolo_floor.py``: read the COCO file, write the label files, copy the images.
+
+Prints the median of each and the ratios ldb/datum and instantiate/floor (targets: at
+most 0.5 and 1.3). ``--ldb`` is split like a shell command (``"python3 -m ldb_clone"``).
+The Datumaro venv defaults to ``$LDB_DATUMARO_VENV`` or
+``~/.cache/ldb-clone/datumaro-1.13.12`` (``tests/interop/ensure_datumaro.sh`` builds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CATEGORIES = [(1, "person"), (3, "car"), (10, "traffic light"), (18, "dog")]
+WIDTH, HEIGHT = 160, 120
+STEPS = ("ldb index + instantiate", "datum convert", "ldb instantiate", "floor script")
+
+
+def make_data(root: Path, count: int, boxes: int) -> list[Path]:
+    """The COCO dataset, 80% train and 20% val (Datumaro's YOLO exporter needs both),
+    written once and reused while its annotation files exist."""
+    splits = {"train": range(0, count * 4 // 5), "val": range(count * 4 // 5, count)}
+    sources = [root / "annotations" / f"instances_{split}.json" for split in splits]
+    if all(source.exists() for source in sources):
+        return sources
+    from PIL import Image
+
+    rng = random.Random(0)
+    annotation_id = 0
+    for (split, numbers), source in zip(splits.items(), sources):
+        images_dir = root / "images" / split
+        images_dir.mkdir(parents=True, exist_ok=True)
+        doc: dict = {"info": {"description": "bench"}, "licenses": [], "images": []}
+        doc["annotations"] = []
+        doc["categories"] = [{"id": cid, "name": name} for cid, name in CATEGORIES]
+        for n in numbers:
+            name = f"img-{n:05d}.jpg"
+            color = (n % 256, n // 256 % 256, rng.randrange(256))
+            picture = Image.new("RGB", (WIDTH, HEIGHT), color)
+            for _ in range(16):  # noise: two solid JPEGs of close colours can be the same bytes
+                xy = (rng.randrange(WIDTH), rng.randrange(HEIGHT))
+                picture.putpixel(xy, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+            picture.save(images_dir / name, quality=90)
+            doc["images"].append({"id": n + 1, "file_name": name, "width": WIDTH, "height": HEIGHT})
+            for _ in range(boxes):
+                w, h = rng.randint(4, WIDTH // 2), rng.randint(4, HEIGHT // 2)
+                x, y = rng.randint(0, WIDTH - w), rng.randint(0, HEIGHT - h)
+                annotation_id += 1
+                doc["annotations"].append(
+                    {
+                        "id": annotation_id,
+                        "image_id": n + 1,
+                        "category_id": rng.choice(CATEGORIES)[0],
+                        "bbox": [x, y, w, h],
+                        "area": w * h,
+                        "iscrowd": 0,
+                        "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+                    }
+                )
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(json.dumps(doc), encoding="utf-8")
+    return sources
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"failed: {shlex.join(command)}\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return elapsed
+
+
+API_CONVERT = """
+import sys, datumaro as dm
+dm.Dataset.import_from(sys.argv[1], "coco_instances").export(
+    sys.argv[2], "yolo_ultralytics", save_media=True)
+"""
+
+
+def datum_convert(venv: str, source: Path, out: Path) -> list[str]:
+    """``datum convert``; when the venv lacks Datumaro's CLI extras (``datumaro[cli]``:
+    tensorboardX, scipy, ...), the same two calls that command makes, through its API."""
+    datum = Path(venv) / "bin" / "datum"
+    probe = subprocess.run([str(datum), "--version"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        command = [str(datum), "convert", "-i", str(source), "-if", "coco_instances"]
+        return [*command, "-f", "yolo_ultralytics", "-o", str(out), "--", "--save-media"]
+    return [str(Path(venv) / "bin" / "python"), "-c", API_CONVERT, str(source), str(out)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--boxes", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ldb", default="ldb")
+    default_venv = os.environ.get("LDB_DATUMARO_VENV") or str(
+        Path.home() / ".cache" / "ldb-clone" / "datumaro-1.13.12"
+    )
+    parser.add_argument("--datumaro-venv", default=default_venv)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    ldb = shlex.split(args.ldb)
+    coco = args.work / "coco"
+    sources = make_data(coco, args.count, args.boxes)
+    times: dict[str, list[float]] = {step: [] for step in STEPS}
+    for run in range(args.runs):
+        scratch = Path(tempfile.mkdtemp(prefix=f"run{run}-", dir=args.work))
+        env = {**os.environ, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
+        subprocess.run([*ldb, "init", str(scratch / "instance")], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        subprocess.run([*ldb, "add-storage", str(coco)], env=env, check=True, capture_output=True)
+        # one index per split file: the layout-wide run is issue 12's item 3
+        indexing = 0.0
+        for source in sources:
+            split = source.stem[len("instances_") :]
+            images = coco / "images" / split
+            index = [*ldb, "index", "-q", "-m", "coco", "-p", f"images={images}", str(source)]
+            indexing += timed(index, env)
+        instantiate = [*ldb, "instantiate", "-q", "-m", "yolo", "ds:root", "-t"]
+        times[STEPS[0]].append(indexing + timed([*instantiate, str(scratch / "ldb-out")], env))
+        times[STEPS[1]].append(timed(datum_convert(args.datumaro_venv, coco, scratch / "d")))
+        times[STEPS[2]].append(timed([*instantiate, str(scratch / "ldb-out2")], env))
+        floor = [sys.executable, str(HERE / "coco_yolo_floor.py"), str(coco)]
+        times[STEPS[3]].append(timed([*floor, str(scratch / "floor-out")]))
+        shutil.rmtree(scratch)
+        print(f"run {run + 1}: " + ", ".join(f"{s} {t[-1]:.2f}s" for s, t in times.items()))
+    medians = {step: statistics.median(values) for step, values in times.items()}
+    ratios = {
+        "ldb / datum (target <= 0.5)": medians[STEPS[0]] / medians[STEPS[1]],
+        "instantiate / floor (target <= 1.3)": medians[STEPS[2]] / medians[STEPS[3]],
+    }
+    boxes = args.count * args.boxes
+    print(f"\n{args.count} images, {boxes} boxes, COCO -> YOLO with images, medians of {args.runs}")
+    print("| step | median (s) | runs (s) |\n| --- | --- | --- |")
+    for step, values in times.items():
+        print(f"| {step} | {medians[step]:.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+    for name, value in ratios.items():
+        print(f"| {name} | {value:.2f}x | |")
+    if args.json:
+        args.json.write_text(json.dumps({"times": times, "medians": medians, "ratios": ratios}))
+
+
+if __name__ == "__main__":
+    main()
