@@ -380,7 +380,10 @@ def test_classification_into_coco_is_one_error_line(ldb, instance, data_dir, tmp
         "without boxes: write them with -m yolo (its classify layout), -m tensorflow-inferred "
         "or -m platform"
     ]
-\n\n\ndef test_classification_into_voc_is_an_error(source, instance, data_dir, tmp_path):
+
+
+@pytest.mark.parametrize("source", ["infer", "platform-classes"])
+def test_classification_into_voc_is_an_error(source, instance, data_dir, tmp_path):
     """Labels without a box are no VOC dataset: one error saying what to use, not XML
     files without objects."""
     paths, source_format = SOURCES[source][0](data_dir / "src")

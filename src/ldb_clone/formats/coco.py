@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext
 from ldb_clone.formats.classes import CLASS_PARAMS, coco_ids, dataset_classes
 from ldb_clone.formats.convert import (
     UniqueNames,
@@ -536,8 +536,11 @@ COCO = Format(
     aliases=(),
     params={
         IMAGES_PARAM: "folder holding the images (default: beside the COCO file, or its images/)",
-        LAYOUT_PARAM: f"instantiate: {STANDARD} (annotations/instances_<split>.json, "
-        f"images/<split>/; default) or {SINGLE_FILE} (annotations.json, images/)",
+        LAYOUT_PARAM: Param(
+            f"instantiate: {STANDARD} (annotations/instances_<split>.json, images/<split>/) "
+            f"or {SINGLE_FILE} (annotations.json, images/)",
+            STANDARD,
+        ),
         **CLASS_PARAMS,
         **SPLIT_PARAMS,
     },

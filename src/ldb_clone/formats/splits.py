@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 
 from ldb_clone.errors import FormatError
+from ldb_clone.formats.base import Param
 from ldb_clone.formats.exporting import ExportContext, ExportItem, safe_component, safe_relpath
 from ldb_clone.formats.shapes import Shapes
 
@@ -20,7 +21,7 @@ SPLIT_PARAM = "split"
 SEED_PARAM = "seed"
 SPLIT_PARAMS = {
     SPLIT_PARAM: "split the objects that have no split at random, by fraction: train:0.8,val:0.2",
-    SEED_PARAM: "the seed of that random split (default: 0)",
+    SEED_PARAM: Param("the seed of that random split", "0"),
 }
 
 

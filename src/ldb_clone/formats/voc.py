@@ -36,10 +36,9 @@ from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import Format, IndexItem, ParseContext
+from ldb_clone.formats.classes import CLASS_PARAMS, dataset_classes, yolo_ids
 from ldb_clone.formats.convert import (
     UniqueNames,
-    add_class_ids,
-    class_numbers,
     image_size,
     item_shapes,
     recorded_name,
@@ -55,6 +54,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
+from ldb_clone.formats.splits import SPLIT_PARAMS, object_splits
 from ldb_clone.fs import LOCAL, FileEntry, Listing, join_url
 
 ANNOTATIONS_DIR = "Annotations"
@@ -405,7 +405,8 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
             "tensorflow-inferred or -m platform"
         )
     ctx.note_loss("classification labels (VOC holds boxes: see -m infer or platform)", lost_labels)
-    _place(ctx, images)
+    splits = object_splits(ctx, items, [image.shapes for image in images])
+    _place(ctx, images, splits)
     plan = ExportPlan(runs_transforms=False)
     lists: dict[str, list[str]] = {}
     for image in images:
@@ -426,12 +427,14 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     return plan
 
 
-def _place(ctx: ExportContext, images: list[_Image]) -> None:
+def _place(ctx: ExportContext, images: list[_Image], splits: list[str | None]) -> None:
     """Split lists and unique file names (by stem: a.png and a.jpg would share
     Annotations/a.xml; one folder for every split), in a fixed order."""
     names = UniqueNames(by_stem=True)
-    for image in sorted(images, key=lambda i: (i.item.file_name, i.item.object_id)):
-        split = image.shapes.split if image.shapes is not None else None
+    order = sorted(
+        range(len(images)), key=lambda i: (images[i].item.file_name, images[i].item.object_id)
+    )
+    for image, split in ((images[i], splits[i]) for i in order):
         if split:
             try:
                 image.split = safe_component(split, "split")
@@ -511,11 +514,7 @@ def _bndbox(box: Box, original: Any) -> dict[str, Any]:
 def labelmap(ctx: ExportContext, images: list[_Image]) -> str:
     """Datumaro's label map (``name:color::``), so that it reads classes other than the
     20 of Pascal VOC; classes in the order of their source ids, else by name."""
-    seen: dict[str, set[int]] = {}
-    for image in images:
-        if image.shapes is not None:
-            add_class_ids(seen, image.shapes, (box.label for box in image.shapes.boxes))
-    numbers = class_numbers(ctx, seen, start=1)
+    numbers = yolo_ids(dataset_classes(ctx, (image.shapes for image in images)))
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for position, name in enumerate(sorted(numbers, key=lambda n: (numbers[n], n)), 1):
         lines.append(f"{name}:{_color(position)}::")
@@ -535,6 +534,7 @@ def _color(position: int) -> str:
 
 VOC = Format(
     name="voc",
+    params={**CLASS_PARAMS, **SPLIT_PARAMS},
     parse=parse,
     description="Pascal VOC: Annotations/*.xml (xmin ymin xmax ymax), JPEGImages/, ImageSets/.",
     export=export,
