@@ -498,12 +498,11 @@ def test_a_new_target_gets_normal_permissions_and_leaves_nothing_beside_it(
 
 def test_annotations_orjson_refuses_are_written_as_stored(instance, data_dir, make_image, tmp_path):
     """Stored annotations are loaded with orjson, and with the standard library where
-    orjson refuses: an integer beyond 64 bits, NaN."""
+    orjson refuses: an integer beyond 64 bits. (NaN is refused when indexing.)"""
     make_image(data_dir / "big.png")
-    (data_dir / "big.json").write_text('{"label": "cat", "n": 1180591620717411303424, "x": NaN}')
+    (data_dir / "big.json").write_text('{"label": "cat", "n": 1180591620717411303424}')
     run_index(instance, data_dir, fmt="strict")
 
     (item,) = export_items(instance, select_members(instance, ["ds:root"]))
 
     assert item.annotation["n"] == 2**70
-    assert item.annotation["x"] != item.annotation["x"]  # NaN

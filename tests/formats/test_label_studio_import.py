@@ -673,7 +673,7 @@ def test_rotated_rectangle_kept_for_label_studio_enclosing_box_elsewhere(
 
     reporter = Reporter()
     instantiate(instance, members, str(tmp_path / "coco"), "coco", reporter=reporter)
-    coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    coco = json.loads((tmp_path / "coco" / "annotations" / "instances_default.json").read_text())
     # 8x4 px at (4, 4) turned 90 degrees clockwise about (4, 4) covers x 0..4, y 4..12
     assert [a["bbox"] for a in coco["annotations"]] == [[0, 4, 4, 8]]
     assert any(

@@ -25,10 +25,11 @@ from tests.helpers import run_index
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 WIDTH, HEIGHT = 64, 48
-# name -> boxes (class, x, y, w, h): one outside the image (clipped), an image without any
+# name -> boxes (class, x, y, w, h): one reaching outside the image (clipped; its centre is
+# inside, as a YOLO line must have it), an image without any
 CONTENT = {
     "a": [("person", 10, 5, 20, 30), ("car", 30.5, 12, 25, 16)],
-    "b": [("car", 0, 0, 64, 48), ("person", 50, 40, 30, 30)],
+    "b": [("car", 0, 0, 64, 48), ("person", 40, 30, 30, 30)],
     "c": [],
 }
 CLASSES = ["person", "car"]
