@@ -1103,6 +1103,56 @@ def ds_del(
         print(f"Deleted ds:{ref.name}")
 
 
+storage_app = LdbTyper(
+    name="storage",
+    help="List and remove storage locations (add them with ldb add-storage).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("list")
+def storage_list(
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List storage locations: URL, read-add, options (credentials masked)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.storage import format_locations, load_locations
+    from ldb_clone.terminal_text import printable
+
+    locations = load_locations(_open())
+    if json_out:
+        _print_json([loc.to_json() for loc in locations])
+    elif locations:
+        print("\n".join(printable(line) for line in format_locations(locations)))
+    else:
+        print("No storage locations")
+
+
+@storage_app.command("rm")
+def storage_rm(
+    path: Annotated[str, typer.Argument(help="The location's folder or URL, as registered.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "-f", "--force", help="Remove it even if indexed objects are stored only there."
+        ),
+    ] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Remove a storage location (its files and the index are not touched)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.storage import remove_storage
+    from ldb_clone.terminal_text import printable
+
+    print(printable(remove_storage(_open(), path, force)))
+
+
 @app.command("query", cls=JsonQueryCommand)
 def query_(
     ctx: typer.Context,
