@@ -200,22 +200,28 @@ def remove_storage(instance: Instance, url: str, force: bool = False) -> str:
     it their files are outside storage and can no longer be read. Nothing is deleted from
     the location itself, and the objects stay indexed."""
     protocol, path = split_url(url)
-    locations = load_locations(instance)
-    found = next((x for x in locations if (x.protocol, x.path) == (protocol, path)), None)
-    if found is None:
-        known = ", ".join(repr(x.url) for x in locations) or "none"
-        raise StorageError(
-            f"{join_url(protocol, path)!r} is not a storage location (registered: {known})"
+    # one transaction: no index adds objects to the location between count and removal
+    with instance.catalog.transaction():
+        locations = load_locations(instance)
+        found = next((x for x in locations if (x.protocol, x.path) == (protocol, path)), None)
+        if found is None:
+            known = ", ".join(repr(x.url) for x in locations) or "none"
+            raise StorageError(
+                f"{join_url(protocol, path)!r} is not a storage location (registered: {known})"
+            )
+        needed = instance.catalog.objects_only_under(protocol, path)
+        if needed and not force:
+            raise StorageError(
+                f"{needed} indexed data objects are stored only in {found.url!r} and could no "
+                "longer be read without it; use --force to remove it anyway"
+            )
+        instance.catalog.replace_storage_locations(
+            [
+                StorageRow(x.protocol, x.path, x.read_add, x.options)
+                for x in locations
+                if x is not found
+            ]
         )
-    needed = instance.catalog.objects_only_under(protocol, path)
-    if needed and not force:
-        raise StorageError(
-            f"{needed} indexed data objects are stored only in {found.url!r} and could no "
-            "longer be read without it; use --force to remove it anyway"
-        )
-    instance.catalog.replace_storage_locations(
-        [StorageRow(x.protocol, x.path, x.read_add, x.options) for x in locations if x is not found]
-    )
     message = f"Removed storage location {found.url!r}"
     if needed:
         message += f" ({needed} indexed data objects now have no path in storage)"
