@@ -129,3 +129,16 @@ def test_diff_takes_the_selection_filters(workspace, pets):
     assert run("diff", "-s", "--tag", "nothing-has-this") == ""
     limited = json.loads(run("diff", "--json", "--limit", "1"))
     assert len(limited["changes"]) == 1
+
+
+def test_diff_annotations_shows_a_changed_transform_set(workspace, instance_dir):
+    with open(instance_dir / "config", "a", encoding="utf-8") as f:
+        f.write('\n[transform.rot90]\nrun = ["python3", "rotate.py", "90"]\n')
+    run("transform", "-a", "rot90", "--query", "label == `dog`")
+    lines = run("diff", "-p").splitlines()
+    assert lines[0].startswith("m id:") and "1 -> 1" in lines[0]
+    assert lines[1] == '    ~ (transforms): ["self"] -> ["self","rot90"]'
+    changes = json.loads(run("diff", "-p", "--json"))["changes"]
+    assert changes[0]["annotation"] == [
+        {"path": "(transforms)", "old": ["self"], "new": ["self", "rot90"]}
+    ]

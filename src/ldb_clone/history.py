@@ -15,6 +15,7 @@ from ldb_clone.selection import Member
 from ldb_clone.terminal_text import printable
 
 MISSING: Any = object()  # a key or list item one side does not have
+TRANSFORMS_PATH = "(transforms)"  # diff -p's line for a changed transform set
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +187,26 @@ def filter_changes(
     ]
     kept = {m.object_id for m in Pipeline(instance, filters, warn).run(members)}
     return [r for r in rows if r.object_id in kept]
+
+
+def transform_changes(
+    instance: Instance, rows: Sequence[DiffRow], old: Snapshot, new: Snapshot
+) -> dict[str, ValueChange]:
+    """object id -> the change of its transform set (display names, as ``ldb list``
+    shows them) for the modified objects whose set changed."""
+    from ldb_clone.transforms import default_set
+    from ldb_clone.views import transform_names
+
+    default = default_set(instance.hasher)
+    sides: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for r in rows:
+        before = tuple(old.transforms.get(r.object_id, default))
+        after = tuple(new.transforms.get(r.object_id, default))
+        if r.kind == "m" and before != after:
+            sides[r.object_id] = (before, after)
+    ids = {ids for pair in sides.values() for ids in pair}
+    names = transform_names(instance, [Member("", None, None, t) for t in ids])
+    return {
+        oid: ValueChange(TRANSFORMS_PATH, list(names[before]), list(names[after]))
+        for oid, (before, after) in sides.items()
+    }
