@@ -91,6 +91,17 @@ def test_command_options_are_documented(name: str):
         ), f"ldb {name}: option {'/'.join(param.opts)} is not in its docs/commands.md section"
 
 
+@pytest.mark.parametrize("name", sorted(LEAF_COMMANDS))
+def test_command_has_a_synopsis(name: str):
+    """A code block in its section starts a line with ``ldb <name>``, then its options
+    and arguments."""
+    body = section(docs_text(), name.split()[0])
+    blocks = re.findall(r"^```\n(.*?)^```", body, re.M | re.S)
+    assert any(re.search(rf"^ldb {re.escape(name)}(?= |$)", b, re.M) for b in blocks), (
+        f"the `ldb {name.split()[0]}` section has no synopsis `ldb {name} ...`"
+    )
+
+
 def test_the_apps_own_options_are_in_the_introduction():
     """``ldb -V``, ``ldb -v``: options given before any command, documented before the
     first command's section."""
