@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ldb_clone import cli
-from ldb_clone.history import MISSING, ValueChange, value_changes
+from ldb_clone.history import MISSING, ValueChange, utc_seconds, value_changes
 from tests.helpers import rewrite_json, run_index
 
 
@@ -142,3 +142,9 @@ def test_diff_annotations_shows_a_changed_transform_set(workspace, instance_dir)
     assert changes[0]["annotation"] == [
         {"path": "(transforms)", "old": ["self"], "new": ["self", "rot90"]}
     ]
+
+
+def test_log_dates_are_shown_in_utc():
+    assert utc_seconds("2026-12-01T06:52:56.123456+00:00") == "2026-12-01 06:52:56"
+    assert utc_seconds("2022-03-01T09:30:00+02:00") == "2022-03-01 07:30:00"
+    assert utc_seconds("") == ""

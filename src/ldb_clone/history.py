@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone.datasets import DiffRow, Snapshot
@@ -71,13 +72,25 @@ def format_log(entries: list[VersionEntry]) -> Iterator[str]:
     width = max((len(e.ref) for e in entries), default=0)
     author_width = max((len(e.author) for e in entries), default=0)
     for e in entries:
-        date = e.date[:19].replace("T", " ")
+        date = utc_seconds(e.date)
         message = f'  "{printable(e.message)}"' if e.message else ""
         line = (
             f"{printable(e.ref):{width}}  {date}  {printable(e.author):{author_width}}  "
             f"{e.objects:>6} objects{message}"
         )
         yield line.rstrip()
+
+
+def utc_seconds(text: str) -> str:
+    """An ISO 8601 time as ``YYYY-MM-DD HH:MM:SS`` in UTC (a version migrated from
+    upstream may carry another offset); text that is not such a time, as it is."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True, slots=True)
