@@ -908,7 +908,7 @@ def diff(
     on the newer side)."""
     _set_output(verbose, quiet)
     from ldb_clone import datasets as ds
-    from ldb_clone.history import annotation_changes, filter_changes, transform_changes
+    from ldb_clone.history import filter_changes, modification_details
     from ldb_clone.terminal_text import printable
     from ldb_clone.views import left_truncate
     from ldb_clone.workspace import load_workspace
@@ -923,14 +923,7 @@ def diff(
         old, new = ds.resolve_snapshot(instance, first), ds.resolve_snapshot(instance, second)
     rows = filter_changes(instance, ds.diff(instance, old, new), old, new, _filters(ctx), _warn)
     counts = [sum(1 for r in rows if r.kind == kind) for kind in "+-m"]
-    changed = {}
-    if annotations:
-        modified = [r for r in rows if r.kind == "m"]
-        pairs = [(old.members.get(r.object_id), new.members.get(r.object_id)) for r in modified]
-        found = annotation_changes(instance, pairs)
-        changed = {r.object_id: changes for r, changes in zip(modified, found)}
-        for oid, change in transform_changes(instance, modified, old, new).items():
-            changed[oid].append(change)
+    changed = modification_details(instance, rows, old, new) if annotations else {}
     if json_out:
         _print_json(
             {

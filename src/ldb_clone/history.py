@@ -223,3 +223,18 @@ def transform_changes(
         oid: ValueChange(TRANSFORMS_PATH, list(names[before]), list(names[after]))
         for oid, (before, after) in sides.items()
     }
+
+
+def modification_details(
+    instance: Instance, rows: Sequence[DiffRow], old: Snapshot, new: Snapshot
+) -> dict[str, list[ValueChange]]:
+    """What ``diff -p`` shows: for each modified object, the changes inside its
+    annotation, then the change of its transform set if any."""
+    modified = [r for r in rows if r.kind == "m"]
+    pairs = [(old.members.get(r.object_id), new.members.get(r.object_id)) for r in modified]
+    details = {
+        r.object_id: changes for r, changes in zip(modified, annotation_changes(instance, pairs))
+    }
+    for oid, change in transform_changes(instance, modified, old, new).items():
+        details[oid].append(change)
+    return details
