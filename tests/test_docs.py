@@ -13,6 +13,19 @@ from ldb_clone.cli import app
 
 COMMANDS_MD = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
 COMMANDS = typer.main.get_command(app).commands
+
+
+def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _leaf_commands(command, (*prefix, name))
+        else:
+            yield " ".join((*prefix, name)), command
+
+
+# every command that runs, nested ones by their full name ("ds list", "storage rm")
+LEAF_COMMANDS = dict(_leaf_commands(typer.main.get_command(app)))
+NESTED = sorted(name for name in LEAF_COMMANDS if " " in name)
 # Options every command shares; documented once for all commands.
 COMMON_OPTIONS = {"--verbose", "--quiet", "--help"}
 
@@ -33,16 +46,20 @@ def test_the_app_has_commands():
     assert {"init", "add-storage", "index", "list", "eval", "status"} <= set(COMMANDS)
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_nested_commands_are_found():
+    assert {"ds list", "ds del", "storage list", "storage rm"} <= set(NESTED)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS.keys() | LEAF_COMMANDS.keys()))
 def test_command_has_help_text(name: str):
-    command = COMMANDS[name]
+    command = LEAF_COMMANDS.get(name) or COMMANDS[name]
     assert command.help and command.help.strip(), f"ldb {name} has no help text"
     assert command.get_short_help_str().strip()
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(LEAF_COMMANDS))
 def test_every_option_has_help_text(name: str):
-    for param in COMMANDS[name].params:
+    for param in LEAF_COMMANDS[name].params:
         if isinstance(param, click.Option):
             assert param.help and param.help.strip(), f"ldb {name} {param.opts} has no help"
 
@@ -55,10 +72,15 @@ def test_command_has_a_heading_in_commands_md(name: str):
     )
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(LEAF_COMMANDS))
 def test_command_options_are_documented(name: str):
-    body = section(docs_text(), name)
-    for param in COMMANDS[name].params:
+    """Each option is in the section of its command; a nested command's options are in
+    its group's section (``ldb ds list -a`` under ``ldb ds``), which names it in full."""
+    body = section(docs_text(), name.split()[0])
+    if " " in name:
+        group = name.split()[0]
+        assert f"ldb {name}" in body, f"the `ldb {group}` section does not show `ldb {name}`"
+    for param in LEAF_COMMANDS[name].params:
         if not isinstance(param, click.Option):
             continue
         if set(param.opts) & COMMON_OPTIONS:
@@ -67,6 +89,28 @@ def test_command_options_are_documented(name: str):
         assert any(
             re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", body) for opt in param.opts
         ), f"ldb {name}: option {'/'.join(param.opts)} is not in its docs/commands.md section"
+
+
+@pytest.mark.parametrize("name", sorted(LEAF_COMMANDS))
+def test_command_has_a_synopsis(name: str):
+    """A code block in its section starts a line with ``ldb <name>``, then its options
+    and arguments."""
+    body = section(docs_text(), name.split()[0])
+    blocks = re.findall(r"^```\n(.*?)^```", body, re.M | re.S)
+    assert any(re.search(rf"^ldb {re.escape(name)}(?= |$)", b, re.M) for b in blocks), (
+        f"the `ldb {name.split()[0]}` section has no synopsis `ldb {name} ...`"
+    )
+
+
+def test_the_apps_own_options_are_in_the_introduction():
+    """``ldb -V``, ``ldb -v``: options given before any command, documented before the
+    first command's section."""
+    intro = docs_text().split("\n## ", 1)[0]
+    for param in typer.main.get_command(app).params:
+        if isinstance(param, click.Option):
+            assert any(
+                re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", intro) for opt in param.opts
+            ), f"ldb {'/'.join(param.opts)} is not in docs/commands.md's introduction"
 
 
 def test_documented_commands_exist():

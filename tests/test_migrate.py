@@ -64,7 +64,8 @@ def test_everything_is_carried_over_into_an_md5_instance(md5_instance, upstream,
 
     tags = md5_instance.catalog.object_tags([CAT_1])
     assert tags[CAT_1] == ["cats", "review"]
-    assert ldb("ds", "list", "-a", check=True).stdout.split() == [
+    log = ldb("ds", "list", "-a", check=True).stdout.splitlines()
+    assert [line.split()[0] for line in log] == [
         "ds:birds.v1",
         "ds:pets.v1",
         "ds:pets.v2",

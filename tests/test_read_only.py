@@ -107,6 +107,8 @@ def test_reading_commands_work_on_a_read_only_instance(shared: Path, ldb_ro):
     status = ldb_ro("status", "ds:root")
     assert status.returncode == 0 and "Num data objects:        1" in status.stdout
     assert ldb_ro("ds", "list").returncode == 0
+    locations = ldb_ro("storage", "list")
+    assert (locations.returncode, locations.stdout) == (0, f"{shared.parent / 'data'}\n")
     assert sorted(p.name for p in shared.iterdir()) == ["catalog.db", "config", "custom_code"]
 
 
@@ -119,6 +121,7 @@ def test_changing_commands_fail_with_one_line(shared: Path, ldb_ro, tmp_path: Pa
         ["tag", "ds:root", "-a", "x"],
         ["add-storage", str(tmp_path / "ws")],
         ["add-storage", "-o", "secret", "abc123", str(tmp_path / "ws")],
+        ["storage", "rm", "--force", str(tmp_path / "data")],
     ):
         result = ldb_ro(*args)
         assert result.returncode == 1, (args, result.stdout, result.stderr)

@@ -431,6 +431,19 @@ class Catalog:
                 ],
             )
 
+    def objects_only_under(self, protocol: str, root: str) -> int:
+        """How many objects have paths, all of them at or below ``root`` (``""``: every
+        path of ``protocol``): the objects a storage location alone holds."""
+        root = root.rstrip("/")
+        prefix = root + "/"
+        return self.db.execute(
+            "SELECT count(*) FROM objects o "
+            "WHERE EXISTS (SELECT 1 FROM object_paths p WHERE p.object = o.pk) "
+            "AND NOT EXISTS (SELECT 1 FROM object_paths p WHERE p.object = o.pk AND NOT "
+            "(p.protocol = ? AND (? = '' OR p.path = ? OR substr(p.path, 1, ?) = ?)))",
+            (protocol, root, root, len(prefix), prefix),
+        ).fetchone()[0]
+
     # stat cache ---------------------------------------------------------------------------
 
     def unchanged_files(

@@ -879,8 +879,9 @@ def sync(
     print(f"Deleted {removed} data objects from {name}")
 
 
-@app.command()
+@app.command(cls=SelectionCommand)
 def diff(
+    ctx: typer.Context,
     first: Annotated[
         str | None, typer.Argument(help="ds:NAME[.vN], ds:root or ws:DIR.", show_default=False)
     ] = None,
@@ -890,14 +891,24 @@ def diff(
     summary: Annotated[bool, typer.Option("-s", "--summary", help="Print only the counts.")] = (
         False
     ),
+    annotations: Annotated[
+        bool,
+        typer.Option(
+            "-p",
+            "--annotations",
+            help="Also show what changed inside each modified annotation, key by key.",
+        ),
+    ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Show what changed: the workspace against its parent version, A against the
-    workspace, or A against B."""
+    workspace, or A against B. Filters keep the changes of matching objects (as they are
+    on the newer side)."""
     _set_output(verbose, quiet)
     from ldb_clone import datasets as ds
+    from ldb_clone.history import filter_changes, modification_details
     from ldb_clone.terminal_text import printable
     from ldb_clone.views import left_truncate
     from ldb_clone.workspace import load_workspace
@@ -910,8 +921,9 @@ def diff(
         old, new = ds.resolve_snapshot(instance, first), ds.resolve_snapshot(instance, "ws:.")
     else:
         old, new = ds.resolve_snapshot(instance, first), ds.resolve_snapshot(instance, second)
-    rows = ds.diff(instance, old, new)
+    rows = filter_changes(instance, ds.diff(instance, old, new), old, new, _filters(ctx), _warn)
     counts = [sum(1 for r in rows if r.kind == kind) for kind in "+-m"]
+    changed = modification_details(instance, rows, old, new) if annotations else {}
     if json_out:
         _print_json(
             {
@@ -924,6 +936,11 @@ def diff(
                         "id": r.object_id,
                         "old": r.old_version,
                         "new": r.new_version,
+                        **(
+                            {"annotation": [c.to_json() for c in changed[r.object_id]]}
+                            if r.object_id in changed
+                            else {}
+                        ),
                     }
                     for r in rows
                 ],
@@ -942,6 +959,8 @@ def diff(
             else:
                 annot = str((r.new_version if r.kind == "+" else r.old_version) or "-")
             print(f"{r.kind} id:{r.object_id:35} {annot:12} {shown}")
+            for change in changed.get(r.object_id, []):
+                print(f"    {change.format()}")
     if any(counts):
         if not summary:
             print()
@@ -1025,20 +1044,29 @@ app.add_typer(ds_app, name="ds")
 @ds_app.command("list")
 def ds_list(
     all_versions: Annotated[
-        bool, typer.Option("-a", "--all", help="Every version, not only the latest.")
+        bool,
+        typer.Option("-a", "--all", help="Every version, with its date, author, size and message."),
     ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """List saved datasets (their latest version, or all with -a)."""
+    """List saved datasets (their latest version), or with -a every version with its
+    date, author, object count and message."""
     _set_output(verbose, quiet)
-    catalog = _open().catalog
-    names = [
-        f"ds:{name}.v{version}"
-        for name, latest in catalog.dataset_names()
-        for version in (range(1, latest + 1) if all_versions else [latest])
-    ]
+    instance = _open()
+    if all_versions:
+        from ldb_clone.history import dataset_log, format_log
+
+        entries = dataset_log(instance)
+        if json_out:
+            _print_json([e.to_json() for e in entries])
+        elif entries:
+            print("\n".join(format_log(entries)))
+        else:
+            print("No saved datasets")
+        return
+    names = [f"ds:{name}.v{latest}" for name, latest in instance.catalog.dataset_names()]
     if json_out:
         _print_json(names)
     elif names:
@@ -1067,6 +1095,56 @@ def ds_del(
     for ref in refs:
         instance.catalog.delete_dataset(ref.name)
         print(f"Deleted ds:{ref.name}")
+
+
+storage_app = LdbTyper(
+    name="storage",
+    help="List and remove storage locations (add them with ldb add-storage).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("list")
+def storage_list(
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List storage locations: URL, read-add, options (credentials masked)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.storage import format_locations, load_locations
+    from ldb_clone.terminal_text import printable
+
+    locations = load_locations(_open())
+    if json_out:
+        _print_json([loc.to_json() for loc in locations])
+    elif locations:
+        print("\n".join(printable(line) for line in format_locations(locations)))
+    else:
+        print("No storage locations")
+
+
+@storage_app.command("rm")
+def storage_rm(
+    path: Annotated[str, typer.Argument(help="The location's folder or URL, as registered.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "-f", "--force", help="Remove it even if indexed objects are stored only there."
+        ),
+    ] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Remove a storage location (its files and the index are not touched)."""
+    _set_output(verbose, quiet)
+    from ldb_clone.storage import remove_storage
+    from ldb_clone.terminal_text import printable
+
+    print(printable(remove_storage(_open(), path, force)))
 
 
 @app.command("query", cls=JsonQueryCommand)

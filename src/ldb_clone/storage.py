@@ -193,6 +193,56 @@ def _added_message(
     return f"Added storage location {shown!r}"
 
 
+def remove_storage(instance: Instance, url: str, force: bool = False) -> str:
+    """Unregister a storage location; return the message to print.
+
+    Refused, unless ``force``, while indexed objects have all their paths in it: without
+    it their files are outside storage and can no longer be read. Nothing is deleted from
+    the location itself, and the objects stay indexed."""
+    protocol, path = split_url(url)
+    # one transaction: no index adds objects to the location between count and removal
+    with instance.catalog.transaction():
+        locations = load_locations(instance)
+        found = next((x for x in locations if (x.protocol, x.path) == (protocol, path)), None)
+        if found is None:
+            known = ", ".join(repr(x.url) for x in locations) or "none"
+            raise StorageError(
+                f"{join_url(protocol, path)!r} is not a storage location (registered: {known})"
+            )
+        needed = instance.catalog.objects_only_under(protocol, path)
+        if needed and not force:
+            raise StorageError(
+                f"{needed} indexed data objects are stored only in {found.url!r} and could no "
+                "longer be read without it; use --force to remove it anyway"
+            )
+        instance.catalog.replace_storage_locations(
+            [
+                StorageRow(x.protocol, x.path, x.read_add, x.options)
+                for x in locations
+                if x is not found
+            ]
+        )
+    message = f"Removed storage location {found.url!r}"
+    if needed:
+        message += f" ({needed} indexed data objects now have no path in storage)"
+    return message
+
+
+def format_locations(locations: list[StorageLocation]) -> list[str]:
+    """One line per location for ``ldb storage list``: its URL, ``read-add`` when it
+    takes copies of files from outside storage, and its options, credentials masked."""
+    lines = []
+    for loc in locations:
+        parts = [loc.url]
+        if loc.read_add:
+            parts.append("read-add")
+        if loc.options:
+            shown = json.dumps(mask_secrets(loc.options), sort_keys=True, ensure_ascii=False)
+            parts.append(f"options: {shown}")
+        lines.append("  ".join(parts))
+    return lines
+
+
 def read_add_location(locations: list[StorageLocation]) -> StorageLocation | None:
     return next((loc for loc in locations if loc.read_add), None)
 
