@@ -82,7 +82,9 @@ echo "== convert: the strict-pairs boxes to YOLO (images/, labels/, data.yaml) a
 ldb instantiate ds:root --path 'strict-pairs/' --query 'length(boxes) > `0`' -m yolo -t "$work/yolo"
 cat "$work/yolo/data.yaml"
 ldb instantiate ds:root --path 'strict-pairs/' --query 'length(boxes) > `0`' -m coco -t "$work/coco"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["images"]), "images,", len(d["annotations"]), "boxes,", [c["name"] for c in d["categories"]])' "$work/coco/annotations.json"
+python3 -c 'import json,sys
+for f in sorted(sys.argv[1:]):
+    d = json.load(open(f)); print(f.rsplit("/", 1)[1] + ":", len(d["images"]), "images,", len(d["annotations"]), "boxes,", [c["name"] for c in d["categories"]])' "$work"/coco/annotations/instances_*.json
 
 echo "== the platform dataset again, labelled images only, with computed statistics =="
 ldb instantiate ds:root -m platform --query 'annotation != `null`' -t "$work/labelled"
