@@ -397,3 +397,14 @@ def test_read_any_cloud_location_lets_a_task_name_another_bucket(instance_dir, s
         assert result.finished and result.new_objects == 1
     finally:
         instance.close()
+
+
+def test_path_filter_matches_the_url_as_listed(ldb, s3):
+    """issue 13 item 11: ``--path`` sees ``s3://bucket/key`` as ``list -v`` shows it."""
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "bare", f"s3://{s3.bucket}/data", check=True)
+    assert f"s3://{s3.bucket}/data/p1.png" in ldb("list", "-v", check=True).stdout
+    assert ldb("list", "-s", "--path", "^s3://", check=True).stdout == "5\n"
+    shown = ldb("list", "-s", "--path", rf"^s3://{s3.bucket}/data/p1\.png$", check=True)
+    assert shown.stdout == "1\n"
