@@ -165,8 +165,25 @@ class OrderedOptionsCommand(LdbCommand):
                     raise click.UsageError(f"Option '{name}' requires an argument", ctx)
                 recorded.append((kind, value))
                 rewritten += [name, value]
+        _check_numeric_filters(ctx, recorded)
         ctx.meta[FILTERS_KEY] = recorded
         return super().parse_args(ctx, rewritten)
+
+
+NUMERIC_FILTERS = ("limit", "sample", "pipe_timeout")
+
+
+def _check_numeric_filters(ctx: click.Context, recorded: list[tuple[str, Any]]) -> None:
+    """``--limit abc`` and the like are usage errors (exit 2), found before anything runs."""
+    numeric = [(kind, value) for kind, value in recorded if kind in NUMERIC_FILTERS]
+    if not numeric:
+        return
+    from ldb_clone.filters import Filter, FilterError, validate
+
+    try:
+        validate([Filter(kind, value) for kind, value in numeric])
+    except FilterError as exc:
+        raise click.UsageError(str(exc), ctx) from None
 
 
 class SelectionCommand(OrderedOptionsCommand):
@@ -266,8 +283,11 @@ class LdbTyper(typer.Typer):
         return register
 
 
+# NOTE: suggest_commands=False: click already says "Did you mean ...?"; typer would add
+# the same suggestion a second time.
 app = LdbTyper(
     name="ldb",
+    suggest_commands=False,
     help="Label Database: index, query, version and convert labelled data.",
     no_args_is_help=True,
     add_completion=False,
@@ -464,6 +484,27 @@ def _open_or_create():
     return open_instance(path)
 
 
+def _complete_formats(choices):
+    """Shell completion of -m: the names ``choices()`` lists that start as typed."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [name for name in choices() if name.startswith(incomplete)]
+
+    return complete
+
+
+def _index_choices() -> list[str]:
+    from ldb_clone.formats import index_choices
+
+    return index_choices()
+
+
+def _instantiate_choices() -> list[str]:
+    from ldb_clone.formats import instantiate_choices
+
+    return instantiate_choices()
+
+
 @app.command()
 def index(
     paths: Annotated[
@@ -477,6 +518,7 @@ def index(
             metavar="FORMAT",
             help="auto (default), strict, bare, infer, annot, label-studio, platform, "
             "text, coco, yolo (or full names).",
+            autocompletion=_complete_formats(_index_choices),
         ),
     ] = "auto",
     add_tags: Annotated[
@@ -486,13 +528,16 @@ def index(
         ),
     ] = None,
     annotation_update: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--annotation-update",
             metavar="{replace,merge}",
-            help="replace (default) or merge new annotations into current ones.",
+            help="replace (default) or merge new annotations into current ones. By default "
+            "the run stops before annotations holding labels are replaced by ones holding "
+            "none; an explicit replace lets it.",
+            show_default=False,
         ),
-    ] = "replace",
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
@@ -509,6 +554,12 @@ def index(
             "--ephemeral-remote", help="Copy cloud files outside storage to read-add storage."
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Report what would be found, added and replaced; write nothing."
+        ),
+    ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -518,7 +569,8 @@ def index(
     from ldb_clone.formats import canonical_name
     from ldb_clone.indexing import index as _index
 
-    _check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
+    if annotation_update is not None:
+        _check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
     try:
         canonical_name(fmt)
     except LdbError as exc:
@@ -527,7 +579,7 @@ def index(
     if json_out:
         reporter.to_stderr = True
     held = contextlib.nullcontext(None)
-    if add_to is not None:
+    if add_to is not None and not dry_run:
         from ldb_clone.workspace import locked_workspace
 
         if not add_to.startswith("ws:"):
@@ -544,6 +596,7 @@ def index(
             annotation_update,
             ephemeral_remote,
             reporter,
+            dry_run=dry_run,
         )
         if workspace is not None:
             from dataclasses import replace
@@ -612,7 +665,10 @@ def list_(
     if summary:
         print(len(members))
         return
-    for line in format_list(list_rows(instance, members), verbose=_state["verbose"] > 0):
+    from ldb_clone.console import terminal_columns
+
+    rows = list_rows(instance, members)
+    for line in format_list(rows, verbose=_state["verbose"] > 0, columns=terminal_columns()):
         print(line)
     print(f"\n{len(members)} matching data objects")
 
@@ -1014,6 +1070,7 @@ def unindex(
 
 ds_app = LdbTyper(
     name="ds",
+    suggest_commands=False,
     help="List and delete saved datasets.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -1163,6 +1220,7 @@ Format = Annotated[
         metavar="FORMAT",
         help="bare (default), strict, infer, annot, label-studio, platform, text, coco, yolo "
         "(or full names).",
+        autocompletion=_complete_formats(_instantiate_choices),
     ),
 ]
 Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
@@ -1188,12 +1246,21 @@ Link = Annotated[
 
 
 def _check_format(fmt: str) -> str:
-    from ldb_clone.formats import canonical_name
+    """A format to write in: auto-detect (for indexing only) and unknown names are usage
+    errors naming the formats that can be written."""
+    from ldb_clone.formats import AUTO, canonical_name, instantiate_choices
 
+    choices = ", ".join(instantiate_choices())
     try:
-        return canonical_name(fmt)
-    except LdbError as exc:
-        raise click.BadParameter(str(exc), param_hint="'-m' / '--format'") from None
+        name = canonical_name(fmt)
+    except LdbError:
+        name = None
+    if name is None or name == AUTO:
+        why = "auto-detect is for indexing" if name == AUTO else "unknown format"
+        raise click.BadParameter(
+            f"{fmt!r}: {why}. Choose from: {choices}", param_hint="'-m' / '--format'"
+        )
+    return name
 
 
 def _write_options(

@@ -295,6 +295,11 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
             raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
         return True
     if not is_workspace(target):
+        if force:
+            raise WorkspaceError(
+                f"Not a workspace or an empty directory: '{target}'; -f only clears a "
+                "workspace: choose an empty or new folder with -t, or empty this one yourself"
+            )
         raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
     if not force:
         raise WorkspaceError(
@@ -342,6 +347,7 @@ def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportIt
                 url=join_url(protocol, path),
                 relative_path=relative or posixpath.basename(path),
                 transforms=transforms,
+                size=info.size or 0,
             )
         )
     return items
@@ -386,7 +392,7 @@ class _Writer:
         for folder in sorted({posixpath.dirname(f.path) for f in files}):
             if folder:
                 os.makedirs(self.root / folder, exist_ok=True)
-        total_bytes = sum(len(f.data) for f in files if f.data is not None)
+        total_bytes = sum(_out_size(f) for f in files)
         progress = self.reporter.progress("Instantiating", len(files), total_bytes)
         failed: list[tuple[OutFile, BaseException]] = []
 
@@ -395,7 +401,7 @@ class _Writer:
                 self._write_one(out)
             except (OSError, LdbError) as exc:
                 failed.append((out, exc))
-            progress.advance(1, len(out.data) if out.data is not None else 0)
+            progress.advance(1, _out_size(out))
 
         # NOTE: local files are written in one thread: creating files in one folder from
         # several threads was slower here (the folder's lock and the GIL), 1.9 s for 3,000
@@ -483,6 +489,13 @@ class _Writer:
                     own_dir,
                     f"transform {transform.name} (for id:{item.object_id})",
                 )
+
+
+def _out_size(out: OutFile) -> int:
+    """Bytes a file of the plan writes: its content, or the object it copies."""
+    if out.data is not None:
+        return len(out.data)
+    return out.item.size if out.item is not None else 0
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
