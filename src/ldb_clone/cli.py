@@ -1313,6 +1313,10 @@ def instantiate_(
     preserve_paths: PreservePaths = False,
     annotations_only: AnnotationsOnly = False,
     link: Link = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report what would be written; write nothing."),
+    ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1338,6 +1342,7 @@ def instantiate_(
         _parse_params(param),
         force=force,
         dataset=_dataset_identity(instance, paths),
+        dry_run=dry_run,
         **_write_options(apply, preserve_paths, annotations_only, link),
     )
     if json_out:

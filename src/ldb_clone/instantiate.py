@@ -66,8 +66,18 @@ class InstantiateResult:
     data_objects: int = 0
     annotations: int = 0
     files: int = 0
+    dry_run: bool = False
+    bytes: int = 0  # counted by dry runs only
 
     def summary(self, heading: str = "Copied dataset to workspace.") -> str:
+        if self.dry_run:
+            return (
+                f"Dry run, nothing was written. Instantiating would write to {self.target}:\n"
+                f"  Data objects: {self.data_objects:9d}\n"
+                f"  Annotations:  {self.annotations:9d}\n"
+                f"  Files:        {self.files:9d}\n"
+                f"  Bytes:        {self.bytes:9d}"
+            )
         return (
             f"{heading}\n"
             f"  Data objects: {self.data_objects:9d}\n"
@@ -75,13 +85,16 @@ class InstantiateResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": self.format,
             "target": self.target,
             "data_objects": self.data_objects,
             "annotations": self.annotations,
             "files": self.files,
         }
+        if self.dry_run:
+            data.update(dry_run=True, bytes=self.bytes)
+        return data
 
 
 def instantiate(
@@ -100,6 +113,7 @@ def instantiate(
     reporter: Reporter | None = None,
     dataset: tuple[str, int] | None = None,
     workspace: Workspace | None = None,
+    dry_run: bool = False,
 ) -> InstantiateResult:
     """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
 
@@ -107,7 +121,8 @@ def instantiate(
     clears such a workspace); without it (``ldb get``) files are added to what is there.
     ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
     writes the final files itself. ``link``: reflink or hard-link local objects instead
-    of copying them, where the filesystem allows. ``dataset``: (name, version) of the
+    of copying them, where the filesystem allows. ``dry_run``: check the target and
+    plan the files, write nothing, and report what would be written. ``dataset``: (name, version) of the
     dataset being written, for formats that record it (platform). ``workspace``: a
     workspace state to write together with the files (``ldb get``), all or nothing.
 
@@ -124,6 +139,11 @@ def instantiate(
         raise FormatError(f"The {name} format cannot be instantiated")
     params = fmt_obj.check_params(dict(params or {}))
     protocol, path = split_url(target)
+    if dry_run:
+        layout = (preserve_paths, annotations_only)
+        return _dry_run(
+            instance, fmt_obj, members, target, name, params, clean, force, dataset, layout
+        )
     if protocol != LOCAL:
         return _instantiate_remote(
             instance,
@@ -224,6 +244,42 @@ def _instantiate_local(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     replace_contents(target_dir, staging, REPLACE if clean else MERGE, keep=(WORKSPACE_DIR,))
+    return result
+
+
+def _dry_run(
+    instance: Instance,
+    fmt_obj: Any,
+    members: Sequence[Member],
+    target: str,
+    name: str,
+    params: dict[str, str],
+    clean: bool,
+    force: bool,
+    dataset: tuple[str, int] | None,
+    layout: tuple[bool, bool],
+) -> InstantiateResult:
+    """What ``instantiate`` would write (``layout``: preserve_paths, annotations_only); the target is checked as a real run checks it
+    (a local one only), and nothing is created, locked or written."""
+    protocol, path = split_url(target)
+    if protocol == LOCAL:
+        _check_target(Path(path), clean, force)
+    name_version = dataset or (None, None)
+    ctx = ExportContext(
+        params,
+        instance.hasher.id_key,
+        *layout,
+        lambda message: None,
+        dataset_name=name_version[0],
+        dataset_version=name_version[1],
+        open_object=_object_opener(instance),
+    )
+    plan = fmt_obj.export(ctx, export_items(instance, members))
+    _check_transforms_trusted(instance, plan)
+    files, _ = _files_to_write(plan)
+    result = InstantiateResult(name, target, plan.data_objects, plan.annotations, len(files))
+    result.dry_run = True
+    result.bytes = sum(_out_size(f) for f in files)
     return result
 
 
@@ -375,14 +431,7 @@ class _Writer:
         self._made: set[str] = set()
 
     def write_plan(self, plan: ExportPlan) -> int:
-        files: list[OutFile] = list(plan.extra)
-        transformed = []
-        for out in plan.items:
-            transforms = out.item.transforms if plan.runs_transforms else None
-            if transforms is None or any(t.is_self for t in transforms):
-                files.extend(out.files)
-            if transforms and any(t.transform_type == EXEC for t in transforms):
-                transformed.append(out)
+        files, transformed = _files_to_write(plan)
         self._write_files(files)
         for out in transformed:
             self._run_transforms(out)
@@ -489,6 +538,19 @@ class _Writer:
                     own_dir,
                     f"transform {transform.name} (for id:{item.object_id})",
                 )
+
+
+def _files_to_write(plan: ExportPlan) -> tuple[list[OutFile], list[Any]]:
+    """The files a plan writes as they are, and its items that exec transforms write."""
+    files: list[OutFile] = list(plan.extra)
+    transformed = []
+    for out in plan.items:
+        transforms = out.item.transforms if plan.runs_transforms else None
+        if transforms is None or any(t.is_self for t in transforms):
+            files.extend(out.files)
+        if transforms and any(t.transform_type == EXEC for t in transforms):
+            transformed.append(out)
+    return files, transformed
 
 
 def _out_size(out: OutFile) -> int:
