@@ -454,12 +454,9 @@ def add_storage(
     """
     _set_output(verbose, quiet)
     from ldb_clone.storage import add_storage as _add_storage
-    from ldb_clone.storage import load_locations, parse_option_value
+    from ldb_clone.storage import load_locations
 
-    options = {}
-    for pair in option or []:
-        key, _, value = pair.partition(PAIR_SEPARATOR)
-        options[key] = parse_option_value(value)
+    options = _parse_options(option)
     instance = _open_or_create()
     message = _add_storage(
         instance, path, _parse_bool(read_add, "--read-add"), options, force, _reporter()
@@ -469,6 +466,17 @@ def add_storage(
         _print_json({"message": message, "locations": locations})
     else:
         print(message)
+
+
+def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``-o KEY VALUE`` pairs; VALUE is parsed as JSON, else kept as a string."""
+    from ldb_clone.storage import parse_option_value
+
+    options = {}
+    for pair in pairs or []:
+        key, _, value = pair.partition(PAIR_SEPARATOR)
+        options[key] = parse_option_value(value)
+    return options
 
 
 def _open_or_create():
@@ -1236,6 +1244,16 @@ AnnotationsOnly = Annotated[
     bool,
     typer.Option("--annotations-only", help="Write only the annotations, not the data objects."),
 ]
+TargetOptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-o",
+        "--option",
+        metavar="KEY VALUE",
+        help="fsspec option for a cloud target (endpoint, credentials), as add-storage's; "
+        "a target in a bucket of a storage location has that location's already.",
+    ),
+]
 Link = Annotated[
     bool,
     typer.Option(
@@ -1263,11 +1281,27 @@ def _check_format(fmt: str) -> str:
     return name
 
 
+def _check_target_options(option: list[str] | None, target: str) -> None:
+    from ldb_clone.fs import LOCAL, split_url
+
+    if option and split_url(target)[0] == LOCAL:
+        raise click.UsageError(
+            f"Option '-o' applies to a cloud target (s3://...), not to '{target}'"
+        )
+
+
 def _write_options(
-    apply: list[str], preserve_paths: bool, annotations_only: bool, link: bool
+    apply: list[str],
+    preserve_paths: bool,
+    annotations_only: bool,
+    link: bool,
+    option: list[str] | None,
+    target: str,
 ) -> dict[str, Any]:
     """The options instantiate and get share, as keyword arguments of instantiate()."""
+    _check_target_options(option, target)
     return {
+        "target_options": _parse_options(option),
         "apply": apply,
         "preserve_paths": preserve_paths,
         "annotations_only": annotations_only,
@@ -1313,6 +1347,7 @@ def instantiate_(
     preserve_paths: PreservePaths = False,
     annotations_only: AnnotationsOnly = False,
     link: Link = False,
+    option: TargetOptions = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Report what would be written; write nothing."),
@@ -1343,7 +1378,7 @@ def instantiate_(
         force=force,
         dataset=_dataset_identity(instance, paths),
         dry_run=dry_run,
-        **_write_options(apply, preserve_paths, annotations_only, link),
+        **_write_options(apply, preserve_paths, annotations_only, link, option, target),
     )
     if json_out:
         _print_json(result.to_json())
@@ -1364,6 +1399,7 @@ def get_(
     preserve_paths: PreservePaths = False,
     annotations_only: AnnotationsOnly = False,
     link: Link = False,
+    option: TargetOptions = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1376,6 +1412,7 @@ def get_(
     from ldb_clone.workspace import workspace_lock
 
     _check_format(fmt)
+    _check_target_options(option, target)
     apply = _apply_command(ctx)
     sources = _selection_or_error(ctx, paths, "ds:root")
     instance = _open_or_quick_start()
@@ -1399,7 +1436,7 @@ def get_(
             clean=False,
             dataset=_dataset_identity(instance, sources),
             workspace=ws,
-            **_write_options(apply, preserve_paths, annotations_only, link),
+            **_write_options(apply, preserve_paths, annotations_only, link, option, target),
         )
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})

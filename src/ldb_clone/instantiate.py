@@ -114,6 +114,7 @@ def instantiate(
     dataset: tuple[str, int] | None = None,
     workspace: Workspace | None = None,
     dry_run: bool = False,
+    target_options: dict[str, Any] | None = None,
 ) -> InstantiateResult:
     """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
 
@@ -122,7 +123,9 @@ def instantiate(
     ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
     writes the final files itself. ``link``: reflink or hard-link local objects instead
     of copying them, where the filesystem allows. ``dry_run``: check the target and
-    plan the files, write nothing, and report what would be written. ``dataset``: (name, version) of the
+    plan the files, write nothing, and report what would be written.
+    ``target_options``: fsspec options for a cloud target (``-o``), over those of the
+    storage location in its bucket (see ``remote_target``). ``dataset``: (name, version) of the
     dataset being written, for formats that record it (platform). ``workspace``: a
     workspace state to write together with the files (``ldb get``), all or nothing.
 
@@ -144,6 +147,8 @@ def instantiate(
         return _dry_run(
             instance, fmt_obj, members, target, name, params, clean, force, dataset, layout
         )
+    if protocol == LOCAL and target_options:
+        raise InstantiateError(f"Options (-o) apply to a cloud target, not to '{target}'")
     if protocol != LOCAL:
         return _instantiate_remote(
             instance,
@@ -157,6 +162,7 @@ def instantiate(
             annotations_only=annotations_only,
             reporter=reporter,
             dataset=dataset,
+            given_options=dict(target_options or {}),
         )
     name_version = dataset or (None, None)
     ctx = ExportContext(
@@ -661,18 +667,23 @@ def _instantiate_remote(
     fmt: str,
     params: dict[str, str],
     reporter: Reporter,
+    given_options: dict[str, Any],
     **options: Any,
 ) -> InstantiateResult:
     """Build the dataset in a local temporary folder, then upload it; the target must be
     empty (nothing under that prefix)."""
     from ldb_clone.fs import get_fsspec
+    from ldb_clone.remote_target import target_error, target_options
 
-    fs = get_fsspec(protocol, options_for(load_locations(instance), protocol, path))
+    fs_options = target_options(load_locations(instance), protocol, path, given_options)
     url = join_url(protocol, path)
     try:
+        fs = get_fsspec(protocol, fs_options)
         existing = fs.find(path, maxdepth=None) if fs.exists(path) else []
-    except OSError as exc:
-        raise StorageError(f"Unable to list '{url}': {exc}") from exc
+    except LdbError:
+        raise
+    except Exception as exc:  # botocore's errors are not OSErrors
+        raise target_error(url, fs_options, exc) from exc
     if existing:
         raise WorkspaceError(f"Not an empty location: {url}")
     with tempfile.TemporaryDirectory(prefix="ldb-instantiate-") as local:
@@ -684,7 +695,7 @@ def _instantiate_remote(
                 rel = os.path.relpath(source, local).replace(os.sep, "/")
                 try:
                     fs.put_file(source, f"{path.rstrip('/')}/{rel}")
-                except OSError as exc:
-                    raise StorageError(f"Unable to upload to '{url}/{rel}': {exc}") from exc
+                except Exception as exc:
+                    raise target_error(f"{url}/{rel}", fs_options, exc) from exc
     result.target = url
     return result
