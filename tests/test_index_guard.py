@@ -99,7 +99,13 @@ def test_index_dry_run_counts_replaced_annotations(instance: Instance, coco_inde
     result = run("index", "-m", "yolo", "--dry-run", "--json", str(coco_indexed))
     assert result.exit_code == 1  # the guard applies to a dry run too
     replaced = run(
-        "index", "-m", "yolo", "--dry-run", "--json", "--annotation-update", "replace",
+        "index",
+        "-m",
+        "yolo",
+        "--dry-run",
+        "--json",
+        "--annotation-update",
+        "replace",
         str(coco_indexed),
     )
     assert replaced.exit_code == 0, replaced.output

@@ -57,7 +57,7 @@ def test_list_uses_the_terminal_width(deep_pair, monkeypatch: pytest.MonkeyPatch
     wide = run("list").stdout
     assert f"   {deep_pair}  self" in wide
     monkeypatch.setattr(console, "terminal_columns", lambda: 80)
-    narrow = [line for line in run("list").stdout.splitlines() if "self" in line][0]
+    narrow = next(line for line in run("list").stdout.splitlines() if "self" in line)
     assert len(narrow) == 80
     assert narrow.endswith(f"...{str(deep_pair)[-(80 - 52 - 3) :]}  self")
 
@@ -165,9 +165,7 @@ def test_instantiate_auto_is_a_usage_error_naming_the_choices(instance: Instance
 # -f into a folder that is not a workspace --------------------------------------------------
 
 
-def test_force_into_a_folder_that_is_not_a_workspace_says_what_to_do(
-    deep_pair, tmp_path: Path
-):
+def test_force_into_a_folder_that_is_not_a_workspace_says_what_to_do(deep_pair, tmp_path: Path):
     target = tmp_path / "busy"
     target.mkdir()
     (target / "notes.txt").write_text("mine")

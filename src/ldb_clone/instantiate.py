@@ -265,8 +265,9 @@ def _dry_run(
     dataset: tuple[str, int] | None,
     layout: tuple[bool, bool],
 ) -> InstantiateResult:
-    """What ``instantiate`` would write (``layout``: preserve_paths, annotations_only); the target is checked as a real run checks it
-    (a local one only), and nothing is created, locked or written."""
+    """What ``instantiate`` would write (``layout``: preserve_paths, annotations_only).
+    The target is checked as a real run checks it (a local one only); nothing is
+    created, locked or written."""
     protocol, path = split_url(target)
     if protocol == LOCAL:
         _check_target(Path(path), clean, force)

@@ -48,13 +48,11 @@ def target_error(url: str, options: dict[str, Any], exc: BaseException) -> Stora
         )
     reason = str(exc).strip() or type(exc).__name__
     hint = ""
-    has_endpoint = "endpoint_url" in options or "endpoint_url" in options.get(
-        "client_kwargs", {}
-    )
+    has_endpoint = "endpoint_url" in options or "endpoint_url" in options.get("client_kwargs", {})
     if not has_endpoint:
         hint = (
             "; a server other than the provider's default needs "
-            "-o client_kwargs '{\"endpoint_url\": \"URL\"}'"
+            '-o client_kwargs \'{"endpoint_url": "URL"}\''
         )
     elif not any(key in options for key in CREDENTIAL_KEYS):
         hint = "; no credentials were given for it (-o key ACCESS_KEY -o secret SECRET_KEY)"
