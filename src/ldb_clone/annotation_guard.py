@@ -7,8 +7,8 @@ current annotation holds labels, boxes or entities and whose new one holds none;
 there are any it stops, unless ``--annotation-update replace`` was given explicitly.
 
 Only annotations a format builds itself are checked (coco, yolo, label-studio, text,
-platform, tensorflow-inferred); an annotation file indexed as it is (pairs,
-annotation-only) is the user's own content.
+platform, tensorflow-inferred); an annotation written by the user and indexed as written
+(pairs, annotation-only) is replaced as asked.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from typing import Any
 from ldb_clone.errors import IndexingError
 from ldb_clone.formats.base import IndexItem
 from ldb_clone.formats.shapes import read_shapes
+
+# formats whose annotations are the user's own content, taken as written: not checked
+AS_WRITTEN_FORMATS = ("annotation-only", "strict-pairs", "bare-pairs")
 
 
 class LabelLossError(IndexingError):

@@ -338,8 +338,10 @@ class Indexer:
         self, items: list[IndexItem], ctx: _Context, listings: list[Listing], name: str, asked: str
     ) -> None:
         """The wrong-format guard: see ``annotation_guard``."""
-        from ldb_clone.annotation_guard import label_loss_error, labels_lost
+        from ldb_clone.annotation_guard import AS_WRITTEN_FORMATS, label_loss_error, labels_lost
 
+        if name in AS_WRITTEN_FORMATS:
+            return
         lost = labels_lost(self.catalog, items, self.hasher.id_key)
         if not lost:
             return
