@@ -132,3 +132,15 @@ def test_instantiate_dry_run_writes_nothing(
     assert report["bytes"] > 0
     assert not target.exists()
     assert catalog_digest(instance_dir) == catalog
+
+
+def test_index_dry_run_fails_where_a_real_run_would(
+    instance: Instance, instance_dir: Path, tmp_path: Path, make_image
+):
+    """Files outside storage and no read-add location: the dry run says so too."""
+    make_image(tmp_path / "outside" / "a.png")
+    catalog = catalog_digest(instance_dir)
+    result = run("index", "-m", "bare", "--dry-run", str(tmp_path / "outside"))
+    assert result.exit_code == 1
+    assert "no read-add storage configured" in result.stderr
+    assert catalog_digest(instance_dir) == catalog

@@ -623,8 +623,6 @@ class Indexer:
             return data
         if oid in known:
             return None
-        if self.dry_run:
-            return data  # where a real run would copy it to read-add storage
         if self.copier is None:
             location = read_add_location(self.locations)
             if location is None:
@@ -633,6 +631,8 @@ class Indexer:
                     f"storage configured (first: {data.url}). Add a storage location that "
                     "contains them, or a read-add one: ldb add-storage -a true DIR"
                 )
+            if self.dry_run:
+                return data  # where a real run would copy it to read-add storage
             self.copier = ReadAddCopier(location)
         copy = self.copier.copy(data, self.options(data.protocol, data.path))
         if item.annotation_file is not None:
