@@ -29,9 +29,13 @@ def run(*args: str):
 
 def catalog_digest(instance_dir: Path) -> str:
     """Every byte of the instance's files (the catalog and its WAL included; not the
-    shared-memory index, which readers change)."""
+    shared-memory index, which readers change, nor an empty WAL a reader creates)."""
     digest = hashlib.sha256()
-    files = (p for p in instance_dir.rglob("*") if p.is_file() and not p.name.endswith("-shm"))
+    files = (
+        p
+        for p in instance_dir.rglob("*")
+        if p.is_file() and not p.name.endswith("-shm") and p.stat().st_size > 0
+    )
     for path in sorted(files):
         digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
