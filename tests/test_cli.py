@@ -45,8 +45,9 @@ def left_truncate(text: str, width: int = 24) -> str:
     return text if len(text) <= width else "..." + text[-(width - 3) :]
 
 
-def row(oid: str, version: int | None, path: str, verbose: bool = False) -> str:
-    shown = path if verbose else left_truncate(path)
+def row(oid: str, version: int | None, path: str, cut: bool = False) -> str:
+    """A list row; paths are cut to 24 characters only on a narrow terminal."""
+    shown = left_truncate(path) if cut else path
     return f" id:{oid}   {version or '-'}      {shown:24}  self"
 
 
@@ -245,8 +246,11 @@ def test_list_table(objects):
     assert result.stderr == ""
 
 
-def test_list_rows_match_upstream_columns(objects):
+def test_list_rows_match_upstream_columns(objects, monkeypatch: pytest.MonkeyPatch):
     # Upstream: " id:06430cccfe24c272d92ef493ab0497f1   1      ...e/user/lake/data/a.png  self"
+    from ldb_clone import console
+
+    monkeypatch.setattr(console, "terminal_columns", lambda: 72)  # narrow: upstream's 24
     lines = run("list").stdout.splitlines()
     a = objects["a"]
     line = next(line for line in lines if a["id"] in line)
@@ -278,7 +282,7 @@ def test_list_verbose_shows_full_paths(objects, args):
     result = run(*args)
     assert result.exit_code == 0, result.output
     expected = [HEADER]
-    expected += [row(o["id"], o["version"], o["path"], verbose=True) for o in by_id(objects)]
+    expected += [row(o["id"], o["version"], o["path"]) for o in by_id(objects)]
     expected += ["", "3 matching data objects"]
     assert result.stdout.splitlines() == expected
 

@@ -77,7 +77,7 @@ def test_malformed_query_is_a_one_line_error_with_column(ldb, pets):
 
 def test_sample_out_of_range_is_an_error(ldb, pets):
     result = ldb("list", "--sample", "2")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad option value is a usage error (issue 13 item 12)
     assert "between 0 and 1" in result.stderr
 
 

@@ -414,3 +414,52 @@ def test_read_any_cloud_location_lets_a_task_name_another_bucket(instance_dir, s
         assert result.finished and result.new_objects == 1
     finally:
         instance.close()
+
+
+def test_path_filter_matches_the_url_as_listed(ldb, s3):
+    """issue 13 item 11: ``--path`` sees ``s3://bucket/key`` as ``list -v`` shows it."""
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "bare", f"s3://{s3.bucket}/data", check=True)
+    assert f"s3://{s3.bucket}/data/p1.png" in ldb("list", "-v", check=True).stdout
+    assert ldb("list", "-s", "--path", "^s3://", check=True).stdout == "5\n"
+    shown = ldb("list", "-s", "--path", rf"^s3://{s3.bucket}/data/p1\.png$", check=True)
+    assert shown.stdout == "1\n"
+
+
+def test_a_target_in_a_storage_bucket_takes_that_locations_options(ldb, s3):
+    """issue 13 item 10: no credentials in the environment; the location's are used."""
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
+    target = f"s3://{s3.bucket}/exports/x"
+    out = ldb("instantiate", "ds:root", "-m", "bare", "-t", target)
+    assert out.returncode == 0, out.stderr
+    s3.fs.invalidate_cache()
+    assert len(s3.fs.find(f"{s3.bucket}/exports/x")) == 8
+
+
+def test_a_target_elsewhere_takes_dash_o_and_the_error_names_what_is_missing(ldb, s3):
+    pets(s3)
+    add_location(ldb, s3)
+    ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
+    s3.fs.mkdir("other-bucket")
+    target = "s3://other-bucket/x"
+    endpoint = ["-o", "client_kwargs", f'{{"endpoint_url": "{s3.endpoint}"}}']
+    missing = ldb("instantiate", "ds:root", "-t", target, *endpoint)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"error: Unable to write to {target}: no credentials")
+    assert "-o key" in missing.stderr and "-o secret" in missing.stderr
+    assert len(missing.stderr.splitlines()) == 1
+
+    given = ldb("instantiate", "ds:root", "-t", target, *s3.storage_options())
+    assert given.returncode == 0, given.stderr
+    assert SECRET_KEY not in given.stdout + given.stderr
+    s3.fs.invalidate_cache()
+    assert len(s3.fs.find("other-bucket/x")) == 8
+
+
+def test_dash_o_is_refused_for_a_local_target(ldb, s3, tmp_path):
+    refused = ldb("instantiate", "ds:root", "-t", str(tmp_path / "out"), "-o", "key", "k")
+    assert refused.returncode == 2
+    assert "-o" in refused.stderr and "cloud" in refused.stderr

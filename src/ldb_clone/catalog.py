@@ -487,6 +487,18 @@ class Catalog:
         )
         return {oid: (version, aid) for oid, version, aid in rows}
 
+    def current_annotations_at(
+        self, protocol: str, paths: Iterable[str]
+    ) -> dict[str, tuple[str, str]]:
+        """path -> (object id, current annotation text) of objects whose current path is
+        one of ``paths`` and that have an annotation."""
+        rows = self.db.execute(
+            f"SELECT o.path, o.id, a.value FROM objects o {_CURRENT} "
+            f"WHERE o.protocol = ? AND o.path {IN_IDS} AND a.id IS NOT NULL",
+            (protocol, _ids(paths)),
+        )
+        return {path: (oid, value) for path, oid, value in rows}
+
     def object_states(self, object_ids: Iterable[str]) -> dict[str, tuple]:
         """object id -> (current annotation id or None, protocol, path, type), if known."""
         rows = self.db.execute(

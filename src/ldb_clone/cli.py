@@ -166,8 +166,25 @@ class OrderedOptionsCommand(LdbCommand):
                     raise click.UsageError(f"Option '{name}' requires an argument", ctx)
                 recorded.append((kind, value))
                 rewritten += [name, value]
+        _check_numeric_filters(ctx, recorded)
         ctx.meta[FILTERS_KEY] = recorded
         return super().parse_args(ctx, rewritten)
+
+
+NUMERIC_FILTERS = ("limit", "sample", "pipe_timeout")
+
+
+def _check_numeric_filters(ctx: click.Context, recorded: list[tuple[str, Any]]) -> None:
+    """``--limit abc`` and the like are usage errors (exit 2), found before anything runs."""
+    numeric = [(kind, value) for kind, value in recorded if kind in NUMERIC_FILTERS]
+    if not numeric:
+        return
+    from ldb_clone.filters import Filter, FilterError, validate
+
+    try:
+        validate([Filter(kind, value) for kind, value in numeric])
+    except FilterError as exc:
+        raise click.UsageError(str(exc), ctx) from None
 
 
 class SelectionCommand(OrderedOptionsCommand):
@@ -267,8 +284,11 @@ class LdbTyper(typer.Typer):
         return register
 
 
+# NOTE: suggest_commands=False: click already says "Did you mean ...?"; typer would add
+# the same suggestion a second time.
 app = LdbTyper(
     name="ldb",
+    suggest_commands=False,
     help="Label Database: index, query, version and convert labelled data.",
     no_args_is_help=True,
     add_completion=False,
@@ -435,12 +455,9 @@ def add_storage(
     """
     _set_output(verbose, quiet)
     from ldb_clone.storage import add_storage as _add_storage
-    from ldb_clone.storage import load_locations, parse_option_value
+    from ldb_clone.storage import load_locations
 
-    options = {}
-    for pair in option or []:
-        key, _, value = pair.partition(PAIR_SEPARATOR)
-        options[key] = parse_option_value(value)
+    options = _parse_options(option)
     instance = _open_or_create()
     message = _add_storage(
         instance, path, _parse_bool(read_add, "--read-add"), options, force, _reporter()
@@ -450,6 +467,17 @@ def add_storage(
         _print_json({"message": message, "locations": locations})
     else:
         print(message)
+
+
+def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``-o KEY VALUE`` pairs; VALUE is parsed as JSON, else kept as a string."""
+    from ldb_clone.storage import parse_option_value
+
+    options = {}
+    for pair in pairs or []:
+        key, _, value = pair.partition(PAIR_SEPARATOR)
+        options[key] = parse_option_value(value)
+    return options
 
 
 def _open_or_create():
@@ -465,6 +493,27 @@ def _open_or_create():
     return open_instance(path)
 
 
+def _complete_formats(choices):
+    """Shell completion of -m: the names ``choices()`` lists that start as typed."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [name for name in choices() if name.startswith(incomplete)]
+
+    return complete
+
+
+def _index_choices() -> list[str]:
+    from ldb_clone.formats import index_choices
+
+    return index_choices()
+
+
+def _instantiate_choices() -> list[str]:
+    from ldb_clone.formats import instantiate_choices
+
+    return instantiate_choices()
+
+
 @app.command()
 def index(
     paths: Annotated[
@@ -477,6 +526,7 @@ def index(
             "--format",
             metavar="FORMAT",
             help=format_choices_help("auto"),
+            autocompletion=_complete_formats(_index_choices),
         ),
     ] = "auto",
     add_tags: Annotated[
@@ -486,13 +536,16 @@ def index(
         ),
     ] = None,
     annotation_update: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--annotation-update",
             metavar="{replace,merge}",
-            help="replace (default) or merge new annotations into current ones.",
+            help="replace (default) or merge new annotations into current ones. By default "
+            "the run stops before annotations holding labels are replaced by ones holding "
+            "none; an explicit replace lets it.",
+            show_default=False,
         ),
-    ] = "replace",
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("-p", "--param", metavar="KEY=VALUE", help="Format parameter."),
@@ -509,6 +562,12 @@ def index(
             "--ephemeral-remote", help="Copy cloud files outside storage to read-add storage."
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Report what would be found, added and replaced; write nothing."
+        ),
+    ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -518,7 +577,8 @@ def index(
     from ldb_clone.formats import canonical_name
     from ldb_clone.indexing import index as _index
 
-    _check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
+    if annotation_update is not None:
+        _check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
     try:
         canonical_name(fmt)
     except LdbError as exc:
@@ -527,7 +587,7 @@ def index(
     if json_out:
         reporter.to_stderr = True
     held = contextlib.nullcontext(None)
-    if add_to is not None:
+    if add_to is not None and not dry_run:
         from ldb_clone.workspace import locked_workspace
 
         if not add_to.startswith("ws:"):
@@ -544,6 +604,7 @@ def index(
             annotation_update,
             ephemeral_remote,
             reporter,
+            dry_run=dry_run,
         )
         if workspace is not None:
             from dataclasses import replace
@@ -612,7 +673,10 @@ def list_(
     if summary:
         print(len(members))
         return
-    for line in format_list(list_rows(instance, members), verbose=_state["verbose"] > 0):
+    from ldb_clone.console import terminal_columns
+
+    rows = list_rows(instance, members)
+    for line in format_list(rows, verbose=_state["verbose"] > 0, columns=terminal_columns()):
         print(line)
     print(f"\n{len(members)} matching data objects")
 
@@ -1033,6 +1097,7 @@ def unindex(
 
 ds_app = LdbTyper(
     name="ds",
+    suggest_commands=False,
     help="List and delete saved datasets.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -1240,6 +1305,7 @@ Format = Annotated[
         "--format",
         metavar="FORMAT",
         help=format_choices_help("bare"),
+        autocompletion=_complete_formats(_instantiate_choices),
     ),
 ]
 Target = Annotated[str, typer.Option("-t", "--target", help="Target folder or URL (default: .).")]
@@ -1255,6 +1321,16 @@ AnnotationsOnly = Annotated[
     bool,
     typer.Option("--annotations-only", help="Write only the annotations, not the data objects."),
 ]
+TargetOptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-o",
+        "--option",
+        metavar="KEY VALUE",
+        help="fsspec option for a cloud target (endpoint, credentials), as add-storage's; "
+        "a target in a bucket of a storage location has that location's already.",
+    ),
+]
 Link = Annotated[
     bool,
     typer.Option(
@@ -1265,19 +1341,44 @@ Link = Annotated[
 
 
 def _check_format(fmt: str) -> str:
-    from ldb_clone.formats import canonical_name
+    """A format to write in: auto-detect (for indexing only) and unknown names are usage
+    errors naming the formats that can be written."""
+    from ldb_clone.formats import AUTO, canonical_name, instantiate_choices
 
+    choices = ", ".join(instantiate_choices())
     try:
-        return canonical_name(fmt)
-    except LdbError as exc:
-        raise click.BadParameter(str(exc), param_hint="'-m' / '--format'") from None
+        name = canonical_name(fmt)
+    except LdbError:
+        name = None
+    if name is None or name == AUTO:
+        why = "auto-detect is for indexing" if name == AUTO else "unknown format"
+        raise click.BadParameter(
+            f"{fmt!r}: {why}. Choose from: {choices}", param_hint="'-m' / '--format'"
+        )
+    return name
+
+
+def _check_target_options(option: list[str] | None, target: str) -> None:
+    from ldb_clone.fs import LOCAL, split_url
+
+    if option and split_url(target)[0] == LOCAL:
+        raise click.UsageError(
+            f"Option '-o' applies to a cloud target (s3://...), not to '{target}'"
+        )
 
 
 def _write_options(
-    apply: list[str], preserve_paths: bool, annotations_only: bool, link: bool
+    apply: list[str],
+    preserve_paths: bool,
+    annotations_only: bool,
+    link: bool,
+    option: list[str] | None,
+    target: str,
 ) -> dict[str, Any]:
     """The options instantiate and get share, as keyword arguments of instantiate()."""
+    _check_target_options(option, target)
     return {
+        "target_options": _parse_options(option),
         "apply": apply,
         "preserve_paths": preserve_paths,
         "annotations_only": annotations_only,
@@ -1323,6 +1424,11 @@ def instantiate_(
     preserve_paths: PreservePaths = False,
     annotations_only: AnnotationsOnly = False,
     link: Link = False,
+    option: TargetOptions = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report what would be written; write nothing."),
+    ] = False,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1348,7 +1454,8 @@ def instantiate_(
         _parse_params(param),
         force=force,
         dataset=_dataset_identity(instance, paths),
-        **_write_options(apply, preserve_paths, annotations_only, link),
+        dry_run=dry_run,
+        **_write_options(apply, preserve_paths, annotations_only, link, option, target),
     )
     if json_out:
         _print_json(result.to_json())
@@ -1369,6 +1476,7 @@ def get_(
     preserve_paths: PreservePaths = False,
     annotations_only: AnnotationsOnly = False,
     link: Link = False,
+    option: TargetOptions = None,
     json_out: JsonOut = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -1381,6 +1489,7 @@ def get_(
     from ldb_clone.workspace import workspace_lock
 
     _check_format(fmt)
+    _check_target_options(option, target)
     apply = _apply_command(ctx)
     sources = _selection_or_error(ctx, paths, "ds:root")
     instance = _open_or_quick_start()
@@ -1404,7 +1513,7 @@ def get_(
             clean=False,
             dataset=_dataset_identity(instance, sources),
             workspace=ws,
-            **_write_options(apply, preserve_paths, annotations_only, link),
+            **_write_options(apply, preserve_paths, annotations_only, link, option, target),
         )
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})

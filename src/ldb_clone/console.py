@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from ldb_clone.reporting import NullProgress, Progress, Reporter
+
+
+def terminal_columns() -> int | None:
+    """The width of the terminal stdout goes to; None when it is not a terminal."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 class CliReporter(Reporter):

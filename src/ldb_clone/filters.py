@@ -322,11 +322,16 @@ class Pipeline:
         return [m for m in members if query.matches(self._metas.get(m.object_id))]
 
     def _path(self, pattern: re.Pattern[str], members: list[Member]) -> list[Member]:
+        """Matched against each path as ``list -v`` shows it: a local path, or the
+        full URL (``s3://bucket/key``) of a remote one."""
         paths = self.instance.catalog.object_paths([m.object_id for m in members])
         return [
             m
             for m in members
-            if any(pattern.search(path) for _, path in paths.get(m.object_id, []))
+            if any(
+                pattern.search(join_url(protocol, path))
+                for protocol, path in paths.get(m.object_id, [])
+            )
         ]
 
     def _tag(self, tags: list[str], members: list[Member]) -> list[Member]:

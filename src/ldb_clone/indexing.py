@@ -66,12 +66,24 @@ class IndexResult:
     new_annotations: int = 0
     new_paths: int = 0
     transform_sets: int = 0
+    replaced_annotations: int = 0  # objects whose current annotation changes
+    dry_run: bool = False
     finished: bool = False
     object_ids: set[str] = field(default_factory=set, repr=False)  # every object indexed
     # object id -> transform ids, for objects whose records carried a transform set
     transforms: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
+        if self.dry_run:
+            return (
+                "\nDry run, nothing was written. Indexing would find:\n"
+                f"  Found data objects:    {self.found_objects:9d}\n"
+                f"  Found annotations:     {self.found_annotations:9d}\n"
+                f"  New data objects:      {self.new_objects:9d}\n"
+                f"  New annotations:       {self.new_annotations:9d}\n"
+                f"  Replaced annotations:  {self.replaced_annotations:9d}\n"
+                f"  New data object paths: {self.new_paths:9d}"
+            )
         heading = (
             "Finished indexing"
             if self.finished
@@ -217,9 +229,14 @@ class Indexer:
         instance: Instance,
         reporter: Reporter | None = None,
         add_tags: Sequence[str] = (),
-        annotation_update: str = "replace",
+        annotation_update: str | None = None,
         ephemeral_remote: bool = False,
+        dry_run: bool = False,
     ) -> None:
+        # None: replace, but stop before labels would be replaced by nothing (see
+        # annotation_guard); "replace" given explicitly replaces whatever the result
+        self.guarded = annotation_update is None
+        annotation_update = annotation_update or "replace"
         if annotation_update not in UPDATE_STRATEGIES:
             raise LdbError(
                 f"Invalid --annotation-update {annotation_update!r}: choose merge or replace"
@@ -231,6 +248,7 @@ class Indexer:
         self.tags = parse_tags(add_tags)
         self.merge = annotation_update == "merge"
         self.ephemeral_remote = ephemeral_remote
+        self.dry_run = dry_run
         self.locations: list[StorageLocation] = load_locations(instance)
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
         self.bounds = StorageBounds(self.locations, self.read_any_cloud)
@@ -268,7 +286,7 @@ class Indexer:
             fmt_obj = formats.get_format(name)
             fmt_obj.check_params(params)
             self._check_strategy(fmt_obj)
-        result = IndexResult(format=name)
+        result = IndexResult(format=name, dry_run=self.dry_run)
         rep = self.reporter
         rep.echo(f"Data format: {name}")
         rep.echo("Collecting paths...")
@@ -294,12 +312,15 @@ class Indexer:
             assert fmt_obj.parse is not None
             items = list(fmt_obj.parse(ctx, listings))
             self._check_locations(items)
+            if self.guarded:
+                self._check_labels_kept(items, ctx, listings, name, fmt)
             total_bytes = sum(item.data.size for item in items if item.data is not None)
             batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
             progress: Any = NullProgress()
             with contextlib.ExitStack() as stack:
-                stack.enter_context(self.catalog.bulk_writes())
+                if not self.dry_run:  # its checkpoint rewrites the catalog file
+                    stack.enter_context(self.catalog.bulk_writes())
                 stack.callback(loader.close)
                 stack.callback(lambda: progress.close())
                 # NOTE: batch k+1 is read and hashed (in worker processes for large local
@@ -318,7 +339,8 @@ class Indexer:
             rep.echo("")
             rep.echo(result.summary())
             raise
-        ctx.save_memory()
+        if not self.dry_run:
+            ctx.save_memory()
         result.finished = True
         if ctx.unpaired:
             rep.warn(
@@ -328,6 +350,25 @@ class Indexer:
         rep.echo("")
         rep.echo(result.summary())
         return result
+
+    def _check_labels_kept(
+        self, items: list[IndexItem], ctx: _Context, listings: list[Listing], name: str, asked: str
+    ) -> None:
+        """The wrong-format guard: see ``annotation_guard``."""
+        from ldb_clone.annotation_guard import AS_WRITTEN_FORMATS, label_loss_error, labels_lost
+
+        if name in AS_WRITTEN_FORMATS:
+            return
+        lost = labels_lost(self.catalog, items, self.hasher.id_key)
+        if not lost:
+            return
+        suggested = None
+        if formats.canonical_name(asked) != formats.AUTO:
+            from ldb_clone.formats.auto import detect
+
+            with contextlib.suppress(LdbError):
+                suggested = detect(ctx, listings)
+        raise label_loss_error(lost, name, suggested if suggested != name else None)
 
     def _transform_set(self, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
         key = json.dumps(records, sort_keys=True)
@@ -419,6 +460,7 @@ class Indexer:
             oids.append(oid)
         states = self.catalog.object_states(set(oids))
         known = set(states)
+        before = dict(states)
 
         current = self.catalog.current_annotations(set(oids)) if self.merge else {}
         texts: dict[str, str] = {}
@@ -481,11 +523,15 @@ class Indexer:
                 stored.path if stored is not None else (old[2] if old else None),
                 records[-1].type or (old[3] if old else ""),
             )
-        with self.catalog.transaction():
-            self.catalog.touch_objects(unchanged, self.now, self.user, self.tags)
-            counts = self.catalog.record_objects(records, texts, self.now, self.user)
-            self.catalog.put_file_states(OBJECT_KIND, object_states)
-            self.catalog.put_file_states(JSON_KIND, json_states)
+        if self.dry_run:
+            counts = self._dry_counts(records, before)
+        else:
+            with self.catalog.transaction():
+                self.catalog.touch_objects(unchanged, self.now, self.user, self.tags)
+                counts = self.catalog.record_objects(records, texts, self.now, self.user)
+                self.catalog.put_file_states(OBJECT_KIND, object_states)
+                self.catalog.put_file_states(JSON_KIND, json_states)
+        result.replaced_annotations += _count_replaced(records, before)
         # counted once the batch is stored, so a partial summary reports what was kept
         result.object_ids.update(oids)
         for item, oid in zip(batch, oids):
@@ -498,6 +544,29 @@ class Indexer:
         result.new_annotations += counts.new_annotations
         result.new_paths += counts.new_paths
         progress.advance(len(batch), sum(i.data.size for i in batch if i.data is not None))
+
+    def _dry_counts(self, records: list[ObjectRecord], before: dict[str, tuple]) -> _Counts:
+        """What recording ``records`` would add, computed without writing."""
+        paths = self.catalog.object_paths([r.object_id for r in records])
+        counts = _Counts()
+        seen_objects: set[str] = set()
+        seen_paths: set[tuple[str, str]] = set()
+        annotation_now = {oid: state[0] for oid, state in before.items()}
+        for record in records:
+            oid = record.object_id
+            if oid not in before and oid not in seen_objects:
+                counts.new_objects += 1
+            seen_objects.add(oid)
+            if record.path is not None:
+                key = (record.path.protocol, record.path.path)
+                if key not in paths.get(oid, []) and key not in seen_paths:
+                    counts.new_paths += 1
+                seen_paths.add(key)
+            new_id = record.annotation_id
+            if new_id is not None and annotation_now.get(oid) != new_id:
+                counts.new_annotations += 1
+                annotation_now[oid] = new_id
+        return counts
 
     def _inline_annotation_id(self, item: IndexItem, oid: str, value: Any) -> tuple[str, str]:
         """(id, text) of an annotation a format built; a value with no valid JSON form
@@ -579,6 +648,8 @@ class Indexer:
                     f"storage configured (first: {data.url}). Add a storage location that "
                     "contains them, or a read-add one: ldb add-storage -a true DIR"
                 )
+            if self.dry_run:
+                return data  # where a real run would copy it to read-add storage
             self.copier = ReadAddCopier(location)
         copy = self.copier.copy(data, self.options(data.protocol, data.path))
         if item.annotation_file is not None:
@@ -639,10 +710,30 @@ class Indexer:
 
 
 @dataclass(slots=True)
+class _Counts:
+    new_objects: int = 0
+    new_annotations: int = 0
+    new_paths: int = 0
+
+
+@dataclass(slots=True)
 class _Plan:
     object_ids: dict[tuple[str, str], str]  # from the stat cache
     annotation_ids: dict[tuple[str, str], str]  # from the stat cache
     future: Any  # .get() -> LoadResult
+
+
+def _count_replaced(records: list[ObjectRecord], before: dict[str, tuple]) -> int:
+    """Objects of a batch whose current annotation (``before``) changes to another."""
+    current = {oid: state[0] for oid, state in before.items()}
+    replaced = 0
+    for record in records:
+        old, new = current.get(record.object_id), record.annotation_id
+        if new is not None and old is not None and new != old:
+            replaced += 1
+        if new is not None:
+            current[record.object_id] = new
+    return replaced
 
 
 def _load_error(kind: str, path: str, message: str) -> LdbError:
@@ -663,11 +754,21 @@ def index(
     fmt: str = "auto",
     params: dict[str, str] | None = None,
     add_tags: Sequence[str] = (),
-    annotation_update: str = "replace",
+    annotation_update: str | None = None,
     ephemeral_remote: bool = False,
     reporter: Reporter | None = None,
+    dry_run: bool = False,
 ) -> IndexResult:
-    """Index ``paths`` in format ``fmt`` into the instance's catalog."""
-    instance.catalog.require_writable()  # before any file is listed or read
-    indexer = Indexer(instance, reporter, add_tags, annotation_update, ephemeral_remote)
+    """Index ``paths`` in format ``fmt`` into the instance's catalog.
+
+    ``annotation_update``: ``merge``, ``replace``, or None (replace, but refuse to
+    replace annotations holding labels with ones holding none: ``annotation_guard``).
+    ``dry_run``: read and hash as a real run would, write nothing, and report what
+    would be found, added and replaced.
+    """
+    if not dry_run:
+        instance.catalog.require_writable()  # before any file is listed or read
+    indexer = Indexer(
+        instance, reporter, add_tags, annotation_update, ephemeral_remote, dry_run=dry_run
+    )
     return indexer.run(paths, fmt, params)

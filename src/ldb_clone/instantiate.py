@@ -66,8 +66,18 @@ class InstantiateResult:
     data_objects: int = 0
     annotations: int = 0
     files: int = 0
+    dry_run: bool = False
+    bytes: int = 0  # counted by dry runs only
 
     def summary(self, heading: str = "Copied dataset to workspace.") -> str:
+        if self.dry_run:
+            return (
+                f"Dry run, nothing was written. Instantiating would write to {self.target}:\n"
+                f"  Data objects: {self.data_objects:9d}\n"
+                f"  Annotations:  {self.annotations:9d}\n"
+                f"  Files:        {self.files:9d}\n"
+                f"  Bytes:        {self.bytes:9d}"
+            )
         return (
             f"{heading}\n"
             f"  Data objects: {self.data_objects:9d}\n"
@@ -75,13 +85,16 @@ class InstantiateResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": self.format,
             "target": self.target,
             "data_objects": self.data_objects,
             "annotations": self.annotations,
             "files": self.files,
         }
+        if self.dry_run:
+            data.update(dry_run=True, bytes=self.bytes)
+        return data
 
 
 def instantiate(
@@ -100,6 +113,8 @@ def instantiate(
     reporter: Reporter | None = None,
     dataset: tuple[str, int] | None = None,
     workspace: Workspace | None = None,
+    dry_run: bool = False,
+    target_options: dict[str, Any] | None = None,
 ) -> InstantiateResult:
     """Write ``members`` into ``target`` (a local folder or a URL) in format ``fmt``.
 
@@ -107,7 +122,10 @@ def instantiate(
     clears such a workspace); without it (``ldb get``) files are added to what is there.
     ``apply``: a command that receives ``[staging dir, target dir]`` as JSON on stdin and
     writes the final files itself. ``link``: reflink or hard-link local objects instead
-    of copying them, where the filesystem allows. ``dataset``: (name, version) of the
+    of copying them, where the filesystem allows. ``dry_run``: check the target and
+    plan the files, write nothing, and report what would be written.
+    ``target_options``: fsspec options for a cloud target (``-o``), over those of the
+    storage location in its bucket (see ``remote_target``). ``dataset``: (name, version) of the
     dataset being written, for formats that record it (platform). ``workspace``: a
     workspace state to write together with the files (``ldb get``), all or nothing.
 
@@ -124,6 +142,13 @@ def instantiate(
         raise FormatError(f"The {name} format cannot be instantiated")
     params = fmt_obj.check_params(dict(params or {}))
     protocol, path = split_url(target)
+    if dry_run:
+        layout = (preserve_paths, annotations_only)
+        return _dry_run(
+            instance, fmt_obj, members, target, name, params, clean, force, dataset, layout
+        )
+    if protocol == LOCAL and target_options:
+        raise InstantiateError(f"Options (-o) apply to a cloud target, not to '{target}'")
     if protocol != LOCAL:
         return _instantiate_remote(
             instance,
@@ -137,6 +162,7 @@ def instantiate(
             annotations_only=annotations_only,
             reporter=reporter,
             dataset=dataset,
+            given_options=dict(target_options or {}),
         )
     name_version = dataset or (None, None)
     ctx = ExportContext(
@@ -227,6 +253,43 @@ def _instantiate_local(
     return result
 
 
+def _dry_run(
+    instance: Instance,
+    fmt_obj: Any,
+    members: Sequence[Member],
+    target: str,
+    name: str,
+    params: dict[str, str],
+    clean: bool,
+    force: bool,
+    dataset: tuple[str, int] | None,
+    layout: tuple[bool, bool],
+) -> InstantiateResult:
+    """What ``instantiate`` would write (``layout``: preserve_paths, annotations_only).
+    The target is checked as a real run checks it (a local one only); nothing is
+    created, locked or written."""
+    protocol, path = split_url(target)
+    if protocol == LOCAL:
+        _check_target(Path(path), clean, force)
+    name_version = dataset or (None, None)
+    ctx = ExportContext(
+        params,
+        instance.hasher.id_key,
+        *layout,
+        lambda message: None,
+        dataset_name=name_version[0],
+        dataset_version=name_version[1],
+        open_object=_object_opener(instance),
+    )
+    plan = fmt_obj.export(ctx, export_items(instance, members))
+    _check_transforms_trusted(instance, plan)
+    files, _ = _files_to_write(plan)
+    result = InstantiateResult(name, target, plan.data_objects, plan.annotations, len(files))
+    result.dry_run = True
+    result.bytes = sum(_out_size(f) for f in files)
+    return result
+
+
 def _rename_into_place(staging: Path, target: Path) -> None:
     try:
         os.rename(staging, target)
@@ -295,6 +358,11 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
             raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
         return True
     if not is_workspace(target):
+        if force:
+            raise WorkspaceError(
+                f"Not a workspace or an empty directory: '{target}'; -f only clears a "
+                "workspace: choose an empty or new folder with -t, or empty this one yourself"
+            )
         raise WorkspaceError(f"Not a workspace or an empty directory: '{target}'")
     if not force:
         raise WorkspaceError(
@@ -354,6 +422,7 @@ def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportIt
                 url=join_url(protocol, path),
                 relative_path=relative or posixpath.basename(path),
                 transforms=transforms,
+                size=info.size or 0,
             )
         )
     return items
@@ -381,14 +450,7 @@ class _Writer:
         self._made: set[str] = set()
 
     def write_plan(self, plan: ExportPlan) -> int:
-        files: list[OutFile] = list(plan.extra)
-        transformed = []
-        for out in plan.items:
-            transforms = out.item.transforms if plan.runs_transforms else None
-            if transforms is None or any(t.is_self for t in transforms):
-                files.extend(out.files)
-            if transforms and any(t.transform_type == EXEC for t in transforms):
-                transformed.append(out)
+        files, transformed = _files_to_write(plan)
         self._write_files(files)
         for out in transformed:
             self._run_transforms(out)
@@ -398,7 +460,7 @@ class _Writer:
         for folder in sorted({posixpath.dirname(f.path) for f in files}):
             if folder:
                 os.makedirs(self.root / folder, exist_ok=True)
-        total_bytes = sum(len(f.data) for f in files if f.data is not None)
+        total_bytes = sum(_out_size(f) for f in files)
         progress = self.reporter.progress("Instantiating", len(files), total_bytes)
         failed: list[tuple[OutFile, BaseException]] = []
 
@@ -407,7 +469,7 @@ class _Writer:
                 self._write_one(out)
             except (OSError, LdbError) as exc:
                 failed.append((out, exc))
-            progress.advance(1, len(out.data) if out.data is not None else 0)
+            progress.advance(1, _out_size(out))
 
         # NOTE: local files are written in one thread: creating files in one folder from
         # several threads was slower here (the folder's lock and the GIL), 1.9 s for 3,000
@@ -495,6 +557,26 @@ class _Writer:
                     own_dir,
                     f"transform {transform.name} (for id:{item.object_id})",
                 )
+
+
+def _files_to_write(plan: ExportPlan) -> tuple[list[OutFile], list[Any]]:
+    """The files a plan writes as they are, and its items that exec transforms write."""
+    files: list[OutFile] = list(plan.extra)
+    transformed = []
+    for out in plan.items:
+        transforms = out.item.transforms if plan.runs_transforms else None
+        if transforms is None or any(t.is_self for t in transforms):
+            files.extend(out.files)
+        if transforms and any(t.transform_type == EXEC for t in transforms):
+            transformed.append(out)
+    return files, transformed
+
+
+def _out_size(out: OutFile) -> int:
+    """Bytes a file of the plan writes: its content, or the object it copies."""
+    if out.data is not None:
+        return len(out.data)
+    return out.item.size if out.item is not None else 0
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
@@ -598,18 +680,23 @@ def _instantiate_remote(
     fmt: str,
     params: dict[str, str],
     reporter: Reporter,
+    given_options: dict[str, Any],
     **options: Any,
 ) -> InstantiateResult:
     """Build the dataset in a local temporary folder, then upload it; the target must be
     empty (nothing under that prefix)."""
     from ldb_clone.fs import get_fsspec
+    from ldb_clone.remote_target import target_error, target_options
 
-    fs = get_fsspec(protocol, options_for(load_locations(instance), protocol, path))
+    fs_options = target_options(load_locations(instance), protocol, path, given_options)
     url = join_url(protocol, path)
     try:
+        fs = get_fsspec(protocol, fs_options)
         existing = fs.find(path, maxdepth=None) if fs.exists(path) else []
-    except OSError as exc:
-        raise StorageError(f"Unable to list '{url}': {exc}") from exc
+    except LdbError:
+        raise
+    except Exception as exc:  # botocore's errors are not OSErrors
+        raise target_error(url, fs_options, exc) from exc
     if existing:
         raise WorkspaceError(f"Not an empty location: {url}")
     with tempfile.TemporaryDirectory(prefix="ldb-instantiate-") as local:
@@ -621,7 +708,7 @@ def _instantiate_remote(
                 rel = os.path.relpath(source, local).replace(os.sep, "/")
                 try:
                     fs.put_file(source, f"{path.rstrip('/')}/{rel}")
-                except OSError as exc:
-                    raise StorageError(f"Unable to upload to '{url}/{rel}': {exc}") from exc
+                except Exception as exc:
+                    raise target_error(f"{url}/{rel}", fs_options, exc) from exc
     result.target = url
     return result

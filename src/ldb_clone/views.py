@@ -82,16 +82,30 @@ def left_truncate(text: str, width: int) -> str:
     return text if len(text) <= width else "..." + text[len(text) - width + 3 :]
 
 
-def format_list(rows: Sequence[ListRow], verbose: bool = False) -> Iterator[str]:
-    """Upstream's table: header, then one line per object."""
+LIST_PATH_MIN_WIDTH = 24  # upstream's fixed path column
+LIST_FIXED_WIDTH = 48  # " id:<hash>" column, annotation version, gaps around the path
+
+
+def format_list(
+    rows: Sequence[ListRow], verbose: bool = False, columns: int | None = None
+) -> Iterator[str]:
+    """Upstream's table: header, then one line per object.
+
+    A path is cut (from the left) only to fit a terminal ``columns`` wide, never below
+    upstream's 24 characters; with ``verbose`` or no terminal (``columns`` None: a pipe,
+    a file) it is shown whole.
+    """
     if not rows:
         return
     yield f"{'Data Object Hash':36}  {'Annot':3}  {'Data Object Path':24}  {'Transforms':24}"
     for row in rows:
         version = str(row.annotation_version or "-")
         shown = printable(row.path)  # a file name may hold escape sequences
-        path = shown if verbose else left_truncate(shown, 24)
         transforms = printable(",".join(row.transforms)) or "-"
+        path = shown
+        if columns is not None and not verbose:
+            width = max(LIST_PATH_MIN_WIDTH, columns - LIST_FIXED_WIDTH - len(transforms))
+            path = left_truncate(shown, width)
         yield f" {'id:' + row.object_id:36}  {version:4}   {path:24}  {transforms}"
 
 

@@ -165,6 +165,11 @@ def index_choices() -> list[str]:
     return choices
 
 
+def instantiate_choices() -> list[str]:
+    """What ``instantiate -m`` and ``get -m`` accept: every name but auto-detect's."""
+    return [name for name in index_choices() if name not in ("auto", AUTO)]
+
+
 def unlabelled_condition() -> str | None:
     """One SQLite condition matching every format's unlabelled annotations (or None)."""
     if not UNLABELLED_SQL:

@@ -158,17 +158,17 @@ class Format:
 
     def check_params(self, params: dict[str, str]) -> dict[str, str]:
         for key in params:
-            if not PARAM_KEY.match(key):
-                raise FormatError(f"Invalid parameter name: {key!r}")
-            if key not in self.params:
-                if not self.params:
-                    raise FormatError(
-                        f"Invalid parameter: {key}. No parameters are supported for {self.name}"
-                    )
+            if key in self.params:
+                continue
+            shown = key if PARAM_KEY.match(key) else repr(key)
+            if not self.params:
                 raise FormatError(
-                    f"Invalid parameter: {key}. Supported parameters for {self.name} are: "
-                    + ", ".join(self.params)
+                    f"Invalid parameter: {shown}. No parameters are supported for {self.name}"
                 )
+            raise FormatError(
+                f"Invalid parameter: {shown}. Supported parameters for {self.name} are: "
+                + ", ".join(self.params)
+            )
         return params
 
 

@@ -52,6 +52,7 @@ class ExportItem:
     relative_path: str  # the object's path below its storage location
     # the transform set (transforms.Transform) when it is not the default {self}
     transforms: tuple[Any, ...] | None = None
+    size: int = 0  # bytes, as last indexed (for progress only)
 
     @property
     def file_name(self) -> str:
