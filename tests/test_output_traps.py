@@ -53,7 +53,8 @@ def test_list_never_cuts_paths_when_not_a_terminal(deep_pair):
 
 
 def test_list_uses_the_terminal_width(deep_pair, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(console, "terminal_columns", lambda: 200)
+    wide_enough = 60 + len(str(deep_pair))  # tmp paths are longer under pytest-xdist
+    monkeypatch.setattr(console, "terminal_columns", lambda: wide_enough)
     wide = run("list").stdout
     assert f"   {deep_pair}  self" in wide
     monkeypatch.setattr(console, "terminal_columns", lambda: 80)
