@@ -1,0 +1,81 @@
+"""Behaviour that users of upstream ldb-alpha 0.7.0 notice (issue 13, items 1-8).
+
+Each test runs the command line in-process, as upstream's own tests call ``main([...])``,
+and checks the output upstream prints (see the behaviour reference).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ldb_clone import cli
+from ldb_clone.cli import app
+from tests.helpers import by_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
+    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
+    monkeypatch.setitem(cli._state, "verbose", 0)
+    monkeypatch.setitem(cli._state, "quiet", False)
+    monkeypatch.delenv("LDB_DEBUG", raising=False)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def ok(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+@pytest.fixture
+def pairs(data_dir: Path, make_image, make_json) -> Path:
+    """Two pairs in storage: cat1.png/cat1.json (label 1), cat2.png/cat2.json (label 2)."""
+    for n in (1, 2):
+        make_image(data_dir / f"cat{n}.png")
+        make_json(data_dir / f"cat{n}.json", {"label": n})
+    return data_dir
+
+
+# 1. indexing annotation files of pairs with auto-detect -----------------------------------
+
+
+def test_index_single_annotation_file_auto_detects_strict_pairs(instance, pairs):
+    out = ok("index", str(pairs / "cat1.json"))
+
+    assert "Auto-detected data format: strict-pairs" in out
+    assert "Found data objects:            1" in out
+    assert by_path(instance) == {str(pairs / "cat1.png"): {"label": 1}}
+
+
+def test_index_glob_of_annotation_files_auto_detects_strict_pairs(instance, pairs):
+    out = ok("index", str(pairs / "*.json"))
+
+    assert "Auto-detected data format: strict-pairs" in out
+    assert by_path(instance) == {
+        str(pairs / "cat1.png"): {"label": 1},
+        str(pairs / "cat2.png"): {"label": 2},
+    }
+
+
+def test_lone_annotation_only_files_are_still_annotation_only(instance, pairs, tmp_path):
+    """JSON files with no data object beside them keep their annotation-only meaning."""
+    from tests.helpers import oid_of, run_index
+
+    run_index(instance, pairs, fmt="bare")
+    annots = tmp_path / "annots"
+    annots.mkdir()
+    oid = oid_of(instance, pairs / "cat1.png")
+    record = {"data-object-info": {instance.hasher.id_key: oid}, "annotation": {"label": 9}}
+    (annots / "x.json").write_text(json.dumps(record), encoding="utf-8")
+    out = ok("index", str(annots / "x.json"))
+
+    assert "Auto-detected data format: annotation-only" in out
+    assert by_path(instance)[str(pairs / "cat1.png")] == {"label": 9}
