@@ -410,8 +410,8 @@ def test_eval_bad_indent_is_a_usage_error(objects):
     assert "Traceback" not in result.stderr
 
 
-def test_eval_json_output(objects):
-    result = run("eval", "--json", "ds:root")
+def test_eval_json_records_output(objects):
+    result = run("eval", "--json-records", "ds:root")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == [
         {"id": o["id"], "annotation": o["value"]} for o in by_id(objects)

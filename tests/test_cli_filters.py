@@ -33,7 +33,7 @@ def test_filters_apply_in_command_line_order(ldb, pets):
     cats_in_first_three = sum(
         1
         for row in first_three
-        if json.loads(ldb("eval", "--json", f"id:{row['id']}", check=True).stdout)[0]["annotation"][
+        if json.loads(ldb("eval", "--json-records", f"id:{row['id']}", check=True).stdout)[0]["annotation"][
             "label"
         ]
         == "cat"

@@ -91,8 +91,10 @@ def test_index_list_and_reindex_without_downloads(ldb, s3):
     listed = ldb("list", "--json", check=True).stdout
     paths = sorted(row["path"] for row in json.loads(listed))
     assert paths == [f"s3://{s3.bucket}/data/p{i}.png" for i in range(4)]
-    evaluated = json.loads(ldb("eval", "--json", "--query", "label == `cat`", check=True).stdout)
-    assert sorted(row["annotation"]["i"] for row in evaluated) == [1, 3]
+    evaluated = json.loads(
+        ldb("eval", "--json-records", "--query", "label == `cat`", "--show", "i", check=True).stdout
+    )
+    assert sorted(row["values"][0] for row in evaluated) == [1, 3]
 
     s3.recorder.reset()
     again = summary(ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout)

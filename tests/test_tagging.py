@@ -217,7 +217,7 @@ def test_cli_remove_set_and_json(ldb, instance, pets):
     assert count(ldb, "--tag", "a") == 4
     replaced = json.loads(ldb("tag", "--tag", "b", "--set", "z,b,z", "--json").stdout)
     assert replaced == {"data_objects": 6, "num_updated": 6}
-    rows = json.loads(ldb("eval", "--json", "--file-show", "tags", check=True).stdout)
+    rows = json.loads(ldb("eval", "--json-records", "--file-show", "tags", check=True).stdout)
     assert [row["values"] for row in rows] == [[["b", "z"]]] * 6
 
 

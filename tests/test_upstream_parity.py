@@ -79,3 +79,72 @@ def test_lone_annotation_only_files_are_still_annotation_only(instance, pairs, t
 
     assert "Auto-detected data format: annotation-only" in out
     assert by_path(instance)[str(pairs / "cat1.png")] == {"label": 9}
+
+
+# 2. eval without show options: the last query is shown, earlier ones filter --------------
+
+
+@pytest.fixture
+def indexed_pairs(instance, pairs) -> dict[str, str]:
+    """cat1 and cat2 indexed; name -> object id."""
+    from tests.helpers import oid_of, run_index
+
+    run_index(instance, pairs)
+    return {f"cat{n}": oid_of(instance, pairs / f"cat{n}.png") for n in (1, 2)}
+
+
+def test_eval_query_without_show_prints_its_value(indexed_pairs):
+    ids = sorted(indexed_pairs.values())
+    labels = {oid: n for n, oid in ((1, indexed_pairs["cat1"]), (2, indexed_pairs["cat2"]))}
+
+    out = ok("eval", "--query", "label", "ds:root")
+
+    assert out == "".join(f"id:{oid}\n{labels[oid]}\n\n" for oid in ids)
+
+
+def test_eval_file_without_show_prints_its_value(indexed_pairs, pairs):
+    oid = indexed_pairs["cat1"]
+    size = (pairs / "cat1.png").stat().st_size
+
+    assert ok("eval", f"id:{oid}", "--file", "fs.size") == f"id:{oid}\n{size}\n\n"
+
+
+def test_eval_earlier_queries_filter_and_the_last_is_shown(indexed_pairs):
+    oid = indexed_pairs["cat2"]
+
+    out = ok("eval", "ds:root", "--query", "label == `2`", "--jquery", "label", "--limit", "5")
+
+    assert out == f"id:{oid}\n2\n\n"
+
+
+def test_eval_with_a_show_option_every_query_filters(indexed_pairs):
+    oid = indexed_pairs["cat2"]
+
+    out = ok("eval", "ds:root", "--query", "label == `2`", "--show", "label")
+
+    assert out == f"id:{oid}\n2\n\n"
+
+
+# 3. eval --json is --json-only; the structured output is --json-records ------------------
+
+
+def test_eval_json_is_json_only_as_upstream(indexed_pairs):
+    assert ok("eval", "--query", "label", "--json", "ds:root") == (
+        "1\n2\n" if indexed_pairs["cat1"] < indexed_pairs["cat2"] else "2\n1\n"
+    )
+
+
+def test_eval_json_records_prints_ids_with_annotations(indexed_pairs):
+    rows = json.loads(ok("eval", "--json-records", "ds:root"))
+
+    assert sorted((row["id"], row["annotation"]) for row in rows) == sorted(
+        (indexed_pairs[f"cat{n}"], {"label": n}) for n in (1, 2)
+    )
+
+
+def test_eval_json_records_with_a_shown_query(indexed_pairs):
+    rows = json.loads(ok("eval", "--json-records", "--query", "label", "ds:root"))
+
+    assert sorted((row["id"], row["values"]) for row in rows) == sorted(
+        (indexed_pairs[f"cat{n}"], [n]) for n in (1, 2)
+    )

@@ -572,16 +572,19 @@ def _members(
     warn=None,
     auto_index: bool = False,
     instance=None,
+    filters: list[Any] | None = None,
 ):
-    """The selected members after the command's filters, in their order. With
-    ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is set."""
+    """The selected members after the command's filters (or ``filters``), in their order.
+    With ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is
+    set."""
     from ldb_clone.filters import select_filtered
 
     instance = instance or _open()
     if not sources:
         # as upstream: the current workspace when there is one (else every object)
         sources = ["ws:."] if _in_workspace() else ["ds:root"]
-    filters = _filters(ctx) if ctx is not None else []
+    if filters is None:
+        filters = _filters(ctx) if ctx is not None else []
     reporter = _reporter() if auto_index else None
     members = select_filtered(instance, sources, filters, warn, auto_index, reporter)
     return instance, members
@@ -622,7 +625,10 @@ def eval_(
     ctx: typer.Context,
     paths: Sources = None,
     json_only: Annotated[
-        bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
+        bool,
+        typer.Option(
+            "-j", "--json-only", "--json", help="Print only the JSON values (--json as upstream)."
+        ),
     ] = False,
     indent: Indent = None,
     show: Annotated[
@@ -637,23 +643,35 @@ def eval_(
         list[str] | None,
         typer.Option("--file-show", metavar="QUERY", help="Show a query on file attributes."),
     ] = None,
-    json_out: JsonOut = False,
+    json_records: Annotated[
+        bool,
+        typer.Option(
+            "--json-records",
+            help="Print one JSON array of {id, annotation} (or {id, values}) for scripts.",
+        ),
+    ] = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Print the annotation of each selected data object, or the values of --show queries."""
+    """Print the annotation of each selected data object, or the values of shown queries.
+
+    Without --show/--jshow/--file-show the last --query/--jquery/--file is shown and the
+    earlier ones filter (as upstream 0.7.0); with any show option all of them filter."""
     _set_output(verbose, quiet)
-    from ldb_clone.views import dump_json, evaluate
+    from ldb_clone.views import dump_json, evaluate, show_last_query
 
     indent_value = _indent(indent)
-    instance, members = _members(paths, ctx, warn=_warn)
     shows = (
         [("file", q) for q in file_show or []]
         + [("query", q) for q in show or []]
         + [("jquery", q) for q in jshow or []]
     )
+    filters = _filters(ctx)
+    if not shows:
+        filters, shows = show_last_query(filters)
+    instance, members = _members(paths, ctx, warn=_warn, filters=filters)
     rows = evaluate(instance, members, shows, warn=_warn)
-    if json_out:
+    if json_records:
         key = "values" if shows else "annotation"
         _print_json([{"id": oid, key: values if shows else values[0]} for oid, values in rows])
         return
