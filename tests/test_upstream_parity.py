@@ -148,3 +148,25 @@ def test_eval_json_records_with_a_shown_query(indexed_pairs):
     assert sorted((row["id"], row["values"]) for row in rows) == sorted(
         (indexed_pairs[f"cat{n}"], [n]) for n in (1, 2)
     )
+
+
+# 4. commit --auto-pull without a value ----------------------------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, indexed_pairs, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace of ds:x in tmp/ws holding both objects, the current directory."""
+    ok("stage", "ds:x", "-t", str(tmp_path / "ws"))
+    monkeypatch.chdir(tmp_path / "ws")
+    ok("add", "ds:root")
+    return tmp_path / "ws"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--auto-pull"], True), (["--auto-pull", "false"], False), (["--auto-pull=true"], True)],
+)
+def test_commit_auto_pull_alone_means_true(workspace, args, expected):
+    assert ok("commit", *args, "-m", "first") == "Committed ds:x.v1\n"
+
+    assert json.loads(ok("status", "ds:x", "--json"))["auto_pull"] is expected

@@ -32,9 +32,13 @@ class LdbCommand(TyperCommand):
       typer sees them (a typer option cannot be a list of pairs).
     - A unique prefix of a long option is accepted (``--summ`` for ``--summary``), as
       upstream's argparse command line did.
+    - An option in ``optional_values`` may be given without its value (argparse's
+      ``nargs="?"``): ``commit --auto-pull`` means ``--auto-pull true``.
     """
 
     pair_options = ("-o", "--option")
+    # option -> (the value it takes when given alone, the values it may take)
+    optional_values: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         long_names = sorted(
@@ -54,6 +58,13 @@ class LdbCommand(TyperCommand):
                 break
             if arg.startswith("--") and len(arg) > 2:
                 arg = _expand_prefix(arg, long_names)
+            if arg in self.optional_values:
+                implied, allowed = self.optional_values[arg]
+                following = args[i + 1].lower() if i + 1 < len(args) else None
+                if following not in allowed:
+                    rewritten.append(f"{arg}={implied}")
+                    i += 1
+                    continue
             if arg in self.pair_options:
                 if i + 2 >= len(args):
                     raise click.UsageError(f"Option '{arg}' requires two arguments: KEY VALUE", ctx)
@@ -167,6 +178,12 @@ class OrderedOptionsCommand(LdbCommand):
                 rewritten += [name, value]
         ctx.meta[FILTERS_KEY] = recorded
         return super().parse_args(ctx, rewritten)
+
+
+class CommitCommand(LdbCommand):
+    optional_values: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "--auto-pull": ("true", ("true", "false"))
+    }
 
 
 class SelectionCommand(OrderedOptionsCommand):
@@ -844,7 +861,7 @@ def del_(
     print(f"Deleted {removed} data objects from ds:{ws.dataset_name}")
 
 
-@app.command()
+@app.command(cls=CommitCommand)
 def commit(
     dataset: Annotated[
         str | None, typer.Argument(help="Commit under this name (ds:NAME).", show_default=False)
@@ -854,8 +871,8 @@ def commit(
         str | None,
         typer.Option(
             "--auto-pull",
-            metavar="{true,false}",
-            help="Keep annotations at their latest version when staged.",
+            metavar="[{true,false}]",
+            help="Keep annotations at their latest version when staged (alone: true).",
         ),
     ] = None,
     verbose: Verbose = 0,
