@@ -170,3 +170,18 @@ def test_commit_auto_pull_alone_means_true(workspace, args, expected):
     assert ok("commit", *args, "-m", "first") == "Committed ds:x.v1\n"
 
     assert json.loads(ok("status", "ds:x", "--json"))["auto_pull"] is expected
+
+
+# 5. del of an unknown id ------------------------------------------------------------------
+
+
+def test_del_unknown_id_deletes_nothing(workspace, indexed_pairs):
+    assert ok("del", "id:" + "0" * 32) == "Deleted 0 data objects from ds:x\n"
+    assert ok("list", "-s") == "2\n"
+
+
+def test_del_known_and_unknown_ids(workspace, indexed_pairs):
+    out = ok("del", "id:" + "0" * 32, f"id:{indexed_pairs['cat1']}")
+
+    assert out == "Deleted 1 data objects from ds:x\n"
+    assert ok("list", "-s") == "1\n"

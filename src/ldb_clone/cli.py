@@ -849,12 +849,16 @@ def del_(
     """Remove the selected objects from the working dataset."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import delete_members
+    from ldb_clone.selection import indexed_ids, source_kind
     from ldb_clone.workspace import locked_workspace
 
     with locked_workspace(".") as ws:
         sources = _selection_or_error(ctx, paths, "ws:.")
-        _, members = _members(sources, ctx)
-        removed = delete_members(ws, [m.object_id for m in members])
+        if not _filters(ctx) and source_kind(sources) == "id":
+            ids = indexed_ids(_open(), sources)
+        else:
+            ids = [m.object_id for m in _members(sources, ctx)[1]]
+        removed = delete_members(ws, ids)
     if json_out:
         _print_json({"dataset": f"ds:{ws.dataset_name}", "removed": removed})
         return
