@@ -185,3 +185,33 @@ def test_del_known_and_unknown_ids(workspace, indexed_pairs):
 
     assert out == "Deleted 1 data objects from ds:x\n"
     assert ok("list", "-s") == "1\n"
+
+
+# 6. add-storage of a folder that does not exist yet ---------------------------------------
+
+
+def test_add_storage_of_a_missing_folder_adds_it(instance_dir, tmp_path):
+    from ldb_clone.instance import open_instance
+    from ldb_clone.storage import load_locations
+
+    missing = tmp_path / "later"
+    result = run("add-storage", str(missing))
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"Added storage location '{missing}'\n"
+    assert result.stderr == f"warning: '{missing}' does not exist yet\n"
+    inst = open_instance(instance_dir)
+    try:
+        assert [loc.path for loc in load_locations(inst)] == [str(missing)]
+    finally:
+        inst.close()
+
+
+def test_add_storage_of_a_missing_child_is_inside_existing(data_dir):
+    child = data_dir / "not-yet"
+    result = run("add-storage", str(child))
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: '{child}' is inside existing storage location '{data_dir}'\n"
+    )
