@@ -596,10 +596,11 @@ def _members(
     set."""
     from ldb_clone.filters import select_filtered
 
+    from ldb_clone.workspace import default_workspace_source
+
     instance = instance or _open()
     if not sources:
-        # as upstream: the current workspace when there is one (else every object)
-        sources = ["ws:."] if _in_workspace() else ["ds:root"]
+        sources = [default_workspace_source()]
     if filters is None:
         filters = _filters(ctx) if ctx is not None else []
     reporter = _reporter() if auto_index else None
@@ -719,11 +720,14 @@ def status(
     _set_output(verbose, quiet)
     from ldb_clone.views import status_of
 
+    from ldb_clone.workspace import default_workspace_source
+
     instance = _open()
-    if dataset is None and _in_workspace():
+    if dataset is None:
+        default_workspace_source()
         result = _workspace_status(instance)
     else:
-        name = dataset or "ds:root"
+        name = dataset
         from ldb_clone.selection import select_members
 
         result = status_of(name, select_members(instance, [name]), instance)
@@ -1186,7 +1190,9 @@ def tag_(
 
     require_selection(paths or [], ctx.meta.get(FILTERS_KEY, []))
     update = TagUpdate.parse(add, remove, set_tags)
-    instance, members = _members(paths, ctx)
+    # only filters: the workspace inside one, else every object (ds:root)
+    default = ["ws:."] if _in_workspace() else ["ds:root"]
+    instance, members = _members(paths or default, ctx)
     result = tag_objects(instance, (m.object_id for m in members), update)
     if json_out:
         _print_json(result.to_json())
