@@ -215,3 +215,94 @@ def test_add_storage_of_a_missing_child_is_inside_existing(data_dir):
     assert result.stderr == (
         f"error: '{child}' is inside existing storage location '{data_dir}'\n"
     )
+
+
+# 7. list, eval and status without a source outside a workspace ----------------------------
+
+NO_WORKSPACE = (
+    "error: No workspace dataset staged at '.'; "
+    "pass ds:root to use every indexed data object\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args", [("list",), ("list", "-s", "--query", "label"), ("eval",), ("status",)]
+)
+def test_no_source_outside_a_workspace_is_an_error(indexed_pairs, args):
+    result = run(*args)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == NO_WORKSPACE
+
+
+def test_ds_root_outside_a_workspace(indexed_pairs):
+    assert ok("list", "-s", "ds:root") == "2\n"
+    assert ok("status", "ds:root").startswith("ds:root\n")
+
+
+def test_no_source_inside_a_workspace_is_the_workspace(workspace):
+    assert ok("list", "-s") == "2\n"
+    assert ok("status").startswith("Workspace directory: '.'\n")
+
+
+# 8. index summaries -----------------------------------------------------------------------
+
+
+def test_index_outside_storage_prints_the_copied_ephemeral_block(instance, tmp_path, pairs):
+    from ldb_clone.storage import add_storage
+
+    read_add = tmp_path / "read-add"
+    read_add.mkdir()
+    add_storage(instance, str(read_add), read_add=True)
+    outside = tmp_path / "outside"
+    for name in ("cat1", "cat2"):
+        for ext in ("png", "json"):
+            (outside / f"{name}.{ext}").parent.mkdir(exist_ok=True)
+            (outside / f"{name}.{ext}").write_bytes((pairs / f"{name}.{ext}").read_bytes())
+    (outside / "lone.png").write_bytes(b"not paired")
+
+    out = ok("index", "-m", "bare", str(outside))
+
+    assert (
+        "Indexing data...\n"
+        "\n"
+        f"Copied ephemeral files to storage: {read_add}\n"
+        "  Data objects:               3\n"
+        "  Annotations:                2\n"
+        "\n"
+        "\n"
+        "Finished indexing:\n"
+    ) in out
+
+
+def test_new_data_object_paths_counts_paths(instance, data_dir, make_image):
+    image = make_image(data_dir / "a.png")
+    (data_dir / "copy-of-a.png").write_bytes(image.read_bytes())
+
+    out = ok("index", "-m", "bare", str(data_dir))
+
+    assert "  New data objects:              1\n" in out
+    assert "  New data object paths:         2\n" in out
+
+
+def test_annotation_only_index_finds_no_data_objects(instance, indexed_pairs, tmp_path):
+    record = {
+        "data-object-info": {instance.hasher.id_key: indexed_pairs["cat1"]},
+        "annotation": {"label": 7},
+    }
+    annots = tmp_path / "annots"
+    annots.mkdir()
+    (annots / "one.json").write_text(json.dumps(record), encoding="utf-8")
+
+    out = ok("index", "-m", "annot", str(annots))
+
+    assert "  Found data objects:            0\n" in out
+    assert "  Found annotations:             1\n" in out
+    assert "  New annotations:               1\n" in out
+
+
+def test_quick_start_names_the_public_location_as_upstream(tmp_path):
+    out = ok("stage", "ds:first", "-t", str(tmp_path / "ws"))
+
+    assert "Added storage location 'ldb-public/remote'\n" in out
