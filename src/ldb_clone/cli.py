@@ -307,7 +307,11 @@ Indent = Annotated[
 ]
 Sources = Annotated[
     list[str] | None,
-    typer.Argument(help="Sources: ds:root (default) or id:<hash>.", show_default=False),
+    typer.Argument(
+        help="Sources: ds:root, ds:NAME[.vN], ws:DIR, id:<hash> or paths "
+        "(default: the workspace in the current directory).",
+        show_default=False,
+    ),
 ]
 
 
