@@ -498,8 +498,8 @@ class Indexer:
             if item.transforms is not None:
                 result.transforms[oid] = self._transform_set(item.transforms)
         result.transform_sets = len(result.transforms)
-        # as upstream, records naming an indexed object (annotation-only) find no data object
-        result.found_objects += sum(1 for item in batch if item.data is not None)
+        # as upstream, annotation-only records (which name indexed objects) find no data object
+        result.found_objects += 0 if result.format == "annotation-only" else len(batch)
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects
         result.new_annotations += counts.new_annotations
