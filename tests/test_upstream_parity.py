@@ -212,16 +212,13 @@ def test_add_storage_of_a_missing_child_is_inside_existing(data_dir):
     result = run("add-storage", str(child))
 
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"error: '{child}' is inside existing storage location '{data_dir}'\n"
-    )
+    assert result.stderr == (f"error: '{child}' is inside existing storage location '{data_dir}'\n")
 
 
 # 7. list, eval and status without a source outside a workspace ----------------------------
 
 NO_WORKSPACE = (
-    "error: No workspace dataset staged at '.'; "
-    "pass ds:root to use every indexed data object\n"
+    "error: No workspace dataset staged at '.'; pass ds:root to use every indexed data object\n"
 )
 
 

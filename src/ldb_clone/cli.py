@@ -599,7 +599,6 @@ def _members(
     With ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is
     set."""
     from ldb_clone.filters import select_filtered
-
     from ldb_clone.workspace import default_workspace_source
 
     instance = instance or _open()
@@ -723,7 +722,6 @@ def status(
     """Show counts, labelling progress and unsaved changes of a dataset or the workspace."""
     _set_output(verbose, quiet)
     from ldb_clone.views import status_of
-
     from ldb_clone.workspace import default_workspace_source
 
     instance = _open()
