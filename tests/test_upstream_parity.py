@@ -303,3 +303,32 @@ def test_quick_start_names_the_public_location_as_upstream(tmp_path):
     out = ok("stage", "ds:first", "-t", str(tmp_path / "ws"))
 
     assert "Added storage location 'ldb-public/remote'\n" in out
+
+
+def test_sync_without_arguments_prints_the_indexing_block(
+    instance, instance_dir, tmp_path, workspace, make_image, make_json
+):
+    from ldb_clone.storage import add_storage
+    from tests.test_auto_index import enable_auto_index
+
+    read_add = tmp_path / "read-add"
+    read_add.mkdir()
+    add_storage(instance, str(read_add), read_add=True)
+    enable_auto_index(instance_dir)
+    make_image(workspace / "new.png")
+    make_json(workspace / "new.json", {"label": 3})
+
+    out = ok("sync")
+
+    assert (
+        "Finished indexing:\n"
+        "  Found data objects:            1\n"
+        "  Found annotations:             1\n"
+        "  New data objects:              1\n"
+        "  New annotations:               1\n"
+        "  New data object paths:         1\n"
+        "  Transform sets:                0\n"
+        "\n"
+        "Syncing working dataset...\n"
+    ) in out
+    assert ok("list", "-s") == "1\n"

@@ -194,6 +194,8 @@ def _auto_index(instance: Instance, unknown: dict[str, str], reporter: Reporter 
     from ldb_clone.indexing import index
 
     result = index(instance, sorted(unknown), "auto", reporter=reporter)
+    if reporter is not None:
+        reporter.echo("")  # as upstream: a blank line between the summary and what follows
     left_out = len(set(unknown.values()) - result.object_ids)
     if left_out and reporter is not None:
         reporter.warn(f"{left_out} files were not indexed by auto-index and are left out")
