@@ -48,7 +48,7 @@ def test_auto_index_copies_outside_files_to_read_add_storage(
     assert "Added 1 data objects to ds:new at ws:." in result.stdout
     assert "1 files were not indexed by auto-index" in result.stderr
     assert sorted(p.name for p in read_add.rglob("*") if p.is_file()) == ["a.json", "a.png"]
-    evaluated = json.loads(ldb("eval", "--json", check=True).stdout)
+    evaluated = json.loads(ldb("eval", "--json-records", check=True).stdout)
     assert [row["annotation"] for row in evaluated] == [{"label": "cat"}]
     assert len(load_locations(instance)) == 1
 

@@ -251,7 +251,7 @@ def test_list_rows_match_upstream_columns(objects, monkeypatch: pytest.MonkeyPat
     from ldb_clone import console
 
     monkeypatch.setattr(console, "terminal_columns", lambda: 72)  # narrow: upstream's 24
-    lines = run("list").stdout.splitlines()
+    lines = run("list", "ds:root").stdout.splitlines()
     a = objects["a"]
     line = next(line for line in lines if a["id"] in line)
     assert line == f" id:{a['id']}   1      ...{a['path'][-21:]}  self"
@@ -264,15 +264,17 @@ def test_list_rows_match_upstream_columns(objects, monkeypatch: pytest.MonkeyPat
     )
 
 
-def test_list_defaults_to_root(objects):
-    assert run("list").stdout == run("list", "ds:root").stdout
+def test_list_without_source_outside_a_workspace_names_ds_root(objects):
+    result = run("list")
+    assert result.exit_code == 1
+    assert_one_error_line(result.stderr, "No workspace dataset staged at '.'", "ds:root")
 
 
 def test_list_summary(objects):
     result = run("list", "-s", "ds:root")
     assert result.exit_code == 0
     assert result.stdout == "3\n"
-    assert run("list", "--summary").stdout == "3\n"
+    assert run("list", "--summary", "ds:root").stdout == "3\n"
 
 
 @pytest.mark.parametrize(
@@ -356,8 +358,8 @@ def test_list_empty_instance(instance: Instance):
     result = run("list", "ds:root")
     assert result.exit_code == 0
     assert result.stdout == "\n0 matching data objects\n"
-    assert run("list", "-s").stdout == "0\n"
-    assert json.loads(run("list", "--json").stdout) == []
+    assert run("list", "-s", "ds:root").stdout == "0\n"
+    assert json.loads(run("list", "--json", "ds:root").stdout) == []
 
 
 # eval -------------------------------------------------------------------------------------
@@ -414,8 +416,8 @@ def test_eval_bad_indent_is_a_usage_error(objects):
     assert "Traceback" not in result.stderr
 
 
-def test_eval_json_output(objects):
-    result = run("eval", "--json", "ds:root")
+def test_eval_json_records_output(objects):
+    result = run("eval", "--json-records", "ds:root")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == [
         {"id": o["id"], "annotation": o["value"]} for o in by_id(objects)
@@ -427,10 +429,10 @@ def test_eval_non_ascii_annotation(instance: Instance, data_dir: Path, make_imag
     value = {"label": "chat noir é", "名前": "猫"}
     make_json(data_dir / "x.json", value)
     index(instance, [str(data_dir)], "strict")
-    result = run("eval", "-j", "--indent", "none")
+    result = run("eval", "-j", "--indent", "none", "ds:root")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == value
-    assert instance.hasher.file_digest(str(image)) in run("list").stdout
+    assert instance.hasher.file_digest(str(image)) in run("list", "ds:root").stdout
 
 
 def test_eval_empty_instance(instance: Instance):
@@ -466,12 +468,11 @@ def test_status_root(objects):
     result = run("status", "ds:root")
     assert result.exit_code == 0, result.output
     assert result.stdout == STATUS_3
-    assert run("status").stdout == STATUS_3
 
 
 def test_status_upstream_lines(objects):
     # Upstream: "  Num data objects:       32" / "  Num annotations:        23"
-    lines = run("status").stdout.splitlines()
+    lines = run("status", "ds:root").stdout.splitlines()
     assert lines[1] == "  Num data objects:" + " " * 8 + "3"
     assert lines[2] == "  Num annotations:" + " " * 9 + "2"
     assert lines[4] == "  auto-pull:        false"
@@ -491,7 +492,7 @@ def test_status_json(objects):
 
 
 def test_status_empty_instance(instance: Instance):
-    result = run("status")
+    result = run("status", "ds:root")
     assert result.exit_code == 0
     assert result.stdout == (
         "ds:root\n"
@@ -519,7 +520,9 @@ def test_status_subprocess(objects, ldb):
 
 def test_python_dash_m_runs_commands(objects):
     result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", "list", "-s"], capture_output=True, text=True
+        [sys.executable, "-m", "ldb_clone", "list", "-s", "ds:root"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0
     assert result.stdout == "3\n"

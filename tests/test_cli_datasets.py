@@ -131,7 +131,7 @@ def test_unindex_refuses_saved_objects(pets, tmp_path):
     assert ldb_in(tmp_path, "unindex", str(pets / "p1.png")).stdout == (
         "Deleted 1 data objects from ds:root\n"
     )
-    assert ldb_in(tmp_path, "list", "-s").stdout == "5\n"
+    assert ldb_in(tmp_path, "list", "-s", "ds:root").stdout == "5\n"
     again = ldb_in(tmp_path, "index", "-m", "bare", str(pets)).stdout
     assert "New data objects:              1" in again
 

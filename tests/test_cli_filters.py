@@ -21,7 +21,7 @@ def pets(instance, data_dir, make_image, make_json):
 
 
 def count(ldb, *args: str) -> int:
-    result = ldb("list", "-s", *args, check=True)
+    result = ldb("list", "-s", "ds:root", *args, check=True)
     return int(result.stdout.strip())
 
 
@@ -29,13 +29,13 @@ def test_filters_apply_in_command_line_order(ldb, pets):
     cats = "label == `cat`"
     assert count(ldb, "--query", cats) == 4
     # the first three objects (by id) hold some cats; three cats exist among all
-    first_three = json.loads(ldb("list", "--json", "--limit", "3", check=True).stdout)
+    first_three = json.loads(ldb("list", "--json", "ds:root", "--limit", "3", check=True).stdout)
     cats_in_first_three = sum(
         1
         for row in first_three
-        if json.loads(ldb("eval", "--json", f"id:{row['id']}", check=True).stdout)[0]["annotation"][
-            "label"
-        ]
+        if json.loads(ldb("eval", "--json-records", f"id:{row['id']}", check=True).stdout)[0][
+            "annotation"
+        ]["label"]
         == "cat"
     )
     assert count(ldb, "--limit", "3", "--query", cats) == cats_in_first_three
@@ -55,20 +55,29 @@ def test_file_filter_and_path_filter(ldb, pets):
 
 def test_eval_shows(ldb, pets):
     result = ldb(
-        "eval", "--query", "n == `1`", "--show", "label", "--file-show", "type", "-j", check=True
+        "eval",
+        "ds:root",
+        "--query",
+        "n == `1`",
+        "--show",
+        "label",
+        "--file-show",
+        "type",
+        "-j",
+        check=True,
     )
     assert result.stdout.split() == ['"png"', '"dog"']
 
 
 def test_eval_show_errors_warn_once(ldb, pets):
-    result = ldb("eval", "-j", "--limit", "2", "--show", "abs(label)", check=True)
+    result = ldb("eval", "-j", "ds:root", "--limit", "2", "--show", "abs(label)", check=True)
     assert result.stdout.split() == ["null", "null"]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
 
 
 def test_malformed_query_is_a_one_line_error_with_column(ldb, pets):
-    result = ldb("list", "--query", "label ==")
+    result = ldb("list", "ds:root", "--query", "label ==")
     assert result.returncode == 1
     assert result.stderr.startswith("error: Invalid query 'label ==':")
     assert "column" in result.stderr
@@ -76,7 +85,7 @@ def test_malformed_query_is_a_one_line_error_with_column(ldb, pets):
 
 
 def test_sample_out_of_range_is_an_error(ldb, pets):
-    result = ldb("list", "--sample", "2")
+    result = ldb("list", "ds:root", "--sample", "2")
     assert result.returncode == 2  # a bad option value is a usage error (issue 13 item 12)
     assert "between 0 and 1" in result.stderr
 

@@ -330,10 +330,10 @@ def test_cli_uses_ldb_dir_then_core_ldb_dir_then_private_instance(
         index(inst, [str(data)], "bare")
         inst.close()
 
-    assert ldb("list", "-s", check=True).stdout == "1\n"
+    assert ldb("list", "-s", "ds:root", check=True).stdout == "1\n"
     write_global_config(isolated_home, f"[core]\nldb_dir = '{configured}'\n")
-    assert ldb("list", "-s", check=True).stdout == "2\n"
-    assert ldb("list", "-s", check=True, env={"LDB_DIR": str(from_env)}).stdout == "3\n"
+    assert ldb("list", "-s", "ds:root", check=True).stdout == "2\n"
+    assert ldb("list", "-s", "ds:root", check=True, env={"LDB_DIR": str(from_env)}).stdout == "3\n"
 
 
 @pytest.mark.parametrize(
@@ -379,7 +379,7 @@ def test_an_empty_catalog_is_an_error_and_stays_as_it_is(filled: Path, ldb):
     catalog.write_bytes(b"")
     for wal in filled.glob(CATALOG_FILENAME + "-*"):
         wal.unlink()
-    for args in (["list"], ["add-storage", str(filled.parent / "data")], ["ds", "list"]):
+    for args in (["list", "ds:root"], ["add-storage", str(filled.parent / "data")], ["ds", "list"]):
         result = ldb(*args, env={"LDB_DIR": str(filled)})
         assert_one_error_line(result, f"The catalog '{catalog}' is empty (0 bytes)")
         assert result.stderr.rstrip().endswith(
@@ -390,13 +390,13 @@ def test_an_empty_catalog_is_an_error_and_stays_as_it_is(filled: Path, ldb):
 
 def test_a_missing_catalog_is_an_error_that_init_force_repairs(filled: Path, ldb):
     (filled / CATALOG_FILENAME).unlink()
-    result = ldb("list", env={"LDB_DIR": str(filled)})
+    result = ldb("list", "ds:root", env={"LDB_DIR": str(filled)})
     assert_one_error_line(result, "is missing", f"ldb init -f {filled}")
     assert not (filled / CATALOG_FILENAME).exists()
     result = ldb("init", str(filled))
     assert_one_error_line(result, "already exists", "--force")
     ldb("init", "-f", str(filled), check=True)
-    assert ldb("list", env={"LDB_DIR": str(filled)}, check=True).returncode == 0
+    assert ldb("list", "ds:root", env={"LDB_DIR": str(filled)}, check=True).returncode == 0
 
 
 def test_a_catalog_that_is_not_a_database_is_kept(filled: Path, ldb):
@@ -404,7 +404,7 @@ def test_a_catalog_that_is_not_a_database_is_kept(filled: Path, ldb):
     catalog.write_bytes(b"this is not SQLite" * 100)
     for wal in filled.glob(CATALOG_FILENAME + "-*"):
         wal.unlink()
-    result = ldb("list", env={"LDB_DIR": str(filled)})
+    result = ldb("list", "ds:root", env={"LDB_DIR": str(filled)})
     assert_one_error_line(result, f"Unable to open the catalog '{catalog}'", "ldb init -f")
     assert catalog.read_bytes() == b"this is not SQLite" * 100
 

@@ -104,7 +104,7 @@ def test_pipe_timeout_stops_a_hanging_plugin_and_its_child(instance, three, tmp_
     plugin = _plugin(tmp_path, "hang", HANGING)
 
     result = CliRunner().invoke(
-        app, ["list", "--pipe", str(plugin), str(pid_file), "--pipe-timeout", "0.5"]
+        app, ["list", "ds:root", "--pipe", str(plugin), str(pid_file), "--pipe-timeout", "0.5"]
     )
 
     assert result.exit_code == 1
@@ -121,7 +121,16 @@ def test_pipe_timeout_must_be_positive_seconds(instance, value):
 def test_ctrl_c_ends_the_plugin_and_its_child(instance, three, tmp_path, pid_file):
     plugin = _plugin(tmp_path, "hang", HANGING)
     ldb = subprocess.Popen(
-        [sys.executable, "-m", "ldb_clone", "list", "--pipe", str(plugin), str(pid_file)],
+        [
+            sys.executable,
+            "-m",
+            "ldb_clone",
+            "list",
+            "ds:root",
+            "--pipe",
+            str(plugin),
+            str(pid_file),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

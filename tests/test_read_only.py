@@ -98,7 +98,7 @@ def digest(path: Path) -> str:
 
 def test_reading_commands_work_on_a_read_only_instance(shared: Path, ldb_ro):
     assert not (shared / f"{CATALOG_FILENAME}-shm").exists()  # closed cleanly
-    listed = ldb_ro("list")
+    listed = ldb_ro("list", "ds:root")
     assert (listed.returncode, listed.stderr) == (0, "")
     assert "1 matching data objects" in listed.stdout
     evaluated = ldb_ro("eval", "ds:root")
@@ -149,7 +149,7 @@ def test_reads_see_what_the_owner_has_not_checkpointed_yet(shared: Path, ldb_ro)
         owner.catalog.touch_objects(objects, "2026-01-01", "owner", tags=["fresh"])
         assert (shared / f"{CATALOG_FILENAME}-shm").exists()
         set_writable(shared, False)
-        listed = ldb_ro("list", "--tag", "fresh")
+        listed = ldb_ro("list", "ds:root", "--tag", "fresh")
         assert (listed.returncode, listed.stderr) == (0, "")
         assert "1 matching data objects" in listed.stdout
     finally:
@@ -165,7 +165,7 @@ def test_an_unreadable_catalog_is_an_error_and_is_kept(shared: Path, ldb_ro):
     before = digest(shared)
     catalog.chmod(0)
     try:
-        result = ldb_ro("list")
+        result = ldb_ro("list", "ds:root")
     finally:
         catalog.chmod(0o400)
     assert result.returncode == 1

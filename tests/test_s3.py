@@ -88,11 +88,22 @@ def test_index_list_and_reindex_without_downloads(ldb, s3):
     out = ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout
     counts = summary(out)
     assert counts["Found data objects"] == 4 and counts["New annotations"] == 4
-    listed = ldb("list", "--json", check=True).stdout
+    listed = ldb("list", "--json", "ds:root", check=True).stdout
     paths = sorted(row["path"] for row in json.loads(listed))
     assert paths == [f"s3://{s3.bucket}/data/p{i}.png" for i in range(4)]
-    evaluated = json.loads(ldb("eval", "--json", "--query", "label == `cat`", check=True).stdout)
-    assert sorted(row["annotation"]["i"] for row in evaluated) == [1, 3]
+    evaluated = json.loads(
+        ldb(
+            "eval",
+            "--json-records",
+            "ds:root",
+            "--query",
+            "label == `cat`",
+            "--show",
+            "i",
+            check=True,
+        ).stdout
+    )
+    assert sorted(row["values"][0] for row in evaluated) == [1, 3]
 
     s3.recorder.reset()
     again = summary(ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True).stdout)
@@ -138,8 +149,9 @@ def test_every_upstream_format_indexes_from_s3(ldb, s3, fmt):
         path, expected = f"s3://{s3.bucket}/data/export.json", 3
     add_location(ldb, s3)
     out = ldb("index", "-m", fmt, path, check=True).stdout
-    assert summary(out)["Found data objects"] == expected
-    assert ldb("list", "-s", check=True).stdout.strip() == str(expected)
+    # as upstream, annotation-only records name objects; they find no data objects
+    assert summary(out)["Found data objects"] == (0 if fmt == "annot" else expected)
+    assert ldb("list", "-s", "ds:root", check=True).stdout.strip() == str(expected)
 
 
 def test_label_studio_tasks_name_s3_objects_by_their_s3_url(ldb, s3, tmp_path):
@@ -250,7 +262,7 @@ def test_read_any_cloud_location(ldb, s3, instance_dir):
     out = ldb("index", "-m", "strict", f"s3://{s3.bucket}/free", env=outside_env(s3))
     assert out.returncode == 0, out.stderr
     assert summary(out.stdout)["New data objects"] == 4
-    paths = [row["path"] for row in json.loads(ldb("list", "--json", check=True).stdout)]
+    paths = [row["path"] for row in json.loads(ldb("list", "--json", "ds:root", check=True).stdout)]
     assert all(p.startswith(f"s3://{s3.bucket}/free/") for p in paths)  # indexed in place
 
 
@@ -302,7 +314,7 @@ def test_failed_reads_commit_nothing_of_the_batch_and_a_rerun_completes(ldb, s3,
     assert result.returncode == 1
     assert f"s3://{s3.bucket}/data/p2.png" in result.stderr
     assert "Unable to finish indexing" in result.stdout
-    assert ldb("list", "-s", check=True).stdout == "0\n"
+    assert ldb("list", "-s", "ds:root", check=True).stdout == "0\n"
     s3.recorder.faults.clear()
     done = ldb("index", "-m", "strict", f"s3://{s3.bucket}/data", check=True)
     assert summary(done.stdout)["New data objects"] == 4
@@ -325,7 +337,7 @@ def test_read_add_location_on_s3(ldb, s3, tmp_path, make_image, make_json):
     s3.fs.invalidate_cache()
     copied = s3.fs.find(f"{s3.bucket}/imports/ldb-autoimport")
     assert sorted(p.rsplit("/", 1)[-1] for p in copied) == ["a.json", "a.png"]
-    (row,) = json.loads(ldb("list", "--json", check=True).stdout)
+    (row,) = json.loads(ldb("list", "--json", "ds:root", check=True).stdout)
     assert row["path"].startswith(f"s3://{s3.bucket}/imports/ldb-autoimport/")
     assert row["path"].endswith("/a.png")
     got = ldb("instantiate", "ds:root", "-m", "strict", "-t", "back", check=True)

@@ -285,13 +285,6 @@ def test_parse_option_value(text, value):
     assert parse_option_value(text) == value
 
 
-def test_non_existing_local_directory_is_an_error(tmp_path: Path, instance_dir: Path, ldb):
-    missing = tmp_path / "missing"
-    result = ldb("add-storage", str(missing))
-    assert_one_error_line(result, str(missing))
-    assert locations(instance_dir) == []
-
-
 def test_a_file_is_not_a_storage_location(tmp_path: Path, instance_dir: Path, ldb):
     path = tmp_path / "file.txt"
     path.write_text("x")

@@ -190,7 +190,7 @@ def test_fifty_thousand_objects_in_bulk(instance):
 
 
 def count(ldb, *args: str) -> int:
-    return int(ldb("list", "-s", *args, check=True).stdout.strip())
+    return int(ldb("list", "-s", "ds:root", *args, check=True).stdout.strip())
 
 
 def test_cli_output_and_tag_filters_see_new_tags(ldb, pets):
@@ -217,7 +217,9 @@ def test_cli_remove_set_and_json(ldb, instance, pets):
     assert count(ldb, "--tag", "a") == 4
     replaced = json.loads(ldb("tag", "--tag", "b", "--set", "z,b,z", "--json").stdout)
     assert replaced == {"data_objects": 6, "num_updated": 6}
-    rows = json.loads(ldb("eval", "--json", "--file-show", "tags", check=True).stdout)
+    rows = json.loads(
+        ldb("eval", "--json-records", "ds:root", "--file-show", "tags", check=True).stdout
+    )
     assert [row["values"] for row in rows] == [[["b", "z"]]] * 6
 
 
@@ -235,7 +237,7 @@ def test_cli_ids_and_prefixes(ldb, instance, pets):
     first, second = all_ids(instance)[:2]
     result = ldb("tag", f"id:{first}", f"id:{second[:10]}", "-a", "picked", check=True)
     assert "Data objects:        2" in result.stdout
-    listed = json.loads(ldb("list", "--json", "--tag", "picked", check=True).stdout)
+    listed = json.loads(ldb("list", "--json", "ds:root", "--tag", "picked", check=True).stdout)
     assert sorted(row["id"] for row in listed) == sorted([first, second])
     missing = ldb("tag", "id:" + "f" * 32, "-a", "x")
     assert missing.returncode == 1

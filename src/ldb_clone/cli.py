@@ -33,9 +33,13 @@ class LdbCommand(TyperCommand):
       typer sees them (a typer option cannot be a list of pairs).
     - A unique prefix of a long option is accepted (``--summ`` for ``--summary``), as
       upstream's argparse command line did.
+    - An option in ``optional_values`` may be given without its value (argparse's
+      ``nargs="?"``): ``commit --auto-pull`` means ``--auto-pull true``.
     """
 
     pair_options = ("-o", "--option")
+    # option -> (the value it takes when given alone, the values it may take)
+    optional_values: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         long_names = sorted(
@@ -55,6 +59,13 @@ class LdbCommand(TyperCommand):
                 break
             if arg.startswith("--") and len(arg) > 2:
                 arg = _expand_prefix(arg, long_names)
+            if arg in self.optional_values:
+                implied, allowed = self.optional_values[arg]
+                following = args[i + 1].lower() if i + 1 < len(args) else None
+                if following not in allowed:
+                    rewritten.append(f"{arg}={implied}")
+                    i += 1
+                    continue
             if arg in self.pair_options:
                 if i + 2 >= len(args):
                     raise click.UsageError(f"Option '{arg}' requires two arguments: KEY VALUE", ctx)
@@ -187,6 +198,12 @@ def _check_numeric_filters(ctx: click.Context, recorded: list[tuple[str, Any]]) 
         raise click.UsageError(str(exc), ctx) from None
 
 
+class CommitCommand(LdbCommand):
+    optional_values: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "--auto-pull": ("true", ("true", "false"))
+    }
+
+
 class SelectionCommand(OrderedOptionsCommand):
     """A command that selects objects: sources plus the filter pipeline."""
 
@@ -311,7 +328,11 @@ Indent = Annotated[
 ]
 Sources = Annotated[
     list[str] | None,
-    typer.Argument(help="Sources: ds:root (default) or id:<hash>.", show_default=False),
+    typer.Argument(
+        help="Sources: ds:root, ds:NAME[.vN], ws:DIR, id:<hash> or paths "
+        "(default: the workspace in the current directory).",
+        show_default=False,
+    ),
 ]
 
 
@@ -633,16 +654,19 @@ def _members(
     warn=None,
     auto_index: bool = False,
     instance=None,
+    filters: list[Any] | None = None,
 ):
-    """The selected members after the command's filters, in their order. With
-    ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is set."""
+    """The selected members after the command's filters (or ``filters``), in their order.
+    With ``auto_index`` (add, sync, get) unknown files are indexed when core.auto_index is
+    set."""
     from ldb_clone.filters import select_filtered
+    from ldb_clone.workspace import default_workspace_source
 
     instance = instance or _open()
     if not sources:
-        # as upstream: the current workspace when there is one (else every object)
-        sources = ["ws:."] if _in_workspace() else ["ds:root"]
-    filters = _filters(ctx) if ctx is not None else []
+        sources = [default_workspace_source()]
+    if filters is None:
+        filters = _filters(ctx) if ctx is not None else []
     reporter = _reporter() if auto_index else None
     members = select_filtered(instance, sources, filters, warn, auto_index, reporter)
     return instance, members
@@ -686,7 +710,10 @@ def eval_(
     ctx: typer.Context,
     paths: Sources = None,
     json_only: Annotated[
-        bool, typer.Option("-j", "--json-only", help="Print only the JSON values.")
+        bool,
+        typer.Option(
+            "-j", "--json-only", "--json", help="Print only the JSON values (--json as upstream)."
+        ),
     ] = False,
     indent: Indent = None,
     show: Annotated[
@@ -701,23 +728,35 @@ def eval_(
         list[str] | None,
         typer.Option("--file-show", metavar="QUERY", help="Show a query on file attributes."),
     ] = None,
-    json_out: JsonOut = False,
+    json_records: Annotated[
+        bool,
+        typer.Option(
+            "--json-records",
+            help="Print one JSON array of {id, annotation} (or {id, values}) for scripts.",
+        ),
+    ] = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Print the annotation of each selected data object, or the values of --show queries."""
+    """Print the annotation of each selected data object, or the values of shown queries.
+
+    Without --show/--jshow/--file-show the last --query/--jquery/--file is shown and the
+    earlier ones filter (as upstream 0.7.0); with any show option all of them filter."""
     _set_output(verbose, quiet)
-    from ldb_clone.views import dump_json, evaluate
+    from ldb_clone.views import dump_json, evaluate, show_last_query
 
     indent_value = _indent(indent)
-    instance, members = _members(paths, ctx, warn=_warn)
     shows = (
         [("file", q) for q in file_show or []]
         + [("query", q) for q in show or []]
         + [("jquery", q) for q in jshow or []]
     )
+    filters = _filters(ctx)
+    if not shows:
+        filters, shows = show_last_query(filters)
+    instance, members = _members(paths, ctx, warn=_warn, filters=filters)
     rows = evaluate(instance, members, shows, warn=_warn)
-    if json_out:
+    if json_records:
         key = "values" if shows else "annotation"
         _print_json([{"id": oid, key: values if shows else values[0]} for oid, values in rows])
         return
@@ -747,12 +786,14 @@ def status(
     """Show counts, labelling progress and unsaved changes of a dataset or the workspace."""
     _set_output(verbose, quiet)
     from ldb_clone.views import status_of
+    from ldb_clone.workspace import default_workspace_source
 
     instance = _open()
-    if dataset is None and _in_workspace():
+    if dataset is None:
+        default_workspace_source()
         result = _workspace_status(instance)
     else:
-        name = dataset or "ds:root"
+        name = dataset
         from ldb_clone.selection import select_members
 
         result = status_of(name, select_members(instance, [name]), instance)
@@ -878,19 +919,23 @@ def del_(
     """Remove the selected objects from the working dataset."""
     _set_output(verbose, quiet)
     from ldb_clone.datasets import delete_members
+    from ldb_clone.selection import indexed_ids, source_kind
     from ldb_clone.workspace import locked_workspace
 
     with locked_workspace(".") as ws:
         sources = _selection_or_error(ctx, paths, "ws:.")
-        _, members = _members(sources, ctx)
-        removed = delete_members(ws, [m.object_id for m in members])
+        if not _filters(ctx) and source_kind(sources) == "id":
+            ids = indexed_ids(_open(), sources)
+        else:
+            ids = [m.object_id for m in _members(sources, ctx)[1]]
+        removed = delete_members(ws, ids)
     if json_out:
         _print_json({"dataset": f"ds:{ws.dataset_name}", "removed": removed})
         return
     print(f"Deleted {removed} data objects from ds:{ws.dataset_name}")
 
 
-@app.command()
+@app.command(cls=CommitCommand)
 def commit(
     dataset: Annotated[
         str | None, typer.Argument(help="Commit under this name (ds:NAME).", show_default=False)
@@ -900,8 +945,8 @@ def commit(
         str | None,
         typer.Option(
             "--auto-pull",
-            metavar="{true,false}",
-            help="Keep annotations at their latest version when staged.",
+            metavar="[{true,false}]",
+            help="Keep annotations at their latest version when staged (alone: true).",
         ),
     ] = None,
     verbose: Verbose = 0,
@@ -1290,7 +1335,9 @@ def tag_(
 
     require_selection(paths or [], ctx.meta.get(FILTERS_KEY, []))
     update = TagUpdate.parse(add, remove, set_tags)
-    instance, members = _members(paths, ctx)
+    # only filters: the workspace inside one, else every object (ds:root)
+    default = ["ws:."] if _in_workspace() else ["ds:root"]
+    instance, members = _members(paths or default, ctx)
     result = tag_objects(instance, (m.object_id for m in members), update)
     if json_out:
         _print_json(result.to_json())

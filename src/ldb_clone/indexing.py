@@ -69,6 +69,10 @@ class IndexResult:
     replaced_annotations: int = 0  # objects whose current annotation changes
     dry_run: bool = False
     finished: bool = False
+    # files from outside storage copied to the read-add location (and where it is)
+    copied_objects: int = 0
+    copied_annotations: int = 0
+    read_add: str = ""
     object_ids: set[str] = field(default_factory=set, repr=False)  # every object indexed
     # object id -> transform ids, for objects whose records carried a transform set
     transforms: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
@@ -97,6 +101,16 @@ class IndexResult:
             f"  New annotations:       {self.new_annotations:9d}\n"
             f"  New data object paths: {self.new_paths:9d}\n"
             f"  Transform sets:        {self.transform_sets:9d}"
+        )
+
+    def copied_summary(self) -> str:
+        """Upstream's block for files copied from outside storage ('' when none were)."""
+        if not (self.copied_objects or self.copied_annotations):
+            return ""
+        return (
+            f"Copied ephemeral files to storage: {self.read_add}\n"
+            f"  Data objects:       {self.copied_objects:9d}\n"
+            f"  Annotations:        {self.copied_annotations:9d}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -253,6 +267,7 @@ class Indexer:
         self.read_any_cloud = bool(instance.setting("core.read_any_cloud_location", False))
         self.bounds = StorageBounds(self.locations, self.read_any_cloud)
         self.copier: ReadAddCopier | None = None
+        self.result = IndexResult()  # of the current run
         self._inside_cache: dict[tuple[str, str], bool] = {}
         # (protocol, path) of files named by annotations: checked to be inside storage
         # (after symlinks, see confine), so never copied to read-add storage
@@ -286,7 +301,7 @@ class Indexer:
             fmt_obj = formats.get_format(name)
             fmt_obj.check_params(params)
             self._check_strategy(fmt_obj)
-        result = IndexResult(format=name, dry_run=self.dry_run)
+        result = self.result = IndexResult(format=name, dry_run=self.dry_run)
         rep = self.reporter
         rep.echo(f"Data format: {name}")
         rep.echo("Collecting paths...")
@@ -336,6 +351,7 @@ class Indexer:
                 while pending:
                     self._record_batch(*pending.popleft(), result, progress)
         except BaseException:
+            self._echo_copied(result)
             rep.echo("")
             rep.echo(result.summary())
             raise
@@ -347,6 +363,7 @@ class Indexer:
                 f"{ctx.unpaired} data file(s) without an annotation were not indexed by "
                 f"{name}; use --format bare to index them too"
             )
+        self._echo_copied(result)
         rep.echo("")
         rep.echo(result.summary())
         return result
@@ -369,6 +386,12 @@ class Indexer:
             with contextlib.suppress(LdbError):
                 suggested = detect(ctx, listings)
         raise label_loss_error(lost, name, suggested if suggested != name else None)
+
+    def _echo_copied(self, result: IndexResult) -> None:
+        block = result.copied_summary()
+        if block:
+            self.reporter.echo("")
+            self.reporter.echo(block)
 
     def _transform_set(self, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
         key = json.dumps(records, sort_keys=True)
@@ -538,7 +561,8 @@ class Indexer:
             if item.transforms is not None:
                 result.transforms[oid] = self._transform_set(item.transforms)
         result.transform_sets = len(result.transforms)
-        result.found_objects += len(batch)
+        # as upstream, annotation-only records (which name indexed objects) find no data object
+        result.found_objects += 0 if result.format == "annotation-only" else len(batch)
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects
         result.new_annotations += counts.new_annotations
@@ -651,9 +675,12 @@ class Indexer:
             if self.dry_run:
                 return data  # where a real run would copy it to read-add storage
             self.copier = ReadAddCopier(location)
+            self.result.read_add = location.url
         copy = self.copier.copy(data, self.options(data.protocol, data.path))
+        self.result.copied_objects += 1
         if item.annotation_file is not None:
             self.copier.copy(item.annotation_file)
+            self.result.copied_annotations += 1
         return copy
 
     def _file_annotation(

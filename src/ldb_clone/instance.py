@@ -246,5 +246,7 @@ def quick_start(path: Path | None = None) -> tuple[Instance, list[str]]:
     read_add = config.global_base() / DEFAULT_READ_ADD_NAME
     read_add.mkdir(parents=True, exist_ok=True)
     messages.append(add_storage(instance, str(read_add), read_add=True))
-    messages.append(add_storage(instance, PUBLIC_LOCATION, options={"anon": True}))
+    added = add_storage(instance, PUBLIC_LOCATION, options={"anon": True})
+    # as upstream, which named the location by its path without the protocol
+    messages.append(added.replace(repr(PUBLIC_LOCATION), repr(PUBLIC_LOCATION[len("s3://") :])))
     return instance, messages

@@ -70,6 +70,19 @@ def resolve_id(instance: Instance, text: str) -> str:
     return found[0]
 
 
+def indexed_ids(instance: Instance, sources: Sequence[str]) -> list[str]:
+    """The object ids ``id:`` sources name, leaving out those not in the index: ``del``
+    of an object that is not there removes nothing, as upstream (which takes the ids as
+    given). A short or ambiguous prefix is still an error."""
+    found = set()
+    for source in sources:
+        try:
+            found.add(resolve_id(instance, source))
+        except ObjectNotFoundError:
+            continue
+    return sorted(found)
+
+
 def current_members(instance: Instance, object_ids: Iterable[str]) -> list[Member]:
     """Objects, sorted by id, each with its current annotation (or none)."""
     ids = sorted(set(object_ids))
@@ -181,6 +194,8 @@ def _auto_index(instance: Instance, unknown: dict[str, str], reporter: Reporter 
     from ldb_clone.indexing import index
 
     result = index(instance, sorted(unknown), "auto", reporter=reporter)
+    if reporter is not None:
+        reporter.echo("")  # as upstream: a blank line between the summary and what follows
     left_out = len(set(unknown.values()) - result.object_ids)
     if left_out and reporter is not None:
         reporter.warn(f"{left_out} files were not indexed by auto-index and are left out")

@@ -117,10 +117,9 @@ def add_storage(
     reporter: Reporter | None = None,
 ) -> str:
     """Register a storage location; return the message to print. Options holding
-    credentials make the instance readable by its owner only first."""
+    credentials make the instance readable by its owner only first. A local folder that
+    does not exist yet is registered (as upstream), with a warning."""
     protocol, path = split_url(url)
-    if protocol == LOCAL and not os.path.isdir(path):
-        raise StorageError(f"Not a directory: {path!r}")
     new = StorageLocation(protocol, path, read_add, dict(options or {}))
     register_secrets(new.options)
     has_secrets = mask_secrets(new.options) != new.options
@@ -143,6 +142,8 @@ def add_storage(
                 children.append(loc)
                 continue
         kept.append(loc)
+    if protocol == LOCAL and os.path.lexists(path) and not os.path.isdir(path):
+        raise StorageError(f"Not a directory: {path!r}")
     if children and not force:
         listed = ", ".join(repr(c.url) for c in children)
         raise StorageError(
@@ -160,6 +161,8 @@ def add_storage(
     )
     if has_secrets and reporter is not None:
         reporter.warn(CREDENTIALS_NOTE.format(path=instance.path))
+    if protocol == LOCAL and not os.path.isdir(path) and reporter is not None:
+        reporter.warn(f"{shown!r} does not exist yet")
     return _added_message(shown, replaced, new, children)
 
 

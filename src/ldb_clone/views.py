@@ -157,6 +157,22 @@ def evaluate(
     return rows
 
 
+SHOWABLE_KINDS = ("query", "jquery", "file")
+
+
+def show_last_query(filters: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """``eval`` without a show option, as upstream 0.7.0: the last ``--query``, ``--jquery``
+    or ``--file`` is shown rather than applied; every other filter still applies.
+
+    Returns (the remaining filters, the shows: empty when no such filter was given).
+    """
+    for i in range(len(filters) - 1, -1, -1):
+        if filters[i].kind in SHOWABLE_KINDS:
+            shown = filters[i]
+            return [*filters[:i], *filters[i + 1 :]], [(shown.kind, shown.arg)]
+    return list(filters), []
+
+
 def parse_indent(text: str | None) -> int | str | None:
     """``--indent``: a number, ``none`` for one line, or a whitespace string such as a tab."""
     if text is None:

@@ -77,6 +77,17 @@ def is_workspace(path: Path) -> bool:
     return (path / WORKSPACE_DIR / STATE_FILE).is_file()
 
 
+def default_workspace_source() -> str:
+    """The source of a command given none (list, eval, status): the workspace in the
+    current directory, as upstream; outside one, an error that says how to name every
+    object rather than silently using ds:root."""
+    if not is_workspace(Path(".")):
+        raise WorkspaceError(
+            "No workspace dataset staged at '.'; pass ds:root to use every indexed data object"
+        )
+    return "ws:."
+
+
 def load_workspace(path: Path | str = ".") -> Workspace:
     path = Path(path)
     state = path / WORKSPACE_DIR / STATE_FILE

@@ -43,7 +43,7 @@ def test_by_id(instance, indexed, annots, make_json):
     result, _ = run_index(instance, annots)
 
     assert result.finished
-    assert (result.found_objects, result.found_annotations) == (1, 1)
+    assert (result.found_objects, result.found_annotations) == (0, 1)  # as upstream
     assert (result.new_objects, result.new_annotations, result.new_paths) == (0, 1, 0)
     assert current(instance) == {indexed["a"]: ({"label": "cat"}, 1), indexed["b"]: (None, None)}
 
@@ -130,7 +130,7 @@ def test_array_holds_several_records(instance, indexed, data_dir, annots, make_i
 
     result, _ = run_index(instance, annots)
 
-    assert (result.found_objects, result.found_annotations) == (3, 3)
+    assert (result.found_objects, result.found_annotations) == (0, 3)  # as upstream
     assert current(instance) == {
         indexed["a"]: ({"label": "A"}, 1),
         indexed["b"]: ({"label": "B"}, 1),

@@ -680,7 +680,7 @@ def test_annotations_only(instance, data_dir, cats, tmp_path):
 def test_status_and_the_labelled_only_query(instance, data_dir, cats, tmp_path, ldb):
     ldb("index", "-m", "platform", str(data_dir / "cats"), check=True)
 
-    status = ldb("status", check=True).stdout
+    status = ldb("status", "ds:root", check=True).stdout
     assert "  Num annotations:         4\n" in status
     assert status.endswith(
         "Labelling progress:\n"
@@ -688,9 +688,9 @@ def test_status_and_the_labelled_only_query(instance, data_dir, cats, tmp_path, 
         "  Unlabelled:              2\n"
         "  Progress:            50.0%\n"
     )
-    as_json = json.loads(ldb("status", "--json", check=True).stdout)
+    as_json = json.loads(ldb("status", "--json", "ds:root", check=True).stdout)
     assert (as_json["num_unlabelled"], as_json["labelling_progress"]) == (2, 50.0)
-    unlabelled = ldb("list", "-s", "--query", "annotation == `null`", check=True).stdout
+    unlabelled = ldb("list", "-s", "ds:root", "--query", "annotation == `null`", check=True).stdout
     assert unlabelled == "2\n"
 
     ldb(

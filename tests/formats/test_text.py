@@ -647,13 +647,14 @@ def test_queries_cli(ldb, instance, data_dir, seed, english_pair):
     ldb("index", "-m", "text", str(data_dir), check=True)
     names = {oid_of(instance, seed): "news", oid_of(instance, english_pair): "ada"}
     for option, query, expected in QUERIES:
-        proc = ldb("list", "--json", option, query, check=True)
+        proc = ldb("list", "--json", "ds:root", option, query, check=True)
         found = {names[row["id"]] for row in json.loads(proc.stdout)}
         assert found == expected, query
 
     affiliation = "[?classification.relation_type=='affiliation']"
     proc = ldb(
         "eval",
+        "ds:root",
         "--query",
         "contains(relations.text_1[].classification.relation_type, 'affiliation')",
         "--show",

@@ -12,8 +12,9 @@ def detect(ctx: ParseContext, listings: list[Listing]) -> str:
     Annotations/*.xml and JPEGImages/: voc. No JSON and every data file in a sub-folder:
     tensorflow-inferred. Only JSON: text for a Label Studio export of texts, label-studio
     when it holds other Label Studio tasks, coco for COCO documents, else annotation-only.
-    Text files whose annotations are text-annotation documents: text. A COCO file at the
-    top of a folder of images: coco. Otherwise strict-pairs."""
+    Text files whose annotations are text-annotation documents: text. JSON files named on
+    their own beside their data objects: strict-pairs. A COCO file at the top of a folder
+    of images: coco. Otherwise strict-pairs."""
     entries = all_entries(listings)
     if listings and all(_is_platform_dataset(ctx, listing) for listing in listings):
         return "platform"
@@ -32,6 +33,8 @@ def detect(ctx: ParseContext, listings: list[Listing]) -> str:
         if in_subfolders:
             return "tensorflow-inferred"
         return "strict-pairs"
+    if has_json and not has_data and _names_annotations_of_pairs(listings):
+        return "strict-pairs"
     if has_json and not has_data:
         from ldb_clone.formats.label_studio import is_text_export, looks_like_label_studio
 
@@ -49,6 +52,16 @@ def detect(ctx: ParseContext, listings: list[Listing]) -> str:
     if _is_coco_folder(ctx, listings):
         return "coco"
     return "strict-pairs"
+
+
+def _names_annotations_of_pairs(listings: list[Listing]) -> bool:
+    """JSON files named on their own (a file or a glob) with a data object beside them:
+    as upstream, ``ldb index cat1.json`` indexes the pair, not an annotation-only record."""
+    from ldb_clone.formats.pairs import with_partners
+
+    if any(listing.is_dir for listing in listings):
+        return False
+    return any(not e.is_json for e in with_partners(listings))
 
 
 def _looks_like_coco(doc: object) -> bool:
