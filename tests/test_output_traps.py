@@ -46,7 +46,7 @@ def deep_pair(instance: Instance, data_dir: Path, make_image, make_json) -> Path
 
 
 def test_list_never_cuts_paths_when_not_a_terminal(deep_pair):
-    result = run("list")
+    result = run("list", "ds:root")
     assert result.exit_code == 0, result.output
     assert f"   {deep_pair}  self" in result.stdout
     assert "..." not in result.stdout
@@ -55,10 +55,10 @@ def test_list_never_cuts_paths_when_not_a_terminal(deep_pair):
 def test_list_uses_the_terminal_width(deep_pair, monkeypatch: pytest.MonkeyPatch):
     wide_enough = 60 + len(str(deep_pair))  # tmp paths are longer under pytest-xdist
     monkeypatch.setattr(console, "terminal_columns", lambda: wide_enough)
-    wide = run("list").stdout
+    wide = run("list", "ds:root").stdout
     assert f"   {deep_pair}  self" in wide
     monkeypatch.setattr(console, "terminal_columns", lambda: 80)
-    narrow = next(line for line in run("list").stdout.splitlines() if "self" in line)
+    narrow = next(line for line in run("list", "ds:root").stdout.splitlines() if "self" in line)
     assert len(narrow) == 80
     assert narrow.endswith(f"...{str(deep_pair)[-(80 - 52 - 3) :]}  self")
 

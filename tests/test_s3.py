@@ -433,9 +433,9 @@ def test_path_filter_matches_the_url_as_listed(ldb, s3):
     pets(s3)
     add_location(ldb, s3)
     ldb("index", "-m", "bare", f"s3://{s3.bucket}/data", check=True)
-    assert f"s3://{s3.bucket}/data/p1.png" in ldb("list", "-v", check=True).stdout
-    assert ldb("list", "-s", "--path", "^s3://", check=True).stdout == "5\n"
-    shown = ldb("list", "-s", "--path", rf"^s3://{s3.bucket}/data/p1\.png$", check=True)
+    assert f"s3://{s3.bucket}/data/p1.png" in ldb("list", "-v", "ds:root", check=True).stdout
+    assert ldb("list", "-s", "ds:root", "--path", "^s3://", check=True).stdout == "5\n"
+    shown = ldb("list", "-s", "ds:root", "--path", rf"^s3://{s3.bucket}/data/p1\.png$", check=True)
     assert shown.stdout == "1\n"
 
 

@@ -378,7 +378,7 @@ def test_auto_detect_reads_a_text_export_as_text_documents(instance, data_dir, r
     assert entity_types(docs[ENGLISH]) == [("ORG", "Acme")]
     # entity queries of the text format work on them
     query = "contains(annotations.*[].classification.entity_type, 'LOC')"
-    listed = run_cli("list", "--jquery", query)
+    listed = run_cli("list", "ds:root", "--jquery", query)
     assert listed.exit_code == 0, listed.output
     oid = instance.hasher.bytes_digest(KOREAN.encode("utf-8"))
     rows = [line.split()[0] for line in listed.stdout.splitlines() if line.startswith(" id:")]
@@ -390,7 +390,7 @@ def test_instantiate_text_converts_label_studio_text_tasks(instance, data_dir, r
     run_index(instance, korean_export(data_dir / "texts.json"))
     out = tmp_path / "out"
     query = "contains(annotations[].result[].value.labels[], 'LOC')"
-    listed = run_cli("list", "--query", query)
+    listed = run_cli("list", "ds:root", "--query", query)
     assert listed.exit_code == 0, listed.output
     assert "1 matching data objects" in listed.stdout
 
@@ -567,7 +567,7 @@ def test_latest_annotation_within_a_task_wins(instance, data_dir, make_image):
 
 
 def status_counts() -> dict[str, Any]:
-    result = run_cli("status", "--json")
+    result = run_cli("status", "ds:root", "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -650,9 +650,11 @@ def test_progress_survives_a_round_trip(instance, data_dir, make_image, tmp_path
         index_with(other, export, fmt="label-studio")
     finally:
         other.close()
-    result = run_cli("status", "--json")
+    result = run_cli("status", "ds:root", "--json")
     assert json.loads(result.stdout)["labelling_progress"] == 50.0  # the first instance
-    second_status = CliRunner().invoke(app, ["status", "--json"], env={"LDB_DIR": str(second)})
+    second_status = CliRunner().invoke(
+        app, ["status", "ds:root", "--json"], env={"LDB_DIR": str(second)}
+    )
     assert json.loads(second_status.stdout)["num_unlabelled"] == 2
     assert json.loads(second_status.stdout)["labelling_progress"] == 50.0
 
