@@ -28,6 +28,16 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
+    from ldb_clone import cli
+
+    monkeypatch.setitem(cli._state, "verbose", 0)
+    monkeypatch.setitem(cli._state, "quiet", False)
+    monkeypatch.delenv("LDB_DEBUG", raising=False)
+
+
 @pytest.fixture
 def instance_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "instance"

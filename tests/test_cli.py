@@ -16,7 +16,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ldb_clone import __version__, cli
+from ldb_clone import __version__
 from ldb_clone.cli import app
 from ldb_clone.indexing import index
 from ldb_clone.instance import Instance
@@ -27,14 +27,6 @@ VALUES = {
     "c": None,  # no annotation
 }
 HEADER = f"{'Data Object Hash':36}  {'Annot':3}  {'Data Object Path':24}  {'Transforms':24}"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-    monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
 def run(*args: str):

@@ -14,12 +14,6 @@ from ldb_clone.history import MISSING, ValueChange, utc_seconds, value_changes
 from tests.helpers import rewrite_json, run_index
 
 
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-
-
 def run(*args: str):
     result = CliRunner().invoke(cli.app, list(args))
     assert result.exit_code == 0, (args, result.output)

@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.instance import Instance
 from tests.formats.test_coco import write_coco
 from tests.helpers import current, run_index
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def run(*args: str):

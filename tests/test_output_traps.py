@@ -12,19 +12,13 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ldb_clone import cli, console
+from ldb_clone import console
 from ldb_clone.cli import app
 from ldb_clone.indexing import index
 from ldb_clone.instance import Instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def run(*args: str):

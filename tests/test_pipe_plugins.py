@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.filters import Filter, FilterError, Pipeline
 from ldb_clone.selection import select_members
@@ -31,12 +30,6 @@ HANGING = (
     "json.load(sys.stdin)\n"
     "child.wait()\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 @pytest.fixture

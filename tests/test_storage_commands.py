@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from ldb_clone import cli
@@ -12,12 +11,6 @@ from ldb_clone.storage import add_storage, load_locations
 from tests.helpers import run_index
 
 SECRET = "wJalrXUtnFEMI-very-secret"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def invoke(*args: str):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.exporting import dump_annotation
@@ -25,12 +24,6 @@ from tests.helpers import current, run_index
 from tests.test_cli import assert_one_error_line
 
 DEEP = "[" * 100_000 + "]" * 100_000
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def run(*args: str, input: str | None = None):

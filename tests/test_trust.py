@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.transforms import EXEC, Transform, transform_id
 from ldb_clone.trust import (
@@ -23,13 +22,6 @@ from ldb_clone.trust import (
     record_arrived,
     trust,
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-    monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
 def run(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, code: int = 0):

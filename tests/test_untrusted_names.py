@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.formats.exporting import ExportItem, fit_path, flat_name, shorten
 from ldb_clone.instantiate import instantiate
@@ -20,12 +19,6 @@ from tests.helpers import oid_of, run_index
 from tests.test_cli import assert_one_error_line
 
 MAX = 255
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def test_list_escapes_control_characters_in_file_names(instance, data_dir):

@@ -12,17 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from tests.helpers import by_path
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-    monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
 def run(*args: str):

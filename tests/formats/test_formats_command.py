@@ -9,15 +9,9 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ldb_clone import cli, formats
+from ldb_clone import formats
 from ldb_clone.cli import app
 from ldb_clone.formats.base import CARRIES, Format, Param
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
 
 
 def run(*args: str):

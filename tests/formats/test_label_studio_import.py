@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import LdbError
 from ldb_clone.formats.shapes import read_shapes
@@ -30,14 +29,6 @@ SERVER = "http://127.0.0.1:8080"
 # 삼성전자 (ORG) at 0..4, 서울 (LOC) at 13..15
 KOREAN = "삼성전자 이재용 회장이 서울 강남구 본사에서 실적을 발표했다."
 ENGLISH = "Alice works at Acme."
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-    monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
 def run_cli(*args: str):

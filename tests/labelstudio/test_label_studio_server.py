@@ -18,7 +18,6 @@ from urllib.parse import unquote
 import pytest
 from typer.testing import CliRunner
 
-from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.formats.shapes import read_shapes
 from ldb_clone.instance import Instance, init_instance, open_instance
@@ -32,14 +31,6 @@ pytestmark = pytest.mark.labelstudio
 KOREAN = "삼성전자는 서울에 있다."
 ENGLISH = "Alice works at Acme in Berlin."
 _numbers = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cli_state(monkeypatch: pytest.MonkeyPatch):
-    """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
-    monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
 def ldb(*args: str) -> str:
