@@ -232,11 +232,19 @@ class Validator:
     """A JSON Schema (draft 2020-12) and the fast check compiled from it."""
 
     def __init__(self, schema: dict[str, Any], document: str) -> None:
+        self.document = document
+        self.schema = schema
+        self.fast = compile_schema(schema)
+
+    @functools.cached_property
+    def full(self) -> Any:
+        """jsonschema's validator, built on first use.
+
+        NOTE: importing jsonschema costs about 0.1 s of start-up; valid documents of a
+        schema the fast check covers never need it."""
         import jsonschema
 
-        self.document = document
-        self.full = jsonschema.Draft202012Validator(schema)
-        self.fast = compile_schema(schema)
+        return jsonschema.Draft202012Validator(self.schema)
 
     def is_valid(self, value: Any) -> bool:
         return self.fast(value) if self.fast is not None else self.full.is_valid(value)
