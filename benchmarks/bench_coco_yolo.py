@@ -126,8 +126,9 @@ def datum_convert(venv: str, source: Path, out: Path) -> list[str]:
     return [str(Path(venv) / "bin" / "python"), "-c", API_CONVERT, str(source), str(out)]
 
 
-def warm_up(ldb: list[str], coco: Path, work: Path, env: dict[str, str]) -> None:
-    """One untimed index + instantiate, so that ldb's bytecode cache is written."""
+def warm_up(ldb: list[str], coco: Path, work: Path, env: dict[str, str]) -> Path:
+    """One untimed index + instantiate, so that ldb's bytecode cache is written; returns
+    its scratch folder, deleted at the end."""
     scratch = Path(tempfile.mkdtemp(prefix="warm-up-", dir=work))
     env = {**env, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
     for command in (
@@ -137,7 +138,7 @@ def warm_up(ldb: list[str], coco: Path, work: Path, env: dict[str, str]) -> None
         ["instantiate", "-q", "-m", "yolo", "ds:root", "-t", str(scratch / "out")],
     ):
         subprocess.run([*ldb, *command], env=env, check=True, capture_output=True)
-    shutil.rmtree(scratch)
+    return scratch
 
 
 def main() -> None:
@@ -160,7 +161,7 @@ def main() -> None:
     # environment would make ldb compile every module of its own on every run (0.1-0.2 s)
     plain_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     base_env = {**plain_env, "PYTHONPYCACHEPREFIX": str(args.work / "pycache")}
-    warm_up(ldb, coco, args.work, base_env)
+    warm_up_scratch = warm_up(ldb, coco, args.work, base_env)
     times: dict[str, list[float]] = {step: [] for step in STEPS}
     cpu: dict[str, list[float]] = {step: [] for step in STEPS}
 
@@ -168,6 +169,10 @@ def main() -> None:
         times[step].append(sum(wall for wall, _ in measured))
         cpu[step].append(sum(user for _, user in measured))
 
+    # NOTE: nothing is deleted before the last run: on this machine's ext4 (no journal),
+    # creating files right after deleting thousands is several times slower (see
+    # README.md, "Instantiate"), and would slow whichever step came first after a delete
+    scratches: list[Path] = [warm_up_scratch]
     for run in range(args.runs):
         scratch = Path(tempfile.mkdtemp(prefix=f"run{run}-", dir=args.work))
         env = {**base_env, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
@@ -182,8 +187,10 @@ def main() -> None:
         record(STEPS[2], timed([*instantiate, str(scratch / "ldb-out2")], env))
         floor = [sys.executable, str(HERE / "coco_yolo_floor.py"), str(coco)]
         record(STEPS[3], timed([*floor, str(scratch / "floor-out")]))
-        shutil.rmtree(scratch)
+        scratches.append(scratch)
         print(f"run {run + 1}: " + ", ".join(f"{s} {t[-1]:.2f}s" for s, t in times.items()))
+    for scratch in scratches:
+        shutil.rmtree(scratch)
     medians = {step: statistics.median(values) for step, values in times.items()}
     cpu_medians = {step: statistics.median(values) for step, values in cpu.items()}
     ratios = {
