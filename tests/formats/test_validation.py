@@ -64,6 +64,22 @@ def sample_meta() -> dict[str, Any]:
     }
 
 
+def sample_coco() -> dict[str, Any]:
+    box = [1, 2, 3, 4]
+    return {
+        "info": {"description": "d"},
+        "licenses": [],
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 3}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 3, "bbox": box, "area": 12, "iscrowd": 0,
+             "segmentation": [[1, 2, 4, 2, 4, 6, 1, 6]]},
+            {"id": 2, "image_id": 1, "category_id": 3, "bbox": [0.5, 1, 2, 2.5],
+             "segmentation": {"counts": "abc", "size": [3, 4]}},
+        ],
+        "categories": [{"id": 3, "name": "car", "supercategory": None}],
+    }  # fmt: skip
+
+
 def paths(value: Any, prefix: tuple = ()) -> list[tuple]:
     """Every path to a value inside ``value`` (dict keys and list indexes)."""
     found = [prefix]
@@ -99,6 +115,7 @@ def mutated(doc: Any, rng: random.Random) -> Any:
         ("platform.annotations", sample_annotations),
         ("platform.annotations", sample_detection),
         ("platform.meta", sample_meta),
+        ("coco", sample_coco),
     ],
 )
 def test_the_fast_check_agrees_with_jsonschema(name, sample):
@@ -137,6 +154,7 @@ RECURSIVE = {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, 
         (CLOSED, [{"a": 1}, {"a": 1, "b": "x"}, 7], [{"a": 1, "c": 2}]),
         ({"dependentRequired": {"a": ["b"]}}, [{}, {"b": 1}, {"a": 1, "b": 2}], [{"a": 1}]),
         (RECURSIVE, [[], [[[]]]], [[1]]),
+        ({"items": {"type": "number"}}, [[], [1, 2.5], "x"], [[1, True], [None], [[1]]]),
     ],
 )  # fmt: skip
 def test_keywords(spec, valid, invalid):
