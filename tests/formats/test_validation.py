@@ -206,3 +206,24 @@ def test_an_invalid_document_still_names_its_problem_after_the_lazy_import():
     validator = Validator(schema("coco"), "COCO annotation file")
     with pytest.raises(FormatError, match=r"^Invalid COCO annotation file a\.json at images"):
         validator.check({"images": 3, "annotations": [], "categories": []}, "a.json")
+
+
+# the hand-written COCO check agrees with jsonschema ---------------------------------------
+
+
+def test_the_hand_written_coco_check_agrees_with_jsonschema():
+    from ldb_clone.formats.coco_check import is_valid_coco
+
+    full = jsonschema.Draft202012Validator(schema("coco"))
+    rng = random.Random(4321)
+    doc = sample_coco()
+    assert is_valid_coco(doc) and full.is_valid(doc)
+    verdicts = set()
+    for _ in range(3000):
+        doc = mutated(doc if rng.random() < 0.7 else sample_coco(), rng)
+        verdict = is_valid_coco(doc)
+        assert verdict == full.is_valid(doc), json.dumps(doc)
+        verdicts.add(verdict)
+    assert verdicts == {True, False}
+    for value in (None, [], "x", {"images": [], "annotations": []}):
+        assert is_valid_coco(value) == full.is_valid(value)
