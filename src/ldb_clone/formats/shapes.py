@@ -220,7 +220,7 @@ def _plain_box(record: Any) -> Box | None:
         bbox = record.get("bbox")
         values = bbox if isinstance(bbox, list) and len(bbox) == 4 else [None] * 4
     else:
-        values = [record.get(key) for key in ("x", "y", "w", "h")]
+        values = [record.get("x"), record.get("y"), record.get("w"), record.get("h")]
     if label is None:
         return None
     x, y, w, h = map(_number, values)
