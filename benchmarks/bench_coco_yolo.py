@@ -12,15 +12,18 @@ category ids 1, 3, 10, 18: person, car, traffic light, dog), the standard layout
 Datumaro reads. Then, RUNS
 times, interleaved (so that drift in machine load hits every side alike):
 
-1. ``ldb index`` (one per split file, ``-p images=``) + ``ldb instantiate -m yolo`` into
-   a fresh instance and folder (``init`` and ``add-storage`` are not timed);
+1. ``ldb index -m coco WORK_DIR/coco`` (one run reads the standard layout) +
+   ``ldb instantiate -m yolo`` into a fresh instance and folder (``init`` and
+   ``add-storage`` are not timed);
 2. ``datum convert -if coco_instances -f yolo_ultralytics -- --save-media`` (or, when
    the venv lacks Datumaro's CLI extras, the same import and export through its API);
 3. ``ldb instantiate -m yolo`` alone, from the instance of step 1, into a fresh folder;
 4. ``coco_yolo_floor.py``: read the COCO file, write the label files, copy the images.
 
-Prints the median of each and the ratios ldb/datum and instantiate/floor (targets: at
-most 0.5 and 1.3). ``--ldb`` is split like a shell command (``"python3 -m ldb_clone"``).
+Prints the median wall-clock time of each and the ratios ldb/datum and instantiate/floor
+(targets: at most 0.5 and 1.3), and the median user CPU time of each (children's
+``ru_utime``, less sensitive to other load on the machine than wall-clock time).
+``--ldb`` is split like a shell command (``"python3 -m ldb_clone"``).
 The Datumaro venv defaults to ``$LDB_DATUMARO_VENV`` or
 ``~/.cache/ldb-clone/datumaro-1.13.12`` (``tests/interop/ensure_datumaro.sh`` builds it).
 """
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shlex
 import shutil
 import statistics
@@ -92,13 +96,16 @@ def make_data(root: Path, count: int, boxes: int) -> list[Path]:
     return sources
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall-clock and user CPU seconds of one command (with the children it waited for)."""
+    user_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
+    user = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - user_before
     if result.returncode != 0:
         sys.exit(f"failed: {shlex.join(command)}\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    return elapsed
+    return elapsed, user
 
 
 API_CONVERT = """
@@ -119,6 +126,21 @@ def datum_convert(venv: str, source: Path, out: Path) -> list[str]:
     return [str(Path(venv) / "bin" / "python"), "-c", API_CONVERT, str(source), str(out)]
 
 
+def warm_up(ldb: list[str], coco: Path, work: Path, env: dict[str, str]) -> Path:
+    """One untimed index + instantiate, so that ldb's bytecode cache is written; returns
+    its scratch folder, deleted at the end."""
+    scratch = Path(tempfile.mkdtemp(prefix="warm-up-", dir=work))
+    env = {**env, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
+    for command in (
+        ["init", str(scratch / "instance")],
+        ["add-storage", str(coco)],
+        ["index", "-q", "-m", "coco", str(coco)],
+        ["instantiate", "-q", "-m", "yolo", "ds:root", "-t", str(scratch / "out")],
+    ):
+        subprocess.run([*ldb, *command], env=env, check=True, capture_output=True)
+    return scratch
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("work", type=Path)
@@ -134,43 +156,65 @@ def main() -> None:
     args = parser.parse_args()
     ldb = shlex.split(args.ldb)
     coco = args.work / "coco"
-    sources = make_data(coco, args.count, args.boxes)
+    make_data(coco, args.count, args.boxes)
+    # bytecode as an installed package has it: a PYTHONDONTWRITEBYTECODE in the caller's
+    # environment would make ldb compile every module of its own on every run (0.1-0.2 s)
+    plain_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base_env = {**plain_env, "PYTHONPYCACHEPREFIX": str(args.work / "pycache")}
+    warm_up_scratch = warm_up(ldb, coco, args.work, base_env)
     times: dict[str, list[float]] = {step: [] for step in STEPS}
+    cpu: dict[str, list[float]] = {step: [] for step in STEPS}
+
+    def record(step: str, *measured: tuple[float, float]) -> None:
+        times[step].append(sum(wall for wall, _ in measured))
+        cpu[step].append(sum(user for _, user in measured))
+
+    # NOTE: nothing is deleted before the last run: on this machine's ext4 (no journal),
+    # creating files right after deleting thousands is several times slower (see
+    # README.md, "Instantiate"), and would slow whichever step came first after a delete
+    scratches: list[Path] = [warm_up_scratch]
     for run in range(args.runs):
         scratch = Path(tempfile.mkdtemp(prefix=f"run{run}-", dir=args.work))
-        env = {**os.environ, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
+        env = {**base_env, "HOME": str(scratch), "LDB_DIR": str(scratch / "instance")}
         subprocess.run([*ldb, "init", str(scratch / "instance")], env=env, check=True,
                        capture_output=True)  # fmt: skip
         subprocess.run([*ldb, "add-storage", str(coco)], env=env, check=True, capture_output=True)
-        # one index per split file: the layout-wide run is issue 12's item 3
-        indexing = 0.0
-        for source in sources:
-            split = source.stem[len("instances_") :]
-            images = coco / "images" / split
-            index = [*ldb, "index", "-q", "-m", "coco", "-p", f"images={images}", str(source)]
-            indexing += timed(index, env)
+        index = timed([*ldb, "index", "-q", "-m", "coco", str(coco)], env)
         instantiate = [*ldb, "instantiate", "-q", "-m", "yolo", "ds:root", "-t"]
-        times[STEPS[0]].append(indexing + timed([*instantiate, str(scratch / "ldb-out")], env))
-        times[STEPS[1]].append(timed(datum_convert(args.datumaro_venv, coco, scratch / "d")))
-        times[STEPS[2]].append(timed([*instantiate, str(scratch / "ldb-out2")], env))
+        record(STEPS[0], index, timed([*instantiate, str(scratch / "ldb-out")], env))
+        datum = datum_convert(args.datumaro_venv, coco, scratch / "d")
+        record(STEPS[1], timed(datum, plain_env))
+        record(STEPS[2], timed([*instantiate, str(scratch / "ldb-out2")], env))
         floor = [sys.executable, str(HERE / "coco_yolo_floor.py"), str(coco)]
-        times[STEPS[3]].append(timed([*floor, str(scratch / "floor-out")]))
-        shutil.rmtree(scratch)
+        record(STEPS[3], timed([*floor, str(scratch / "floor-out")]))
+        scratches.append(scratch)
         print(f"run {run + 1}: " + ", ".join(f"{s} {t[-1]:.2f}s" for s, t in times.items()))
+    for scratch in scratches:
+        shutil.rmtree(scratch)
     medians = {step: statistics.median(values) for step, values in times.items()}
+    cpu_medians = {step: statistics.median(values) for step, values in cpu.items()}
     ratios = {
         "ldb / datum (target <= 0.5)": medians[STEPS[0]] / medians[STEPS[1]],
         "instantiate / floor (target <= 1.3)": medians[STEPS[2]] / medians[STEPS[3]],
     }
     boxes = args.count * args.boxes
     print(f"\n{args.count} images, {boxes} boxes, COCO -> YOLO with images, medians of {args.runs}")
-    print("| step | median (s) | runs (s) |\n| --- | --- | --- |")
+    print("| step | median (s) | runs (s) | user CPU median (s) | user CPU runs (s) |")
+    print("| --- | --- | --- | --- | --- |")
     for step, values in times.items():
-        print(f"| {step} | {medians[step]:.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        cpu_runs = ", ".join(f"{v:.2f}" for v in cpu[step])
+        print(f"| {step} | {medians[step]:.2f} | {runs} | {cpu_medians[step]:.2f} | {cpu_runs} |")
     for name, value in ratios.items():
-        print(f"| {name} | {value:.2f}x | |")
+        print(f"| {name} | {value:.2f}x | | | |")
+    print(
+        f"| by user CPU: ldb / datum | {cpu_medians[STEPS[0]] / cpu_medians[STEPS[1]]:.2f}x | |"
+        f" instantiate / floor | {cpu_medians[STEPS[2]] / cpu_medians[STEPS[3]]:.2f}x |"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"times": times, "medians": medians, "ratios": ratios}))
+        args.json.write_text(
+            json.dumps({"times": times, "cpu": cpu, "medians": medians, "ratios": ratios})
+        )
 
 
 if __name__ == "__main__":

@@ -141,3 +141,41 @@ def test_index_dry_run_fails_where_a_real_run_would(
     assert result.exit_code == 1
     assert "no read-add storage configured" in result.stderr
     assert catalog_digest(instance_dir) == catalog
+
+
+# holds_labels: the plain annotations formats build are answered without reading boxes ----
+
+PLAIN_AND_OTHERS = [
+    {"boxes": [{"label": "car", "x": 1, "y": 2, "w": 3, "h": 4}]},
+    {"boxes": [{"x": 1}]},  # no label: counted as lost, so it still holds something
+    {"boxes": [], "label": "cat"},
+    {"boxes": []},
+    {"boxes": [7], "task_type": "object_detection"},  # platform: its own reader
+    {"boxes": [7], "data": {}, "annotations": []},  # a Label Studio task
+    {"label": ""},
+    [],
+    None,
+]
+
+
+@pytest.mark.parametrize("value", PLAIN_AND_OTHERS)
+def test_holds_labels_answers_as_the_shape_readers(value):
+    from ldb_clone import annotation_guard
+    from ldb_clone.formats.shapes import read_shapes
+
+    shapes = read_shapes(value)
+    expected = shapes is None or bool(shapes.label or shapes.boxes or shapes.lost)
+    expected = expected and value not in (None, {}, [])
+    assert annotation_guard.holds_labels(value) == expected
+
+
+def test_holds_labels_does_not_read_every_box_of_a_plain_annotation(monkeypatch):
+    """``ldb index -m coco`` asks this of every image: the answer needs no box read."""
+    from ldb_clone import annotation_guard
+
+    def no_reading(value):
+        raise AssertionError("read_shapes called")
+
+    monkeypatch.setattr(annotation_guard, "read_shapes", no_reading)
+    boxes = [{"label": "car", "x": 1, "y": 2, "w": 3, "h": 4, "coco": {"id": n}} for n in range(3)]
+    assert annotation_guard.holds_labels({"boxes": boxes, "split": "train"})

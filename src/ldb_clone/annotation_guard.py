@@ -19,7 +19,7 @@ from typing import Any
 
 from ldb_clone.errors import IndexingError
 from ldb_clone.formats.base import IndexItem
-from ldb_clone.formats.shapes import read_shapes
+from ldb_clone.formats.shapes import PLATFORM_TASK_TYPES, is_label_studio_task, read_shapes
 
 # formats whose annotations are the user's own content, taken as written: not checked
 AS_WRITTEN_FORMATS = ("annotation-only", "strict-pairs", "bare-pairs")
@@ -36,10 +36,27 @@ def holds_labels(value: Any) -> bool:
         return False
     if isinstance(value, dict) and value.get("entities"):
         return True
+    if _plain_with_boxes(value):
+        return True
     shapes = read_shapes(value)
     if shapes is None:
         return True
     return bool(shapes.label or shapes.boxes or shapes.lost)
+
+
+def _plain_with_boxes(value: Any) -> bool:
+    """A plain annotation (what coco, yolo and voc build) with a non-empty box list: each
+    record is read as a box or counted as lost, so it holds labels.
+
+    NOTE: the answer without reading every box (``ldb index -m coco`` asks this of every
+    image)."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("boxes"), list)
+        and len(value["boxes"]) > 0
+        and value.get("task_type") not in PLATFORM_TASK_TYPES
+        and not is_label_studio_task(value)
+    )
 
 
 def labels_lost(catalog: Any, items: Sequence[IndexItem], id_key: str) -> int:

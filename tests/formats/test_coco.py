@@ -266,6 +266,19 @@ def test_invalid_files_are_one_line_errors(instance, data_dir, edit, message):
         index_coco(instance, coco)
 
 
+def test_a_valid_file_is_checked_without_the_schema_validator(instance, data_dir, monkeypatch):
+    """The hand-written check answers for valid files (several times faster); the schema
+    validator only explains invalid ones (the cases above)."""
+    from ldb_clone.formats import coco
+
+    def not_needed(*args):
+        raise AssertionError("schema validator used for a valid file")
+
+    monkeypatch.setattr(coco, "schema_validator", not_needed)
+    index_coco(instance, write_coco(data_dir / "pets"))
+    assert len(current(instance)) == len(coco_doc()["images"])
+
+
 def test_cli_errors_have_no_traceback(ldb, instance, data_dir):
     doc = coco_doc()
     doc["annotations"][0]["bbox"] = "x"

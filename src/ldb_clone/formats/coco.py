@@ -37,6 +37,7 @@ from typing import Any
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext
 from ldb_clone.formats.classes import CLASS_PARAMS, coco_ids, dataset_classes
+from ldb_clone.formats.coco_check import is_valid_coco
 from ldb_clone.formats.convert import (
     UniqueNames,
     fit_boxes,
@@ -170,7 +171,8 @@ def _by_key(
 def _items(ctx: ParseContext, source: _Source) -> list[IndexItem]:
     url = source.entry.url
     doc = source.doc
-    schema_validator("coco", DOCUMENT).check(doc, url)
+    if not is_valid_coco(doc):  # NOTE: the fast answer; jsonschema says what is wrong
+        schema_validator("coco", DOCUMENT).check(doc, url)
     categories = _by_key(doc["categories"], "categories", url)
     images = _by_key(doc["images"], "images", url)
     _by_key(doc["images"], "images", url, key="file_name")

@@ -101,6 +101,8 @@ def classification_label(annotation: Any) -> str | None:
 def label_text(value: Any) -> str | None:
     """A label as a string: ``"cat"``, ``3`` -> ``"3"``, ``{"cat": "tabby"}`` ->
     ``"cat/tabby"``; None for anything else (lists, booleans, objects of several keys)."""
+    if type(value) is str:  # the common case, first
+        return value or None
     parts = []
     while isinstance(value, dict):
         if len(value) != 1:
@@ -115,6 +117,8 @@ def label_text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is int:  # the common case, first (bool is not int here)
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if value != value or value in (float("inf"), float("-inf")):
@@ -216,19 +220,29 @@ def _plain_box(record: Any) -> Box | None:
         bbox = record.get("bbox")
         values = bbox if isinstance(bbox, list) and len(bbox) == 4 else [None] * 4
     else:
-        values = [record.get(key) for key in ("x", "y", "w", "h")]
-    numbers = [_number(v) for v in values]
-    if label is None or any(n is None for n in numbers):
+        values = [record.get("x"), record.get("y"), record.get("w"), record.get("h")]
+    if label is None:
         return None
-    source = {key: record[key] for key in SOURCE_KEYS if isinstance(record.get(key), dict)}
-    class_id = _source_class_id(source)
-    x, y, w, h = numbers
-    return Box(label, x, y, w, h, _number(record.get("confidence")), class_id, source or None)
+    x, y, w, h = map(_number, values)
+    if x is None or y is None or w is None or h is None:
+        return None
+    source = None
+    for key in SOURCE_KEYS:
+        fields = record.get(key)
+        if isinstance(fields, dict):
+            if source is None:
+                source = {}
+            source[key] = fields
+    class_id = _source_class_id(source) if source is not None else None
+    confidence = record.get("confidence")
+    confidence = None if confidence is None else _number(confidence)
+    return Box(label, x, y, w, h, confidence, class_id, source)
 
 
 def _source_class_id(source: dict[str, Any]) -> int | None:
     for key, id_key in (("coco", "category_id"), ("yolo", "class_id")):
-        value = source.get(key, {}).get(id_key)
+        fields = source.get(key)
+        value = fields.get(id_key) if fields is not None else None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return None

@@ -67,16 +67,22 @@ class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self.defs = root.get("$defs", {})
         self.compiled: dict[str, Check] = {}
+        self.compiling: set[str] = set()
 
     def ref(self, ref: str) -> Check:
         prefix = "#/$defs/"
         if not ref.startswith(prefix) or ref[len(prefix) :] not in self.defs:
             raise _Unsupported(ref)
         name = ref[len(prefix) :]
+        if name in self.compiled and name not in self.compiling:
+            return self.compiled[name]  # NOTE: no indirection per value once compiled
         if name not in self.compiled:
+            self.compiling.add(name)
             self.compiled[name] = lambda v: self.compiled[name](v)  # recursion guard
             self.compiled[name] = self.schema(self.defs[name])
-        return lambda v: self.compiled[name](v)
+            self.compiling.discard(name)
+            return self.compiled[name]
+        return lambda v: self.compiled[name](v)  # a reference to itself, while compiled
 
     def schema(self, schema: Any) -> Check:
         if schema is True:
@@ -179,6 +185,17 @@ class _Compiler:
     def k_items(self, value: Any, schema: dict[str, Any]) -> Check:
         if "prefixItems" in schema:
             raise _Unsupported("prefixItems")
+        if value == {"type": "number"}:
+            # NOTE: the most common item schema (boxes, polygons), checked without a call
+            # per item
+            def numbers(v: Any) -> bool:
+                if isinstance(v, list):
+                    for item in v:
+                        if not isinstance(item, (int, float)) or isinstance(item, bool):
+                            return False
+                return True
+
+            return numbers
         check = self.schema(value)
 
         def items(v: Any) -> bool:
@@ -232,11 +249,19 @@ class Validator:
     """A JSON Schema (draft 2020-12) and the fast check compiled from it."""
 
     def __init__(self, schema: dict[str, Any], document: str) -> None:
+        self.document = document
+        self.schema = schema
+        self.fast = compile_schema(schema)
+
+    @functools.cached_property
+    def full(self) -> Any:
+        """jsonschema's validator, built on first use.
+
+        NOTE: importing jsonschema costs about 0.1 s of start-up; valid documents of a
+        schema the fast check covers never need it."""
         import jsonschema
 
-        self.document = document
-        self.full = jsonschema.Draft202012Validator(schema)
-        self.fast = compile_schema(schema)
+        return jsonschema.Draft202012Validator(self.schema)
 
     def is_valid(self, value: Any) -> bool:
         return self.fast(value) if self.fast is not None else self.full.is_valid(value)

@@ -458,7 +458,7 @@ def label_line(box: Box, class_id: int, width: int, height: int) -> str:
         ]
     if box.confidence is not None:
         values.append(box.confidence)
-    return " ".join([str(class_id), *(_text_number(v) for v in values)])
+    return " ".join([str(class_id), *map(_text_number, values)])
 
 
 def _original(box: Box, width: int, height: int) -> list[float] | None:
@@ -474,9 +474,10 @@ def _original(box: Box, width: int, height: int) -> list[float] | None:
 
 
 def _text_number(value: float) -> str:
-    if float(value).is_integer():
+    number = float(value)
+    if number.is_integer():
         return str(int(value))
-    return repr(float(value))
+    return repr(number)
 
 
 def data_yaml(
