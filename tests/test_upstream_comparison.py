@@ -110,3 +110,10 @@ def test_annotation_only_record_found_by_path_counts_a_data_object(
     assert "  Found data objects:            1\n" in out
     assert "  New data objects:              1\n" in out
     assert oid_of(instance, data_dir / "new.png")
+
+
+def test_label_studio_instantiate_summary_has_no_blank_line(workspace, tmp_path):
+    """Upstream writes label-studio's one file without a progress bar, so no blank line."""
+    out = ok("instantiate", "-m", "label-studio", "-t", str(tmp_path / "out"))
+
+    assert out.startswith("Copied dataset to workspace.\n")

@@ -1456,9 +1456,14 @@ def _dataset_identity(instance, sources: list[str] | None) -> tuple[str, int] | 
     return ref.name, ref.version or version_record(instance, ref)["version"]
 
 
-def _with_upstream_gap(result, heading: str = "Copied dataset to workspace.") -> str:
-    """The summary after the blank line upstream's progress bar leaves on stdout."""
-    return result.summary() if result.dry_run else "\n" + result.summary(heading)
+def _with_upstream_gap(result, fmt: str, heading: str = "Copied dataset to workspace.") -> str:
+    """The summary after the blank line upstream's progress bar leaves on stdout (it has
+    a bar for every format but label-studio, which writes one file)."""
+    from ldb_clone.formats import canonical_name
+
+    if result.dry_run or canonical_name(fmt) == "label-studio":
+        return result.summary(heading)
+    return "\n" + result.summary(heading)
 
 
 @app.command("instantiate", cls=InstantiateCommand)
@@ -1513,7 +1518,7 @@ def instantiate_(
     if json_out:
         _print_json(result.to_json())
     else:
-        print(_with_upstream_gap(result))
+        print(_with_upstream_gap(result, fmt))
 
 
 @app.command("get", cls=InstantiateCommand)
@@ -1570,7 +1575,7 @@ def get_(
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})
     else:
-        print(_with_upstream_gap(result, "Copied data to workspace."))
+        print(_with_upstream_gap(result, fmt, "Copied data to workspace."))
 
 
 @app.command("transform", cls=SelectionCommand)
