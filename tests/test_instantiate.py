@@ -411,7 +411,7 @@ def test_get_stages_adds_and_writes_additively(instance, pets, tmp_path, ldb):
     first = ldb("get", "ds:root", "--query", "label == `cat`", "-t", "got", check=True).stdout
     lines = first.splitlines()
     assert lines[0].startswith("Staged ds:.temp.") and lines[0].endswith(" at 'got'")
-    assert "Added 1 data objects to ds:.temp." in first
+    assert "Adding to working dataset...\nInstantiating data...\n" in first
     assert lines[-2:] == ["  Data objects:         1", "  Annotations:          1"]
     (tmp_path / "got" / "mine.txt").write_text("kept")
     ldb("get", "ds:root", "--query", "label == `dog`", "-t", "got", check=True)

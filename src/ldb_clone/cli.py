@@ -1112,6 +1112,7 @@ def pull(
     print(f"  Already up-to-date: {done:8d}")
     print(f"  New updates:        {updated:8d}")
     print(f"  Missing version:    {missing:8d}")
+    print()  # upstream's summary ends with a blank line
 
 
 @app.command(cls=SelectionCommand)
@@ -1455,6 +1456,16 @@ def _dataset_identity(instance, sources: list[str] | None) -> tuple[str, int] | 
     return ref.name, ref.version or version_record(instance, ref)["version"]
 
 
+def _with_upstream_gap(result, fmt: str, heading: str = "Copied dataset to workspace.") -> str:
+    """The summary after the blank line upstream's progress bar leaves on stdout (it has
+    a bar for every format but label-studio, which writes one file)."""
+    from ldb_clone.formats import canonical_name
+
+    if result.dry_run or canonical_name(fmt) == "label-studio":
+        return result.summary(heading)
+    return "\n" + result.summary(heading)
+
+
 @app.command("instantiate", cls=InstantiateCommand)
 def instantiate_(
     ctx: typer.Context,
@@ -1507,7 +1518,7 @@ def instantiate_(
     if json_out:
         _print_json(result.to_json())
     else:
-        print(result.summary())
+        print(_with_upstream_gap(result, fmt))
 
 
 @app.command("get", cls=InstantiateCommand)
@@ -1545,12 +1556,11 @@ def get_(
         if staged and not json_out:
             print(staged)
         _, members = _members(sources, ctx, auto_index=True, instance=instance)
-        added = add_members(instance, ws, members, save=False)
+        add_members(instance, ws, members, save=False)
         if not json_out:
+            # upstream's get announces the add but prints no add counts
             print("Adding to working dataset...")
-            print(f"Added {added.changed} data objects to ds:{ws.dataset_name} at ws:{target}")
-            print(f"Updated {added.transforms} transforms")
-            print("Instantiating data...")
+            print("Instantiating data...\n")
         result = instantiate(
             instance,
             members,
@@ -1565,7 +1575,7 @@ def get_(
     if json_out:
         _print_json({**result.to_json(), "dataset": f"ds:{ws.dataset_name}"})
     else:
-        print(result.summary("Copied data to workspace."))
+        print(_with_upstream_gap(result, fmt, "Copied data to workspace."))
 
 
 @app.command("transform", cls=SelectionCommand)

@@ -304,6 +304,8 @@ class Indexer:
         result = self.result = IndexResult(format=name, dry_run=self.dry_run)
         rep = self.reporter
         rep.echo(f"Data format: {name}")
+        if name == "tensorflow-inferred":
+            rep.echo()  # upstream's tensorflow-inferred indexer starts with a blank line
         rep.echo("Collecting paths...")
         listings: list[Listing] = []
         skipped = Skipped()
@@ -561,8 +563,13 @@ class Indexer:
             if item.transforms is not None:
                 result.transforms[oid] = self._transform_set(item.transforms)
         result.transform_sets = len(result.transforms)
-        # as upstream, annotation-only records (which name indexed objects) find no data object
-        result.found_objects += 0 if result.format == "annotation-only" else len(batch)
+        # as upstream, annotation-only records find a data object only when they name it by
+        # a path that had to be read and hashed, not by an indexed id
+        result.found_objects += (
+            sum(1 for item in batch if item.data is not None)
+            if result.format == "annotation-only"
+            else len(batch)
+        )
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
         result.new_objects += counts.new_objects
         result.new_annotations += counts.new_annotations
