@@ -6,9 +6,8 @@ silently lose the labels. Before anything is written, the run counts the objects
 current annotation holds labels, boxes or entities and whose new one holds none; when
 there are any it stops, unless ``--annotation-update replace`` was given explicitly.
 
-Only annotations a format builds itself are checked (coco, yolo, label-studio, text,
-platform, tensorflow-inferred); an annotation written by the user and indexed as written
-(pairs, annotation-only) is replaced as asked.
+Only annotations a format builds itself are checked; an annotation written by the user
+and indexed as written (a format that declares ``as_written``) is replaced as asked.
 """
 
 from __future__ import annotations
@@ -20,9 +19,6 @@ from typing import Any
 from ldb_clone.errors import IndexingError
 from ldb_clone.formats.base import IndexItem
 from ldb_clone.formats.shapes import PLATFORM_TASK_TYPES, is_label_studio_task, read_shapes
-
-# formats whose annotations are the user's own content, taken as written: not checked
-AS_WRITTEN_FORMATS = ("annotation-only", "strict-pairs", "bare-pairs")
 
 
 class LabelLossError(IndexingError):

@@ -20,7 +20,7 @@ from typer.core import TyperCommand
 
 from ldb_clone import __version__
 from ldb_clone.errors import LdbError
-from ldb_clone.formats import format_choices_help
+from ldb_clone.formats import INDEX_DEFAULT, INSTANTIATE_DEFAULT, format_choices_help
 
 _state = {"verbose": 0, "quiet": False}
 PAIR_SEPARATOR = "\x00"  # never part of an argv string, so it joins KEY VALUE safely
@@ -546,10 +546,10 @@ def index(
             "-m",
             "--format",
             metavar="FORMAT",
-            help=format_choices_help("auto"),
+            help=format_choices_help(INDEX_DEFAULT),
             autocompletion=_complete_formats(_index_choices),
         ),
-    ] = "auto",
+    ] = INDEX_DEFAULT,
     add_tags: Annotated[
         list[str] | None,
         typer.Option(
@@ -1352,7 +1352,7 @@ Format = Annotated[
         "-m",
         "--format",
         metavar="FORMAT",
-        help=format_choices_help("bare"),
+        help=format_choices_help(INSTANTIATE_DEFAULT),
         autocompletion=_complete_formats(_instantiate_choices),
     ),
 ]
@@ -1457,11 +1457,11 @@ def _dataset_identity(instance, sources: list[str] | None) -> tuple[str, int] | 
 
 
 def _with_upstream_gap(result, fmt: str, heading: str = "Copied dataset to workspace.") -> str:
-    """The summary after the blank line upstream's progress bar leaves on stdout (it has
-    a bar for every format but label-studio, which writes one file)."""
-    from ldb_clone.formats import canonical_name
+    """The summary after the blank line upstream's progress bar leaves on stdout (for
+    the formats that declare ``export_progress_bar``)."""
+    from ldb_clone.formats import get_format
 
-    if result.dry_run or canonical_name(fmt) == "label-studio":
+    if result.dry_run or not get_format(fmt).export_progress_bar:
         return result.summary(heading)
     return "\n" + result.summary(heading)
 
@@ -1473,7 +1473,7 @@ def instantiate_(
         list[str] | None,
         typer.Argument(help="Sources (default: the working dataset).", show_default=False),
     ] = None,
-    fmt: Format = "bare",
+    fmt: Format = INSTANTIATE_DEFAULT,
     target: Target = ".",
     force: Annotated[
         bool, typer.Option("-f", "--force", help="Delete the files of a workspace target first.")
@@ -1528,7 +1528,7 @@ def get_(
         list[str] | None,
         typer.Argument(help="Sources: paths, ds:NAME, id:<hash>, ...", show_default=False),
     ] = None,
-    fmt: Format = "bare",
+    fmt: Format = INSTANTIATE_DEFAULT,
     target: Target = ".",
     param: Params = None,
     preserve_paths: PreservePaths = False,

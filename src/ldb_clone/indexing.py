@@ -294,7 +294,12 @@ class Indexer:
 
     # the run ------------------------------------------------------------------------------
 
-    def run(self, paths: Sequence[str], fmt: str = "auto", params: dict[str, str] | None = None):
+    def run(
+        self,
+        paths: Sequence[str],
+        fmt: str = formats.INDEX_DEFAULT,
+        params: dict[str, str] | None = None,
+    ):
         name = formats.canonical_name(fmt)
         params = dict(params or {})
         if name != formats.AUTO:
@@ -304,8 +309,8 @@ class Indexer:
         result = self.result = IndexResult(format=name, dry_run=self.dry_run)
         rep = self.reporter
         rep.echo(f"Data format: {name}")
-        if name == "tensorflow-inferred":
-            rep.echo()  # upstream's tensorflow-inferred indexer starts with a blank line
+        if name != formats.AUTO and fmt_obj.leading_blank_line:
+            rep.echo()
         rep.echo("Collecting paths...")
         listings: list[Listing] = []
         skipped = Skipped()
@@ -316,10 +321,10 @@ class Indexer:
             rep.warn(warning)
         ctx = _Context(self, params)
         if name == formats.AUTO:
-            from ldb_clone.formats.auto import detect
+            from ldb_clone.formats.auto import detect_format
 
-            name = detect(ctx, listings)
-            fmt_obj = formats.get_format(name)
+            fmt_obj = detect_format(ctx, listings)
+            name = fmt_obj.name
             fmt_obj.check_params(params)
             self._check_strategy(fmt_obj)
             rep.echo(f"Auto-detected data format: {name}")
@@ -330,7 +335,7 @@ class Indexer:
             items = list(fmt_obj.parse(ctx, listings))
             self._check_locations(items)
             if self.guarded:
-                self._check_labels_kept(items, ctx, listings, name, fmt)
+                self._check_labels_kept(items, ctx, listings, fmt_obj, fmt)
             total_bytes = sum(item.data.size for item in items if item.data is not None)
             batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
@@ -371,13 +376,19 @@ class Indexer:
         return result
 
     def _check_labels_kept(
-        self, items: list[IndexItem], ctx: _Context, listings: list[Listing], name: str, asked: str
+        self,
+        items: list[IndexItem],
+        ctx: _Context,
+        listings: list[Listing],
+        fmt: Format,
+        asked: str,
     ) -> None:
         """The wrong-format guard: see ``annotation_guard``."""
-        from ldb_clone.annotation_guard import AS_WRITTEN_FORMATS, label_loss_error, labels_lost
+        from ldb_clone.annotation_guard import label_loss_error, labels_lost
 
-        if name in AS_WRITTEN_FORMATS:
+        if fmt.as_written:
             return
+        name = fmt.name
         lost = labels_lost(self.catalog, items, self.hasher.id_key)
         if not lost:
             return
@@ -404,8 +415,8 @@ class Indexer:
         return self._transform_sets[key]
 
     def _check_strategy(self, fmt: Format) -> None:
-        if self.merge and fmt.name == "label-studio":
-            raise LdbError("--annotation-update merge cannot be used with label-studio")
+        if self.merge and not fmt.merges:
+            raise LdbError(f"--annotation-update merge cannot be used with {fmt.name}")
 
     def _check_remote_arg(self, arg: str) -> None:
         """A cloud path outside every storage location is refused before it is listed,
@@ -567,7 +578,7 @@ class Indexer:
         # a path that had to be read and hashed, not by an indexed id
         result.found_objects += (
             sum(1 for item in batch if item.data is not None)
-            if result.format == "annotation-only"
+            if formats.get_format(result.format).counts_read_objects_only
             else len(batch)
         )
         result.found_annotations += sum(1 for item in batch if item.has_annotation)
@@ -785,7 +796,7 @@ def _object_type(entry: FileEntry) -> str:
 def index(
     instance: Instance,
     paths: Sequence[str],
-    fmt: str = "auto",
+    fmt: str = formats.INDEX_DEFAULT,
     params: dict[str, str] | None = None,
     add_tags: Sequence[str] = (),
     annotation_update: str | None = None,

@@ -22,7 +22,7 @@ from typing import Any
 
 from ldb_clone.errors import FormatError, LdbError, StorageError
 from ldb_clone.faults import crash_point
-from ldb_clone.formats import AUTO, canonical_name, get_format
+from ldb_clone.formats import AUTO, INSTANTIATE_DEFAULT, canonical_name, get_format
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -51,7 +51,7 @@ from ldb_clone.transforms import EXEC, Transform, default_set, describe
 from ldb_clone.trust import check_runnable, trusted_ids
 from ldb_clone.workspace import WORKSPACE_DIR, Workspace, WorkspaceError, is_workspace
 
-DEFAULT_FORMAT = "bare-pairs"
+DEFAULT_FORMAT = INSTANTIATE_DEFAULT
 REMOTE_WORKERS = 16  # objects fetched at once from remote storage
 
 

@@ -191,9 +191,10 @@ def _path_members(
 def _auto_index(instance: Instance, unknown: dict[str, str], reporter: Reporter | None) -> set[str]:
     """Index files never seen before (auto-detecting their format, as upstream); return the
     ids of those the format kept. Strict pairs leave files without an annotation out."""
+    from ldb_clone.formats import INDEX_DEFAULT
     from ldb_clone.indexing import index
 
-    result = index(instance, sorted(unknown), "auto", reporter=reporter)
+    result = index(instance, sorted(unknown), INDEX_DEFAULT, reporter=reporter)
     if reporter is not None:
         reporter.echo("")  # as upstream: a blank line between the summary and what follows
     left_out = len(set(unknown.values()) - result.object_ids)

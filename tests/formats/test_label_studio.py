@@ -255,7 +255,7 @@ def test_cli_reports_inferred_key(ldb, instance, data_dir, tmp_path, make_image,
     ],
 )
 def test_path_keys_plain_and_jmespath(path_key, expected):
-    from ldb_clone.formats.label_studio import _search
+    from ldb_clone.formats.label_studio.codec import _search
 
     task = {
         "data": {

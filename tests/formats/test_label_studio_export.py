@@ -17,7 +17,7 @@ from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.exporting import ExportContext, ExportItem
-from ldb_clone.formats.label_studio import export as export_label_studio
+from ldb_clone.formats.label_studio.codec import export as export_label_studio
 from ldb_clone.instance import Instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
@@ -105,7 +105,7 @@ def test_an_object_outside_the_local_files_root_is_an_error(instance, data_dir, 
 
 
 def test_s3_objects_keep_their_s3_url_with_a_local_files_root():
-    from ldb_clone.formats.label_studio_urls import ObjectUrls
+    from ldb_clone.formats.label_studio.urls import ObjectUrls
 
     urls = ObjectUrls.from_params({"local-files-root": "/srv/files"})
     remote = ExportItem("ab" * 16, None, False, "s3://bucket/pets/a.png", "pets/a.png")

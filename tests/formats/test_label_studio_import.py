@@ -338,7 +338,7 @@ def test_text_in_the_task_without_read_add_storage_is_one_error_line(ldb, instan
     ],
 )
 def test_text_or_the_name_of_a_text_file(value, inline):
-    from ldb_clone.formats.label_studio import is_inline_text
+    from ldb_clone.formats.label_studio.codec import is_inline_text
 
     assert is_inline_text('"data"."text"', value) is inline
     assert is_inline_text('"data"."image"', value) is False

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from ldb_clone.errors import FormatError, LdbError, NotInStorageError
-from ldb_clone.formats.platform import content_hash
+from ldb_clone.formats.platform.codec import content_hash
 from ldb_clone.indexing import MEMORY_PREFIX
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter

@@ -13,10 +13,10 @@ import pytest
 
 from ldb_clone import formats
 from ldb_clone.errors import FormatError, LdbError
-from ldb_clone.formats import label_studio
 from ldb_clone.formats.exporting import ExportContext, ExportItem
-from ldb_clone.formats.text_document import key_texts, validate, validator
-from ldb_clone.formats.text_label_studio import from_task, to_task
+from ldb_clone.formats.label_studio import codec as label_studio
+from ldb_clone.formats.text.document import key_texts, validate, validator
+from ldb_clone.formats.text.label_studio import from_task, to_task
 from ldb_clone.instance import Instance, init_instance, open_instance
 from ldb_clone.instantiate import instantiate
 from ldb_clone.selection import select_members
@@ -953,7 +953,7 @@ def test_label_studio_task_of_a_remote_object():
     """The converter reads the object's text by its URL (any fsspec protocol)."""
     import fsspec
 
-    from ldb_clone.formats.text import to_label_studio_task
+    from ldb_clone.formats.text.codec import to_label_studio_task
 
     fs = fsspec.filesystem("memory")
     fs.pipe("/texts/ada.txt", EN_TEXT.encode())
@@ -1052,7 +1052,7 @@ def test_reindexing_unchanged_pairs_reads_and_checks_nothing(instance, english_p
     def no_check(*args, **kwargs):
         raise AssertionError("an unchanged pair was checked again")
 
-    monkeypatch.setattr("ldb_clone.formats.text.validate", no_check)
+    monkeypatch.setattr("ldb_clone.formats.text.codec.validate", no_check)
     again, _ = run_index(instance, english_pair.parent, fmt="text")
     assert (again.found_objects, again.new_annotations) == (1, 0)
 

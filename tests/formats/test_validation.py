@@ -212,7 +212,7 @@ def test_an_invalid_document_still_names_its_problem_after_the_lazy_import():
 
 
 def test_the_hand_written_coco_check_agrees_with_jsonschema():
-    from ldb_clone.formats.coco_check import is_valid_coco
+    from ldb_clone.formats.coco.check import is_valid_coco
 
     full = jsonschema.Draft202012Validator(schema("coco"))
     rng = random.Random(4321)

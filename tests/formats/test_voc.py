@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.voc import parse_xml
+from ldb_clone.formats.voc.codec import parse_xml
 from ldb_clone.instantiate import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
@@ -347,7 +347,7 @@ def test_reindexing_an_unchanged_folder_reads_no_xml(instance, data_dir, monkeyp
     def no_read(data, url):
         raise AssertionError(f"read {url}")
 
-    monkeypatch.setattr("ldb_clone.formats.voc.parse_xml", no_read)
+    monkeypatch.setattr("ldb_clone.formats.voc.codec.parse_xml", no_read)
     result, reporter = index_voc(instance, folder)
 
     assert result.found_objects == 3

@@ -360,8 +360,8 @@ def test_reindexing_an_unchanged_folder_reads_no_label(instance, data_dir, monke
     def no_read(*args, **kwargs):
         raise AssertionError("a label file or image header was read")
 
-    monkeypatch.setattr("ldb_clone.formats.yolo._label_boxes", no_read)
-    monkeypatch.setattr("ldb_clone.formats.yolo._read_size", no_read)
+    monkeypatch.setattr("ldb_clone.formats.yolo.codec._label_boxes", no_read)
+    monkeypatch.setattr("ldb_clone.formats.yolo.codec._read_size", no_read)
     again, reporter = index_yolo(instance, folder)
     assert again.found_objects == first.found_objects
     assert any("unchanged since it was last indexed" in line for line in reporter.lines)

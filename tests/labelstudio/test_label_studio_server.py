@@ -464,7 +464,7 @@ CONFIG_CASES = {
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
 def test_every_kind_of_label_config_is_accepted(label_studio_client, case):
     """label_config.xml shapes that the loops above do not write, checked by the server."""
-    from ldb_clone.formats.label_studio_config import LabelConfig
+    from ldb_clone.formats.label_studio.config import LabelConfig
 
     tasks, shown = CONFIG_CASES[case]
     config = LabelConfig()

@@ -1,56 +1,49 @@
-"""The format registry: every format by name and alias, imported on first use.
+"""The format registry: every format by name and alias, each declared by its plug-in.
 
-A format is a ``Format`` object in its own module, which declares its parameters (with
-defaults and help), what it carries and its description; third-party packages can add
-formats through the ``ldb_clone.formats`` entry-point group (name -> "module:attr").
-The two tables below (names and aliases) are the one list of formats: ``canonical_name``,
-the ``-m`` help text (``format_choices_help``) and ``ldb formats`` all read them.
+A format is a ``Format`` (``formats.declaration``) declared in its own subpackage's
+``__init__`` (name, aliases, description, parameters, what it carries, what it can do,
+how auto-detection recognises it); its parse/export code sits beside it and is imported
+on first use. The declarations are the one source of names and aliases: the ``-m`` help
+text, ``canonical_name`` and ``ldb formats`` all read them, and none imports a format's
+code (``ldb --help`` stays fast). Third-party packages add formats through the
+``ldb_clone.formats`` entry-point group (name -> "module:attr" of their ``Format``).
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ldb_clone.errors import FormatError
 
 if TYPE_CHECKING:
-    from ldb_clone.formats.base import Format
+    from ldb_clone.formats.declaration import Format
 
 AUTO = "auto-detect"
+AUTO_ALIAS = "auto"
+INDEX_DEFAULT = AUTO_ALIAS  # as upstream: ``ldb index`` auto-detects
+INSTANTIATE_DEFAULT = "bare"  # as upstream: ``ldb instantiate`` writes bare pairs
+ENTRY_POINT_GROUP = "ldb_clone.formats"
 
-# NOTE: dotted paths, not imports, so that `ldb --help` imports no format module.
-FORMATS: dict[str, str] = {
-    "strict-pairs": "ldb_clone.formats.pairs:STRICT_PAIRS",
-    "bare-pairs": "ldb_clone.formats.pairs:BARE_PAIRS",
-    "tensorflow-inferred": "ldb_clone.formats.tensorflow_inferred:TENSORFLOW_INFERRED",
-    "annotation-only": "ldb_clone.formats.annotation_only:ANNOTATION_ONLY",
-    "label-studio": "ldb_clone.formats.label_studio:LABEL_STUDIO",
-    "platform": "ldb_clone.formats.platform:PLATFORM",
-    "text": "ldb_clone.formats.text:TEXT",
-    "coco": "ldb_clone.formats.coco:COCO",
-    "yolo": "ldb_clone.formats.yolo:YOLO",
-    "voc": "ldb_clone.formats.voc:VOC",
-}
-ALIASES: dict[str, str] = {
-    "auto": AUTO,
-    "strict": "strict-pairs",
-    "bare": "bare-pairs",
-    "infer": "tensorflow-inferred",
-    "annot": "annotation-only",
-    "platform-dataset": "platform",
-    "text-annotation": "text",
-    # as Datumaro (voc, voc_detection), Roboflow and label-studio-converter name it;
-    # canonical_name also reads "_" as "-"
-    "pascal-voc": "voc",
-    "voc-detection": "voc",
-}
+# NOTE: dotted paths of the declarations (each subpackage's __init__, which imports no
+# parse/export code), in the order ``ldb formats`` lists them.
+BUILTIN: tuple[str, ...] = (
+    "ldb_clone.formats.pairs:STRICT_PAIRS",
+    "ldb_clone.formats.pairs:BARE_PAIRS",
+    "ldb_clone.formats.tensorflow_inferred:TENSORFLOW_INFERRED",
+    "ldb_clone.formats.annotation_only:ANNOTATION_ONLY",
+    "ldb_clone.formats.label_studio:LABEL_STUDIO",
+    "ldb_clone.formats.platform:PLATFORM",
+    "ldb_clone.formats.text:TEXT",
+    "ldb_clone.formats.coco:COCO",
+    "ldb_clone.formats.yolo:YOLO",
+    "ldb_clone.formats.voc:VOC",
+)
 # What the label-studio exporter asks, in order, before it requires a Label Studio task:
 # "module:function" (imported on first use), each (ExportContext, ExportItem) -> the
 # task made of an annotation of another format, or None when it is not one.
 LABEL_STUDIO_CONVERTERS: list[str] = [
-    "ldb_clone.formats.text:to_label_studio_task",
+    "ldb_clone.formats.text.codec:to_label_studio_task",
     "ldb_clone.formats.convert:to_label_studio_task",  # labels and boxes (formats.shapes)
 ]
 # An SQLite condition on an annotation's JSON ``value`` column for the annotations a
@@ -90,30 +83,68 @@ UNLABELLED_SQL: dict[str, str] = {
         " WHERE k.type != 'array' OR json_array_length(k.value) > 0) ELSE 0 END"
     ),
 }
-_loaded: dict[str, Format] = {}
+_formats: dict[str, Format] = {}
+_aliases: dict[str, str] = {AUTO_ALIAS: AUTO}
+_builtin_read = False
 _entry_points_read = False
+
+
+def _load(dotted: str, name: str) -> Format:
+    module_name, attr = dotted.split(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise FormatError(f"Unable to load format {name!r}: {exc}") from exc
+
+
+def register(fmt: Format) -> None:
+    """Add a format (a name or alias already taken keeps its first owner)."""
+    _registry()
+    _add(fmt)
+
+
+def _add(fmt: Format) -> None:
+    _formats.setdefault(fmt.name, fmt)
+    for alias in fmt.aliases:
+        _aliases.setdefault(alias, fmt.name)
+
+
+def _registry() -> dict[str, Format]:
+    global _builtin_read
+    if not _builtin_read:
+        _builtin_read = True
+        for dotted in BUILTIN:
+            _add(_load(dotted, dotted))
+    return _formats
 
 
 def _read_entry_points() -> None:
     global _entry_points_read
+    _registry()
     if _entry_points_read:
         return
     _entry_points_read = True
     from importlib.metadata import entry_points
 
-    for ep in entry_points(group="ldb_clone.formats"):
-        FORMATS.setdefault(ep.name, ep.value)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _formats:
+            fmt = _load(ep.value, ep.name)
+            _add(fmt)
+            if ep.name != fmt.name:
+                _aliases.setdefault(ep.name, fmt.name)
 
 
 def canonical_name(name: str) -> str:
     """The full name of a format or alias; an unknown name is a FormatError."""
+    registry = _registry()
     name = name.strip().lower()
     for spelling in (name, name.replace("_", "-")):
-        spelling = ALIASES.get(spelling, spelling)
-        if spelling == AUTO or spelling in FORMATS:
+        spelling = _aliases.get(spelling, spelling)
+        if spelling == AUTO or spelling in registry:
             return spelling
     _read_entry_points()
-    if name in FORMATS:
+    name = _aliases.get(name, name)
+    if name in registry:
         return name
     raise FormatError(f"Unknown format {name!r}. Choose from: {', '.join(index_choices())}")
 
@@ -122,52 +153,48 @@ def get_format(name: str) -> Format:
     name = canonical_name(name)
     if name == AUTO:
         raise FormatError("auto-detect is not a concrete format")
-    if name not in _loaded:
-        module_name, attr = FORMATS[name].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise FormatError(f"Unable to load format {name!r}: {exc}") from exc
-        fmt: Format = getattr(module, attr)
-        aliases = [alias for alias, full in ALIASES.items() if full == name]
-        aliases += [alias for alias in fmt.aliases if alias not in aliases]
-        _loaded[name] = replace(fmt, aliases=tuple(aliases))
-    return _loaded[name]
+    return _registry()[name]
+
+
+def names() -> list[str]:
+    """The full name of every registered format, in registration order."""
+    return list(_registry())
 
 
 def all_formats() -> list[Format]:
-    """Every registered format (built-in, then entry points), loaded."""
+    """Every registered format (built-in, then entry points)."""
     _read_entry_points()
-    return [get_format(name) for name in FORMATS]
+    return list(_registry().values())
 
 
 def short_name(name: str) -> str:
     """The shortest way to write a format on the command line: its name or an alias."""
-    names = [name, *(alias for alias, full in ALIASES.items() if full == name)]
-    return min(names, key=len)
+    fmt = get_format(name)
+    return min([fmt.name, *fmt.aliases], key=len)
 
 
 def format_choices_help(default: str) -> str:
     """The ``-m`` option's help: every format by its short name, without importing any
-    format module (``ldb --help`` stays fast)."""
-    names = [short_name(name) for name in FORMATS]
-    first = short_name(canonical_name(default))
-    rest = [name for name in names if name != first]
+    format's code (``ldb --help`` stays fast)."""
+    short = [short_name(name) for name in names()]
+    first = AUTO_ALIAS if canonical_name(default) == AUTO else short_name(default)
+    rest = [name for name in short if name != first]
     return f"{first} (default), {', '.join(rest)} (or full names; see ldb formats)."
 
 
 def index_choices() -> list[str]:
-    choices = ["auto", AUTO]
-    for alias, full in ALIASES.items():
-        if full != AUTO and alias not in choices:
-            choices += [alias, full]
-    choices += [name for name in FORMATS if name not in choices]
+    choices = [AUTO_ALIAS, AUTO]
+    for fmt in _registry().values():
+        for alias in fmt.aliases:
+            if alias not in choices:
+                choices += [alias, fmt.name]
+    choices += [name for name in _registry() if name not in choices]
     return choices
 
 
 def instantiate_choices() -> list[str]:
     """What ``instantiate -m`` and ``get -m`` accept: every name but auto-detect's."""
-    return [name for name in index_choices() if name not in ("auto", AUTO)]
+    return [name for name in index_choices() if name not in (AUTO_ALIAS, AUTO)]
 
 
 def unlabelled_condition() -> str | None:

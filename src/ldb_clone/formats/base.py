@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ldb_clone.errors import FormatError
+
+# declared in formats.declaration; re-exported for the format modules
+from ldb_clone.formats.declaration import CARRIES as CARRIES
+from ldb_clone.formats.declaration import PARAM_KEY as PARAM_KEY
+from ldb_clone.formats.declaration import Format as Format
+from ldb_clone.formats.declaration import Param as Param
 from ldb_clone.fs import FileEntry, Listing
 from ldb_clone.strict_json import load_json
-
-if TYPE_CHECKING:
-    from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
 
 
 class _NoAnnotation:
@@ -21,7 +23,6 @@ class _NoAnnotation:
 
 
 NO_ANNOTATION: Any = _NoAnnotation()
-PARAM_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$")
 
 
 @dataclass(slots=True)
@@ -115,61 +116,6 @@ class ParseContext(Protocol):
         finishes successfully, so an interrupted run leaves the old value (and a format
         that trusts it to skip work does that work again)."""
         ...
-
-
-# What a format's annotations can hold, for ``ldb formats`` (``Format.carries``)
-CARRIES = ("labels", "boxes", "masks", "spans", "records")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One ``-p KEY=VALUE`` parameter a format takes: a line of help, and its default as
-    it would be written on the command line (None when leaving it out means something
-    the help says, such as "read it from the data")."""
-
-    help: str
-    default: str | None = None
-
-
-@dataclass(frozen=True)
-class Format:
-    """A registered data format, as its plug-in declares it.
-
-    ``params`` maps each parameter to its ``Param`` (a plain help string is read as a
-    ``Param`` without default). ``carries`` names what its annotations hold (from
-    ``CARRIES``). Built-in formats' aliases are in the registry's table
-    (``formats.ALIASES``), which ``get_format`` merges into ``aliases``.
-    """
-
-    name: str
-    aliases: tuple[str, ...] = ()
-    params: Mapping[str, Param | str] = field(default_factory=dict)
-    parse: Callable[[ParseContext, list[Listing]], Iterator[IndexItem]] | None = None
-    description: str = ""
-    export: Callable[[ExportContext, list[ExportItem]], ExportPlan] | None = None
-    carries: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        declared = {
-            key: value if isinstance(value, Param) else Param(str(value))
-            for key, value in self.params.items()
-        }
-        object.__setattr__(self, "params", declared)
-
-    def check_params(self, params: dict[str, str]) -> dict[str, str]:
-        for key in params:
-            if key in self.params:
-                continue
-            shown = key if PARAM_KEY.match(key) else repr(key)
-            if not self.params:
-                raise FormatError(
-                    f"Invalid parameter: {shown}. No parameters are supported for {self.name}"
-                )
-            raise FormatError(
-                f"Invalid parameter: {shown}. Supported parameters for {self.name} are: "
-                + ", ".join(self.params)
-            )
-        return params
 
 
 def parse_bool_param(params: dict[str, str], key: str, default: bool = False) -> bool:

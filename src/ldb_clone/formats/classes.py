@@ -16,16 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ldb_clone.errors import FormatError
+from ldb_clone.formats.common_params import CLASS_PARAMS as CLASS_PARAMS
+from ldb_clone.formats.common_params import CLASSES_FILE_PARAM, CLASSES_PARAM
 from ldb_clone.formats.exporting import ExportContext
 from ldb_clone.formats.shapes import Shapes
-
-CLASSES_PARAM = "classes"
-CLASSES_FILE_PARAM = "classes-file"
-CLASS_PARAMS = {
-    CLASSES_PARAM: "instantiate: the class list in id order, comma-separated "
-    "(default: the sources' own)",
-    CLASSES_FILE_PARAM: "instantiate: a text file with the class list in id order, one name a line",
-}
 
 
 def dataset_classes(ctx: ExportContext, shapes: Iterable[Shapes | None]) -> dict[str, int]:

@@ -167,7 +167,7 @@ def to_label_studio_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any]
     """The Label Studio image task of an annotation the shape readers know (None for Label
     Studio tasks, which are written as they are, and for anything else): the label as a
     ``choices`` result, boxes as ``rectanglelabels`` in percent of the image size."""
-    from ldb_clone.formats.label_studio import INFO_KEY
+    from ldb_clone.formats.label_studio.codec import INFO_KEY
     from ldb_clone.formats.shapes import is_label_studio_task
 
     annotation = item.annotation

@@ -13,16 +13,10 @@ import random
 from collections.abc import Sequence
 
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.base import Param
+from ldb_clone.formats.common_params import SEED_PARAM, SPLIT_PARAM
+from ldb_clone.formats.common_params import SPLIT_PARAMS as SPLIT_PARAMS
 from ldb_clone.formats.exporting import ExportContext, ExportItem, safe_component, safe_relpath
 from ldb_clone.formats.shapes import Shapes
-
-SPLIT_PARAM = "split"
-SEED_PARAM = "seed"
-SPLIT_PARAMS = {
-    SPLIT_PARAM: "split the objects that have no split at random, by fraction: train:0.8,val:0.2",
-    SEED_PARAM: Param("the seed of that random split", "0"),
-}
 
 
 def object_splits(

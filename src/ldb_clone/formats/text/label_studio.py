@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.text_document import (
+from ldb_clone.formats.text.document import (
     CLASSIFICATION_TOOL,
     entries,
     extra_texts,

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext, parse_bool_param
+from ldb_clone.formats.base import IndexItem, ParseContext, parse_bool_param
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -38,6 +38,7 @@ from ldb_clone.formats.exporting import (
     dump_annotation,
     safe_relpath,
 )
+from ldb_clone.formats.platform import TASK_TYPE_PARAM
 from ldb_clone.formats.validation import schema_validator
 from ldb_clone.fs import FileEntry, Listing
 from ldb_clone.hashing import canonical_json
@@ -51,7 +52,6 @@ IMAGES_DIR = "images"
 FORMAT_VERSION = "1.0"
 DEFAULT_DATASET_ID = "ldb-export"
 ADDED_KEYS = ("task_type", "classes")  # what indexing adds to an image entry
-TASK_TYPE_PARAM = "task-type"
 MEMORY_KEY = "platform:content-hash:"  # + the URL of the dataset's annotations.json
 PROGRESS_TOLERANCE = 0.005  # labeling_progress may be rounded to two decimals
 
@@ -612,21 +612,3 @@ def documents(
         "task_type": task_type,
     }
     return doc, meta
-
-
-PLATFORM = Format(
-    name="platform",
-    params={
-        "reread": Param(
-            "true: read annotations.json even when meta.json's hash is unchanged", "false"
-        ),
-        TASK_TYPE_PARAM: Param(
-            "image_classification or object_detection: what annotations of other formats are "
-            "converted to (default: detection when some have boxes)"
-        ),
-    },
-    parse=parse,
-    description="A labelling platform's dataset folder: annotations.json, meta.json, images/.",
-    export=export,
-    carries=("labels", "boxes"),
-)

@@ -16,9 +16,7 @@ from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.base import (
-    Format,
     IndexItem,
-    Param,
     ParseContext,
     all_entries,
     parse_bool_param,
@@ -149,13 +147,3 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     if single_file:
         plan.extra.append(OutFile("dataset.json", dump_annotation(records)))
     return plan
-
-
-ANNOTATION_ONLY = Format(
-    name="annotation-only",
-    params={"single-file": Param("true: every file holds a top-level array of records", "false")},
-    parse=parse,
-    description="Annotation records naming their data object by id or path.",
-    export=export,
-    carries=("labels", "boxes", "records"),
-)

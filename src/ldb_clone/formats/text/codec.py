@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError, StorageError
-from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext, parse_bool_param
+from ldb_clone.formats.base import IndexItem, ParseContext, parse_bool_param
 from ldb_clone.formats.exporting import ExportContext, ExportItem, ExportPlan
-from ldb_clone.formats.label_studio import (
+from ldb_clone.formats.label_studio import URL_PARAMS
+from ldb_clone.formats.label_studio.codec import (
     INFO_KEY,
     TaskRef,
     is_inline_text,
@@ -29,19 +30,17 @@ from ldb_clone.formats.label_studio import (
     task_refs,
     tasks_in,
 )
-from ldb_clone.formats.label_studio_urls import PARAMS as URL_PARAMS
-from ldb_clone.formats.pairs import export_strict, split_pairs, with_partners
-from ldb_clone.formats.text_document import (
+from ldb_clone.formats.pairs.codec import export_strict, split_pairs, with_partners
+from ldb_clone.formats.text import STRICT_OFFSETS, TEXT_SUFFIX
+from ldb_clone.formats.text.document import (
     Mismatch,
     check_schema,
     looks_like_document,
     validate,
 )
-from ldb_clone.formats.text_label_studio import from_task, to_task
+from ldb_clone.formats.text.label_studio import from_task, to_task
 from ldb_clone.fs import FileEntry, Listing
 
-TEXT_SUFFIX = ".txt"
-STRICT_OFFSETS = "strict-offsets"
 # where a task written by to_label_studio_task names its object
 PATH_KEY = ".".join(quote_key(k) for k in ("data", INFO_KEY, "path"))
 INLINE_TEXT_KEY = ".".join(quote_key(k) for k in ("data", "text"))
@@ -285,20 +284,3 @@ def to_label_studio_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any]
     task = to_task(item.annotation, text)
     task["data"][INFO_KEY] = {ctx.id_key: item.object_id, "path": item.url, "path_key": PATH_KEY}
     return task
-
-
-TEXT = Format(
-    name="text",
-    params={
-        STRICT_OFFSETS: Param(
-            "true: an entity whose covered text differs from its content is an error (false: "
-            "a warning)",
-            "false",
-        ),
-        **URL_PARAMS,
-    },
-    parse=parse,
-    description="<name>.txt texts with a text-annotator document (<name>.json) beside each.",
-    export=export,
-    carries=("labels", "spans"),
-)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext
-from ldb_clone.formats.classes import CLASS_PARAMS, dataset_classes, yolo_ids
+from ldb_clone.formats.base import IndexItem, ParseContext
+from ldb_clone.formats.classes import dataset_classes, yolo_ids
 from ldb_clone.formats.convert import (
     UniqueNames,
     fit_boxes,
@@ -44,7 +44,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
-from ldb_clone.formats.splits import SPLIT_PARAM, SPLIT_PARAMS, object_splits
+from ldb_clone.formats.splits import SPLIT_PARAM, object_splits
 from ldb_clone.fs import LOCAL, FileEntry, Listing, join_url
 
 IMAGES_DIR = "images"
@@ -509,14 +509,3 @@ def data_yaml(
             )
     doc.update(nc=len(by_id), names=names)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-
-
-YOLO = Format(
-    name="yolo",
-    aliases=(),
-    params={**CLASS_PARAMS, **SPLIT_PARAMS},
-    parse=parse,
-    description="YOLO (Ultralytics): images/ and labels/ (class cx cy w h), data.yaml names.",
-    export=export,
-    carries=("boxes",),
-)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.formats.base import IndexItem, ParseContext, all_entries
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -117,19 +117,3 @@ def export_strict(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
 
 def export_bare(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     return _export(ctx, items, keep_bare=True)
-
-
-STRICT_PAIRS = Format(
-    name="strict-pairs",
-    parse=parse_strict,
-    description="Data files with a same-named .json annotation beside them; lone files skipped.",
-    export=export_strict,
-    carries=("labels", "boxes", "records"),
-)
-BARE_PAIRS = Format(
-    name="bare-pairs",
-    parse=parse_bare,
-    description="Like strict-pairs, and data files without an annotation are indexed too.",
-    export=export_bare,
-    carries=("labels", "boxes", "records"),
-)

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext
-from ldb_clone.formats.classes import CLASS_PARAMS, dataset_classes, yolo_ids
+from ldb_clone.formats.base import IndexItem, ParseContext
+from ldb_clone.formats.classes import dataset_classes, yolo_ids
 from ldb_clone.formats.convert import (
     UniqueNames,
     image_size,
@@ -54,7 +54,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
-from ldb_clone.formats.splits import SPLIT_PARAMS, object_splits
+from ldb_clone.formats.splits import object_splits
 from ldb_clone.fs import LOCAL, FileEntry, Listing, join_url
 
 ANNOTATIONS_DIR = "Annotations"
@@ -530,13 +530,3 @@ def _color(position: int) -> str:
         blue |= ((position >> 2) & 1) << shift
         position >>= 3
     return f"{red},{green},{blue}"
-
-
-VOC = Format(
-    name="voc",
-    params={**CLASS_PARAMS, **SPLIT_PARAMS},
-    parse=parse,
-    description="Pascal VOC: Annotations/*.xml (xmin ymin xmax ymax), JPEGImages/, ImageSets/.",
-    export=export,
-    carries=("boxes",),
-)

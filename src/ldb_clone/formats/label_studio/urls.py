@@ -26,21 +26,11 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.exporting import ExportItem
+from ldb_clone.formats.label_studio import LOCAL_FILES_ROOT, LOCAL_FILES_URL, URL_PREFIX
 from ldb_clone.fs import LOCAL, normalize_local, split_url
 
-LOCAL_FILES_ROOT = "local-files-root"
-URL_PREFIX = "url-prefix"
-LOCAL_FILES_URL = "/data/local-files/?d="
 LOCAL_FILES_PATH = "/data/local-files"
 WEB_SCHEMES = ("http", "https")
-
-PARAMS = {
-    LOCAL_FILES_ROOT: "Label Studio's local-files document root (LABEL_STUDIO_LOCAL_FILES_"
-    f"DOCUMENT_ROOT) as a local folder: {LOCAL_FILES_URL}PATH stands for DIR/PATH "
-    "(instantiate writes such URLs for local objects below it, index reads them)",
-    URL_PREFIX: "a URL Label Studio fetches objects from: URL + PATH stands for PATH below "
-    "a storage location (instantiate writes such URLs, index reads them)",
-}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ldb_clone.errors import FormatError
-from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext
+from ldb_clone.formats.base import IndexItem, ParseContext
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -21,9 +21,8 @@ from ldb_clone.formats.exporting import (
     OutFile,
     safe_component,
 )
+from ldb_clone.formats.tensorflow_inferred import DEFAULT_LABEL_KEY
 from ldb_clone.fs import Listing
-
-DEFAULT_LABEL_KEY = "label"
 
 
 def label_from_parts(parts: list[str]) -> Any:
@@ -161,16 +160,3 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
         plan.items.append(ItemOutput(item, [OutFile(base + ext, item=item)], folder))
         plan.data_objects += 1
     return plan
-
-
-TENSORFLOW_INFERRED = Format(
-    name="tensorflow-inferred",
-    params={
-        "label-key": Param("dotted key the label is stored under", DEFAULT_LABEL_KEY),
-        "base-label": Param("label for files directly in the indexed folder (default: none)"),
-    },
-    parse=parse,
-    description="Class folders: the folder path below the indexed folder is the label.",
-    export=export,
-    carries=("labels",),
-)

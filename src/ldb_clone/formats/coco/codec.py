@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, Param, ParseContext
-from ldb_clone.formats.classes import CLASS_PARAMS, coco_ids, dataset_classes
-from ldb_clone.formats.coco_check import is_valid_coco
+from ldb_clone.formats.base import IndexItem, ParseContext
+from ldb_clone.formats.classes import coco_ids, dataset_classes
+from ldb_clone.formats.coco import IMAGES_PARAM, LAYOUT_PARAM, SINGLE_FILE, STANDARD
+from ldb_clone.formats.coco.check import is_valid_coco
 from ldb_clone.formats.convert import (
     UniqueNames,
     fit_boxes,
@@ -56,7 +57,7 @@ from ldb_clone.formats.exporting import (
     safe_relpath,
 )
 from ldb_clone.formats.shapes import Box, Shapes, tidy
-from ldb_clone.formats.splits import SPLIT_PARAM, SPLIT_PARAMS, object_splits
+from ldb_clone.formats.splits import SPLIT_PARAM, object_splits
 from ldb_clone.formats.validation import schema_validator
 from ldb_clone.fs import FileEntry, Listing, join_url
 
@@ -64,7 +65,6 @@ ANNOTATIONS_FILE = "annotations.json"  # the single-file layout
 ANNOTATIONS_DIR = "annotations"  # the standard layout: annotations/instances_<subset>.json
 INSTANCES_FILE = re.compile(r"instances_(.+)\.json")
 IMAGES_DIR = "images"
-IMAGES_PARAM = "images"
 KEY = "coco"  # where a record and its boxes keep their COCO fields
 DOCUMENT = "COCO annotation file"
 
@@ -310,9 +310,6 @@ def _id_order(value: Any) -> tuple[int, Any, str]:
 
 # instantiating ----------------------------------------------------------------------------
 
-LAYOUT_PARAM = "layout"
-STANDARD = "standard"  # annotations/instances_<subset>.json + images/<subset>/
-SINGLE_FILE = "single-file"  # annotations.json + images/
 DEFAULT_SUBSET = "default"  # the subset of objects without a split (as Datumaro names it)
 INFO = {"description": "Written by ldb"}
 
@@ -531,23 +528,3 @@ def _document(
         "annotations": annotations,
         "categories": categories,
     }
-
-
-COCO = Format(
-    name="coco",
-    aliases=(),
-    params={
-        IMAGES_PARAM: "folder holding the images (default: beside the COCO file, or its images/)",
-        LAYOUT_PARAM: Param(
-            f"instantiate: {STANDARD} (annotations/instances_<split>.json, images/<split>/) "
-            f"or {SINGLE_FILE} (annotations.json, images/)",
-            STANDARD,
-        ),
-        **CLASS_PARAMS,
-        **SPLIT_PARAMS,
-    },
-    parse=parse,
-    description="A COCO detection/segmentation JSON (images, annotations, categories), images.",
-    export=export,
-    carries=("boxes", "masks"),
-)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError, ObjectNotFoundError
-from ldb_clone.formats.base import Format, IndexItem, ParseContext, all_entries
+from ldb_clone.formats.base import IndexItem, ParseContext, all_entries
 from ldb_clone.formats.exporting import (
     ExportContext,
     ExportItem,
@@ -26,17 +26,15 @@ from ldb_clone.formats.exporting import (
     OutFile,
     dump_annotation,
 )
-from ldb_clone.formats.label_studio_config import FILE_NAME as CONFIG_FILE
-from ldb_clone.formats.label_studio_config import LabelConfig
-from ldb_clone.formats.label_studio_predictions import PARAMS as PREDICTION_PARAMS
-from ldb_clone.formats.label_studio_predictions import LabelsAs, refuse_on_index
-from ldb_clone.formats.label_studio_urls import (
+from ldb_clone.formats.label_studio.config import FILE_NAME as CONFIG_FILE
+from ldb_clone.formats.label_studio.config import LabelConfig
+from ldb_clone.formats.label_studio.predictions import LabelsAs, refuse_on_index
+from ldb_clone.formats.label_studio.urls import (
     LOCAL_FILES_ROOT,
     URL_PREFIX,
     ObjectUrls,
     is_local_path,
 )
-from ldb_clone.formats.label_studio_urls import PARAMS as URL_PARAMS
 from ldb_clone.fs import FileEntry, Listing
 from ldb_clone.hashing import ID_KEYS, is_hex_id
 
@@ -108,7 +106,7 @@ def _search(path_key: str, task: dict[str, Any], where: str) -> Any:
 def tasks_in(doc: Any, url: str) -> list[dict[str, Any]]:
     """The tasks of a parsed export: an array of tasks, one task, or a JSON_MIN export
     (read as the tasks it stands for)."""
-    from ldb_clone.formats.label_studio_min import is_min_record, task_of
+    from ldb_clone.formats.label_studio.json_min import is_min_record, task_of
 
     tasks = doc if isinstance(doc, list) else [doc]
     result = []
@@ -189,7 +187,7 @@ def locate(
     its data file). The URLs of unknown objects are looked up together (remote ones
     concurrently); Label Studio URLs are mapped to storage first (see ``label_studio_urls``), and
     a text held in the task is kept as a file (``ParseContext.store_text``)."""
-    from ldb_clone.formats.label_studio_urls import storage_candidates
+    from ldb_clone.formats.label_studio.urls import storage_candidates
 
     known = ctx.known_objects({ref.given_id for ref in refs if ref.given_id})
     urls: dict[int, list[str]] = {}
@@ -320,7 +318,7 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
 def looks_like_label_studio(doc: Any) -> bool:
     """True for a task or a non-empty array of tasks (objects with a 'data' object), or
     a JSON_MIN export (see ``label_studio_min``)."""
-    from ldb_clone.formats.label_studio_min import is_min_record
+    from ldb_clone.formats.label_studio.json_min import is_min_record
 
     tasks = doc if isinstance(doc, list) else [doc]
     return bool(tasks) and all(
@@ -333,7 +331,7 @@ def looks_like_label_studio(doc: Any) -> bool:
 def is_text_task(value: Any) -> bool:
     """A Label Studio task (or JSON_MIN record) of a text: ``data.text`` is a string and
     it names no image."""
-    from ldb_clone.formats.label_studio_min import is_min_record
+    from ldb_clone.formats.label_studio.json_min import is_min_record
 
     data = value if is_min_record(value) else value.get("data") if isinstance(value, dict) else None
     return isinstance(data, dict) and isinstance(data.get("text"), str) and "image" not in data
@@ -479,13 +477,3 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     plan.extra.append(OutFile("annotations.json", dump_annotation(tasks)))
     plan.extra.append(OutFile(CONFIG_FILE, config.xml().encode("utf-8")))
     return plan
-
-
-LABEL_STUDIO = Format(
-    name="label-studio",
-    params={**URL_PARAMS, **PREDICTION_PARAMS},
-    parse=parse,
-    description="A Label Studio JSON or JSON_MIN export: each task one object's annotation.",
-    export=export,
-    carries=("labels", "boxes", "spans"),
-)

@@ -15,19 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldb_clone.errors import FormatError
-
-AS = "as"
-MODEL_VERSION = "model-version"
-ANNOTATIONS = "annotations"
-PREDICTIONS = "predictions"
-DEFAULT_MODEL_VERSION = "ldb"
-
-PARAMS = {
-    AS: f"{ANNOTATIONS} (default: finished labels) or {PREDICTIONS} (pre-annotations for "
-    "labellers to check, with score from the confidence)",
-    MODEL_VERSION: f"the predictions' model_version (with -p {AS}={PREDICTIONS}; default "
-    f"{DEFAULT_MODEL_VERSION})",
-}
+from ldb_clone.formats.label_studio import (
+    ANNOTATIONS,
+    AS,
+    DEFAULT_MODEL_VERSION,
+    MODEL_VERSION,
+    PREDICTIONS,
+)
 
 
 def refuse_on_index(params: dict[str, str]) -> None:
