@@ -23,7 +23,7 @@ def test_formats_json_lists_every_format_from_its_declaration():
 
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert sorted(rows) == sorted(formats.FORMATS)
+    assert sorted(rows) == sorted(formats.names())
     assert rows["voc"]["aliases"] == ["pascal-voc", "voc-detection"]
     assert rows["voc"]["index"] and rows["voc"]["instantiate"]
     assert rows["voc"]["carries"] == ["boxes"]
@@ -49,11 +49,14 @@ def test_formats_text_shows_aliases_parameters_and_defaults():
     assert "  -p images=...: folder holding the images" in result.stdout
 
 
-def test_aliases_come_from_the_registry_table_once():
-    for name in formats.FORMATS:
-        fmt = formats.get_format(name)
-        expected = [alias for alias, full in formats.ALIASES.items() if full == name]
-        assert list(fmt.aliases) == expected, name
+def test_aliases_come_from_the_declarations_once():
+    seen: dict[str, str] = {}
+    for fmt in formats.all_formats():
+        for alias in fmt.aliases:
+            assert alias not in seen, (alias, fmt.name, seen.get(alias))
+            seen[alias] = fmt.name
+            assert formats.canonical_name(alias) == fmt.name
+    assert formats.canonical_name("auto") == formats.AUTO
 
 
 @pytest.mark.parametrize("spelling", ["voc", "VOC", "pascal-voc", "pascal_voc", "voc_detection"])
@@ -68,7 +71,7 @@ def test_format_option_help_names_every_format(command):
         for p in typer.main.get_command(app).commands[command].params
         if "--format" in getattr(p, "opts", ())
     )
-    for name in formats.FORMATS:
+    for name in formats.names():
         assert formats.short_name(name) in option.help, (command, name)
     assert "ldb formats" in option.help
 
