@@ -97,13 +97,8 @@ def _load(dotted: str, name: str) -> Format:
         raise FormatError(f"Unable to load format {name!r}: {exc}") from exc
 
 
-def register(fmt: Format) -> None:
-    """Add a format (a name or alias already taken keeps its first owner)."""
-    _registry()
-    _add(fmt)
-
-
 def _add(fmt: Format) -> None:
+    """Register a format; a name or alias already taken keeps its first owner."""
     _formats.setdefault(fmt.name, fmt)
     for alias in fmt.aliases:
         _aliases.setdefault(alias, fmt.name)

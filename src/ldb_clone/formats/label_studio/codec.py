@@ -185,7 +185,7 @@ def locate(
 ) -> Iterator[tuple[TaskRef, str | None, FileEntry | None]]:
     """(task, object id, None) for a task naming a known object id, else (task, None,
     its data file). The URLs of unknown objects are looked up together (remote ones
-    concurrently); Label Studio URLs are mapped to storage first (see ``label_studio_urls``), and
+    concurrently); Label Studio URLs are mapped to storage first (see ``urls``), and
     a text held in the task is kept as a file (``ParseContext.store_text``)."""
     from ldb_clone.formats.label_studio.urls import storage_candidates
 
@@ -317,7 +317,7 @@ def parse(ctx: ParseContext, listings: list[Listing]) -> Iterator[IndexItem]:
 
 def looks_like_label_studio(doc: Any) -> bool:
     """True for a task or a non-empty array of tasks (objects with a 'data' object), or
-    a JSON_MIN export (see ``label_studio_min``)."""
+    a JSON_MIN export (see ``json_min``)."""
     from ldb_clone.formats.label_studio.json_min import is_min_record
 
     tasks = doc if isinstance(doc, list) else [doc]
@@ -433,7 +433,7 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     Label Studio (prediction ids from a Label Studio export, which it cannot import back,
     are dropped and counted), and ``label_config.xml``, the labelling config those tasks
     need. Annotations of other formats go through the converters of
-    ``formats.LABEL_STUDIO_CONVERTERS``. Objects are named as ``label_studio_urls``
+    ``formats.LABEL_STUDIO_CONVERTERS``. Objects are named as ``urls``
     says; ``-p as=predictions`` writes labels as predictions."""
     urls = ObjectUrls.from_params(ctx.params)
     labels_as = LabelsAs.from_params(ctx.params)

@@ -2,8 +2,8 @@
 beside it its annotation, a document in the text-annotator schema stored as it is.
 
 Every document is checked against the schema and against its text before anything is
-indexed (see ``text_document``). A Label Studio export of text tasks (a ``.json`` with no
-``.txt`` beside it) is converted back into documents (see ``text_label_studio``), and
+indexed (see ``document``). A Label Studio export of text tasks (a ``.json`` with no
+``.txt`` beside it) is converted back into documents (see ``label_studio``), and
 ``to_label_studio_task`` lets ``instantiate -m label-studio`` write documents as tasks.
 """
 
