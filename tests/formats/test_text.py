@@ -13,6 +13,7 @@ import pytest
 
 from ldb_clone import formats
 from ldb_clone.errors import FormatError, LdbError
+from ldb_clone.formats import label_studio as label_studio_declaration
 from ldb_clone.formats.exporting import ExportContext, ExportItem
 from ldb_clone.formats.label_studio import codec as label_studio
 from ldb_clone.formats.text.document import key_texts, validate, validator
@@ -999,7 +1000,9 @@ def _accept(ctx, item):
 
 def test_label_studio_converters_are_asked_in_order(monkeypatch):
     mine = [f"{__name__}:_decline", f"{__name__}:_accept"]
-    monkeypatch.setattr(formats, "LABEL_STUDIO_CONVERTERS", mine + formats.LABEL_STUDIO_CONVERTERS)
+    monkeypatch.setattr(
+        label_studio_declaration, "CONVERTERS", mine + label_studio_declaration.CONVERTERS
+    )
     CONVERTER_CALLS.clear()
     item = ExportItem("ab" * 16, {"label": 1}, True, "/x.txt", "x.txt")
 
@@ -1010,7 +1013,7 @@ def test_label_studio_converters_are_asked_in_order(monkeypatch):
 
 
 def test_unknown_converter_is_an_error(monkeypatch):
-    monkeypatch.setattr(formats, "LABEL_STUDIO_CONVERTERS", ["no_such_module:convert"])
+    monkeypatch.setattr(label_studio_declaration, "CONVERTERS", ["no_such_module:convert"])
     item = ExportItem("ab" * 16, {"label": 1}, True, "/x.txt", "x.txt")
 
     with pytest.raises(FormatError, match=r"Unable to load Label Studio converter"):

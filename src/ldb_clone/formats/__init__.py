@@ -39,13 +39,6 @@ BUILTIN: tuple[str, ...] = (
     "ldb_clone.formats.yolo:YOLO",
     "ldb_clone.formats.voc:VOC",
 )
-# What the label-studio exporter asks, in order, before it requires a Label Studio task:
-# "module:function" (imported on first use), each (ExportContext, ExportItem) -> the
-# task made of an annotation of another format, or None when it is not one.
-LABEL_STUDIO_CONVERTERS: list[str] = [
-    "ldb_clone.formats.text.codec:to_label_studio_task",
-    "ldb_clone.formats.convert:to_label_studio_task",  # labels and boxes (formats.shapes)
-]
 # An SQLite condition on an annotation's JSON ``value`` column for the annotations a
 # format stores for objects that are not labelled yet (ldb status counts them as
 # unlabelled). Kept here, not in the format modules, so that status imports none.

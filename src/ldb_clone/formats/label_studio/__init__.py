@@ -38,6 +38,14 @@ PREDICTION_PARAMS = {
     f"{DEFAULT_MODEL_VERSION})",
 }
 
+# What the exporter asks, in order, before it requires a Label Studio task:
+# "module:function" (imported on first use), each (ExportContext, ExportItem) -> the
+# task made of an annotation of another format, or None when it is not one.
+CONVERTERS: list[str] = [
+    "ldb_clone.formats.text.codec:to_label_studio_task",
+    "ldb_clone.formats.convert:to_label_studio_task",  # labels and boxes (formats.shapes)
+]
+
 
 def detect(ctx: ParseContext, listings: list[Listing]) -> bool:
     """JSON files alone, the first of them Label Studio tasks."""

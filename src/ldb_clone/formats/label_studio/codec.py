@@ -354,10 +354,10 @@ def _converter(dotted: str) -> Callable[[ExportContext, ExportItem], dict[str, A
 
 def converted_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any] | None:
     """The task the first converter that knows the annotation makes of it (see
-    ``formats.LABEL_STUDIO_CONVERTERS``), or None."""
-    from ldb_clone.formats import LABEL_STUDIO_CONVERTERS
+    ``formats.label_studio.CONVERTERS``), or None."""
+    from ldb_clone.formats.label_studio import CONVERTERS
 
-    for dotted in LABEL_STUDIO_CONVERTERS:
+    for dotted in CONVERTERS:
         task = _converter(dotted)(ctx, item)
         if task is not None:
             return task
@@ -433,7 +433,7 @@ def export(ctx: ExportContext, items: list[ExportItem]) -> ExportPlan:
     Label Studio (prediction ids from a Label Studio export, which it cannot import back,
     are dropped and counted), and ``label_config.xml``, the labelling config those tasks
     need. Annotations of other formats go through the converters of
-    ``formats.LABEL_STUDIO_CONVERTERS``. Objects are named as ``urls``
+    ``formats.label_studio.CONVERTERS``. Objects are named as ``urls``
     says; ``-p as=predictions`` writes labels as predictions."""
     urls = ObjectUrls.from_params(ctx.params)
     labels_as = LabelsAs.from_params(ctx.params)
