@@ -806,3 +806,16 @@ def index(
         instance, reporter, add_tags, annotation_update, ephemeral_remote, dry_run=dry_run
     )
     return indexer.run(paths, fmt, params)
+
+
+def unindex(instance: Instance, object_ids: Sequence[str]) -> int:
+    """Remove objects from the index; return how many were removed. Objects in saved
+    datasets stay (their versions would lose members): naming one is an error."""
+    saved = instance.catalog.datasets_containing(object_ids)
+    if saved:
+        oid, names = next(iter(sorted(saved.items())))
+        more = f" (and {len(saved) - 1} more objects)" if len(saved) > 1 else ""
+        raise LdbError(
+            f"Data object id:{oid} is contained in saved datasets: {', '.join(names)}{more}"
+        )
+    return instance.catalog.unindex(object_ids)

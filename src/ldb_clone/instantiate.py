@@ -712,3 +712,15 @@ def _instantiate_remote(
                     raise target_error(f"{url}/{rel}", fs_options, exc) from exc
     result.target = url
     return result
+
+
+def summary_text(
+    result: InstantiateResult, fmt: str, heading: str = "Copied dataset to workspace."
+) -> str:
+    """The summary as upstream prints it: after the blank line its progress bar leaves on
+    stdout (it has a bar for every format but label-studio, which writes one file)."""
+    from ldb_clone.formats import canonical_name
+
+    if result.dry_run or canonical_name(fmt) == "label-studio":
+        return result.summary(heading)
+    return "\n" + result.summary(heading)
