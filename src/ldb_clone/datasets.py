@@ -8,10 +8,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ldb_clone.errors import LdbError, SelectionError
 from ldb_clone.faults import crash_point
 from ldb_clone.instance import Instance, current_user
+from ldb_clone.reporting import Reporter
 from ldb_clone.selection import ROOT, Member, current_members
 from ldb_clone.transforms import TransformUpdate, apply_update, default_set, mapping_text
 from ldb_clone.workspace import (
@@ -22,6 +24,9 @@ from ldb_clone.workspace import (
     now_iso,
     prepare_directory,
 )
+
+if TYPE_CHECKING:
+    from ldb_clone.indexing import IndexResult
 
 DATASET_REF = re.compile(r"^ds:((?:\.temp\.)?[A-Za-z0-9_\-:+.]*?[A-Za-z0-9_\-:+])(?:\.v(\d+))?$")
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -513,16 +518,21 @@ def delete_datasets(instance: Instance, identifiers: Sequence[str]) -> list[str]
 
 
 def add_indexed(
-    instance: Instance, ws: Workspace, object_ids: Iterable[str], transforms: dict
+    instance: Instance, ws: Workspace, result: IndexResult, reporter: Reporter, where: str
 ) -> AddResult:
-    """``index --add``: add indexed objects with their current annotations to the
-    workspace; ``transforms`` (object id -> transform ids) are the sets the index run
-    gave some of them (annotation-only files that name transforms)."""
+    """``index --add ws:DIR``: add the objects an index run found, with their current
+    annotations, to the workspace ``ws`` (at ``where``), and say so. Objects the run gave
+    transform sets (annotation-only files that name transforms) bring them."""
     members = [
-        replace(m, transforms=transforms[m.object_id]) if m.object_id in transforms else m
-        for m in current_members(instance, object_ids)
+        replace(m, transforms=result.transforms[m.object_id])
+        if m.object_id in result.transforms
+        else m
+        for m in current_members(instance, result.object_ids)
     ]
-    return add_members(instance, ws, members)
+    added = add_members(instance, ws, members)
+    reporter.echo("")
+    reporter.echo(f"Added {added.changed} data objects to ds:{ws.dataset_name} at {where}")
+    return added
 
 
 def dataset_identity(instance: Instance, sources: Sequence[str] | None) -> tuple[str, int] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,28 +79,35 @@ def index(
     from ldb_clone.datasets import add_indexed
     from ldb_clone.indexing import index
 
-    check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
-    check_index_format(fmt)
+    options = _index_options(fmt, param, add_tags, annotation_update, ephemeral_remote, dry_run)
     progress = reporter(to_stderr=json_out)
     with held_workspace(None if dry_run else workspace_dir(add_to)) as ws:
         instance = open_default()
-        result = index(
-            instance,
-            paths,
-            fmt,
-            parse_params(param),
-            add_tags or (),
-            annotation_update,
-            ephemeral_remote,
-            progress,
-            dry_run=dry_run,
-        )
+        result = index(instance, paths, reporter=progress, **options)
         if ws is not None:
-            added = add_indexed(instance, ws, result.object_ids, result.transforms)
-            progress.echo(
-                f"\nAdded {added.changed} data objects to ds:{ws.dataset_name} at {add_to}"
-            )
+            add_indexed(instance, ws, result, progress, add_to)
     emit(json_out, result)
+
+
+def _index_options(
+    fmt: str,
+    param: list[str] | None,
+    add_tags: list[str] | None,
+    annotation_update: str | None,
+    ephemeral_remote: bool,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The keyword arguments of ``indexing.index()``, checked."""
+    check_choice(annotation_update, ("replace", "merge"), "--annotation-update")
+    check_index_format(fmt)
+    return {
+        "fmt": fmt,
+        "params": parse_params(param),
+        "add_tags": add_tags or (),
+        "annotation_update": annotation_update,
+        "ephemeral_remote": ephemeral_remote,
+        "dry_run": dry_run,
+    }
 
 
 @command(cls=SelectionCommand)

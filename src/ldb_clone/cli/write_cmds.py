@@ -34,6 +34,17 @@ from ldb_clone.cli.options import (
 from ldb_clone.cli.output import emit, reporter
 from ldb_clone.errors import LdbError
 
+# upstream's get announces the add but prints no add counts
+GET_ANNOUNCEMENT = "Adding to working dataset...\nInstantiating data...\n"
+
+
+def _check_write_args(ctx: click.Context, fmt: str, option: list[str] | None, target: str) -> None:
+    """Usage errors found before anything is read: the format, ``--apply`` given more
+    than once, and (for get) ``-o`` with a local target."""
+    check_write_format(fmt)
+    check_target_options(option, target)
+    apply_command(ctx)
+
 
 def _write_options(
     ctx: click.Context, target: str, param: list[str] | None, option: list[str] | None, **flags
@@ -81,12 +92,11 @@ def instantiate_(
     from ldb_clone.datasets import dataset_identity
     from ldb_clone.instantiate import instantiate, summary_text
 
-    check_write_format(fmt)
-    apply_command(ctx)
+    _check_write_args(ctx, fmt, None, target)
     if not paths and not in_workspace():
         raise LdbError("Not in a workspace: give sources to instantiate (e.g. ds:root, ds:NAME)")
     instance, members = select(paths, ctx)
-    flags = {"preserve_paths": preserve_paths, "annotations_only": annotations_only, "link": link}
+    flags = dict(preserve_paths=preserve_paths, annotations_only=annotations_only, link=link)
     options = _write_options(ctx, target, param, option, force=force, dry_run=dry_run, **flags)
     dataset = dataset_identity(instance, paths)
     result = instantiate(instance, members, target, fmt, dataset=dataset, **options)
@@ -115,9 +125,8 @@ def get_(
     from ldb_clone.instantiate import instantiate, summary_text
     from ldb_clone.workspace import workspace_lock
 
-    check_write_format(fmt)
-    check_target_options(option, target)
-    apply_command(ctx)
+    _check_write_args(ctx, fmt, option, target)
+    flags = dict(preserve_paths=preserve_paths, annotations_only=annotations_only, link=link)
     sources = sources_or_default(ctx, paths, "ds:root")
     instance = open_or_quick_start()
     with workspace_lock(target):
@@ -125,13 +134,7 @@ def get_(
         emit(json_out, None, [staged] if staged else None)
         _, members = select(sources, ctx, auto_index=True, instance=instance)
         add_members(instance, ws, members, save=False)
-        # upstream's get announces the add but prints no add counts
-        emit(json_out, None, "Adding to working dataset...\nInstantiating data...\n")
-        flags = {
-            "preserve_paths": preserve_paths,
-            "annotations_only": annotations_only,
-            "link": link,
-        }
+        emit(json_out, None, GET_ANNOUNCEMENT)
         options = _write_options(ctx, target, param, option, clean=False, workspace=ws, **flags)
         dataset = dataset_identity(instance, sources)
         result = instantiate(instance, members, target, fmt, dataset=dataset, **options)
