@@ -161,7 +161,7 @@ def test_compare_and_format_diff(instance, pets, tmp_path, monkeypatch):
 
 def test_eval_text_and_records():
     rows = [("a" * 32, [{"x": 1}]), ("b" * 32, [None])]
-    assert format_eval(rows, False, None) == [
+    assert list(format_eval(rows, False, None)) == [
         f"id:{'a' * 32}",
         '{"x": 1}',
         "",
@@ -169,7 +169,7 @@ def test_eval_text_and_records():
         "null",
         "",
     ]
-    assert format_eval(rows, True, None) == ['{"x": 1}', "null"]
+    assert list(format_eval(rows, True, None)) == ['{"x": 1}', "null"]
     assert eval_records(rows, False) == [
         {"id": "a" * 32, "annotation": {"x": 1}},
         {"id": "b" * 32, "annotation": None},

@@ -304,14 +304,13 @@ def eval_records(rows: Sequence[tuple[str, list[Any]]], shown: bool) -> list[dic
 
 def format_eval(
     rows: Sequence[tuple[str, list[Any]]], json_only: bool, indent: int | str | None
-) -> list[str]:
+) -> Iterator[str]:
     """``eval``'s text: ``id:<hash>``, each value as JSON, a blank line; with
     ``json_only`` just the values."""
-    lines = []
     for oid, values in rows:
         if not json_only:
-            lines.append(f"id:{oid}")
-        lines.extend(dump_json(value, indent) for value in values)
+            yield f"id:{oid}"
+        for value in values:
+            yield dump_json(value, indent)
         if not json_only:
-            lines.append("")
-    return lines
+            yield ""

@@ -72,6 +72,16 @@ def select(
     return instance, select_filtered(instance, sources, filters, warn_to, auto_index, progress)
 
 
+def selected_ids(ctx: click.Context, sources: list[str]) -> list[str]:
+    """The object ids ``del`` removes: ``id:`` sources without filters are taken as
+    given (those in the index, as upstream), anything else is selected."""
+    from ldb_clone.selection import indexed_ids, source_kind
+
+    if not given_filters(ctx) and source_kind(sources) == "id":
+        return indexed_ids(open_default(), sources)
+    return [m.object_id for m in select(sources, ctx)[1]]
+
+
 def sources_or_default(ctx: click.Context, paths: list[str] | None, default: str | None):
     """Sources for add/del/get/unindex: given ones, else ``default`` when filters were
     given; neither is an error, as upstream."""

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from ldb_clone.cli.app import command
-from ldb_clone.cli.common import open_default, open_or_quick_start, select, sources_or_default
+from ldb_clone.cli.common import (
+    open_default,
+    open_or_quick_start,
+    select,
+    selected_ids,
+    sources_or_default,
+)
 from ldb_clone.cli.options import (
     CommitCommand,
     JsonOut,
@@ -82,16 +88,10 @@ def add(ctx: typer.Context, paths: Sources = None, json_out: JsonOut = False) ->
 def del_(ctx: typer.Context, paths: Sources = None, json_out: JsonOut = False) -> None:
     """Remove the selected objects from the working dataset."""
     from ldb_clone.datasets import delete_members
-    from ldb_clone.selection import indexed_ids, source_kind
     from ldb_clone.workspace import locked_workspace
 
     with locked_workspace(".") as ws:
-        sources = sources_or_default(ctx, paths, "ws:.")
-        if not filters(ctx) and source_kind(sources) == "id":
-            ids = indexed_ids(open_default(), sources)
-        else:
-            ids = [m.object_id for m in select(sources, ctx)[1]]
-        removed = delete_members(ws, ids)
+        removed = delete_members(ws, selected_ids(ctx, sources_or_default(ctx, paths, "ws:.")))
     name = f"ds:{ws.dataset_name}"
     emit(
         json_out,

@@ -21,7 +21,7 @@ from ldb_clone.cli.options import (
     recorded,
     shows,
 )
-from ldb_clone.cli.output import emit, print_json, print_lines, verbose, warn
+from ldb_clone.cli.output import emit, verbose, warn
 
 
 @command("list", cls=SelectionCommand)
@@ -87,10 +87,7 @@ def eval_(
         kept, shown = show_last_query(kept)
     instance, members = select(paths, ctx, warn_to=warn, filters=kept)
     rows = evaluate(instance, members, shown, warn=warn)
-    if json_records:
-        print_json(eval_records(rows, bool(shown)))
-    else:
-        print_lines(format_eval(rows, json_only, indent_value))
+    emit(json_records, eval_records(rows, bool(shown)), format_eval(rows, json_only, indent_value))
 
 
 @command("query", cls=JsonQueryCommand)
