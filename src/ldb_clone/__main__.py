@@ -7,11 +7,16 @@ imported, so that scripts probing the version start fast.
 import sys
 
 
+def print_version() -> None:
+    """``ldb --version``: answered here and by the app's ``-V`` option."""
+    from ldb_clone import __version__
+
+    print(f"ldb {__version__}")
+
+
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
-        from ldb_clone import __version__
-
-        print(f"ldb {__version__}")
+        print_version()
         return
     from ldb_clone.cli import main as cli_main
 

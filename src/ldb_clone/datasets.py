@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ldb_clone.errors import LdbError, SelectionError
 from ldb_clone.faults import crash_point
 from ldb_clone.instance import Instance, current_user
-from ldb_clone.selection import Member
+from ldb_clone.reporting import Reporter
+from ldb_clone.selection import ROOT, Member, current_members
 from ldb_clone.transforms import TransformUpdate, apply_update, default_set, mapping_text
 from ldb_clone.workspace import (
     Workspace,
@@ -21,6 +24,9 @@ from ldb_clone.workspace import (
     now_iso,
     prepare_directory,
 )
+
+if TYPE_CHECKING:
+    from ldb_clone.indexing import IndexResult
 
 DATASET_REF = re.compile(r"^ds:((?:\.temp\.)?[A-Za-z0-9_\-:+.]*?[A-Za-z0-9_\-:+])(?:\.v(\d+))?$")
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -426,27 +432,39 @@ def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]
     return resolve_snapshot(instance, source).members
 
 
-def diff(instance: Instance, old: Snapshot, new: Snapshot) -> list[DiffRow]:
-    """Additions, deletions and modifications from ``old`` to ``new``, by object id.
+def changes(old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+    """(kind, object id) for every object added (``+``), deleted (``-``) or modified
+    (``m``: its annotation or its transform set changed) from ``old`` to ``new``, by id."""
+    before, after = old.members, new.members
+    found = []
+    for oid in sorted(before.keys() | after.keys()):
+        if oid not in before:
+            found.append(("+", oid))
+        elif oid not in after:
+            found.append(("-", oid))
+        elif before[oid] != after[oid] or old.transforms.get(oid) != new.transforms.get(oid):
+            found.append(("m", oid))
+    return found
 
-    An object is modified when its annotation or its transform set changed.
-    """
+
+def count_changes(kinds: Iterable[str]) -> tuple[int, int, int]:
+    """(additions, deletions, modifications) among change kinds ``+``, ``-`` and ``m``."""
+    counts = Counter(kinds)
+    return counts["+"], counts["-"], counts["m"]
+
+
+def diff(instance: Instance, old: Snapshot, new: Snapshot) -> list[DiffRow]:
+    """Additions, deletions and modifications from ``old`` to ``new``, by object id,
+    with the annotation version numbers on each side."""
     before_members, after_members = old.members, new.members
     pairs = [(o, a) for o, a in before_members.items() if a]
     pairs += [(o, a) for o, a in after_members.items() if a]
     numbers = instance.catalog.version_numbers(pairs)
     rows = []
-    for oid in sorted(before_members.keys() | after_members.keys()):
+    for kind, oid in changes(old, new):
         before = numbers.get((oid, before_members[oid])) if before_members.get(oid) else None
         after = numbers.get((oid, after_members[oid])) if after_members.get(oid) else None
-        if oid not in before_members:
-            rows.append(DiffRow("+", oid, None, after))
-        elif oid not in after_members:
-            rows.append(DiffRow("-", oid, before, None))
-        elif before_members[oid] != after_members[oid] or old.transforms.get(
-            oid
-        ) != new.transforms.get(oid):
-            rows.append(DiffRow("m", oid, before, after))
+        rows.append(DiffRow(kind, oid, before, after))
     return rows
 
 
@@ -475,3 +493,74 @@ def pull(
             updated += 1
     ws.save()
     return current, updated, missing
+
+
+# what the command line asks for ----------------------------------------------------------
+
+
+def saved_dataset_refs(instance: Instance) -> list[str]:
+    """``ds:NAME.vN`` of the latest version of every saved dataset, by name."""
+    return [f"ds:{name}.v{latest}" for name, latest in instance.catalog.dataset_names()]
+
+
+def delete_datasets(instance: Instance, identifiers: Sequence[str]) -> list[str]:
+    """Delete whole datasets (every version) named ``ds:NAME``. Every name is checked
+    before any dataset is deleted; returns the names deleted."""
+    refs = [parse_ref(identifier) for identifier in identifiers]
+    for ref in refs:
+        if ref.version is not None:
+            raise DatasetError(f"Expected a dataset name without a version: {ref}")
+        if not instance.catalog.dataset_versions(ref.name):
+            raise DatasetError(f"Dataset not found: ds:{ref.name}")
+    for ref in refs:
+        instance.catalog.delete_dataset(ref.name)
+    return [f"ds:{ref.name}" for ref in refs]
+
+
+def add_indexed(
+    instance: Instance, ws: Workspace, result: IndexResult, reporter: Reporter, where: str
+) -> AddResult:
+    """``index --add ws:DIR``: add the objects an index run found, with their current
+    annotations, to the workspace ``ws`` (at ``where``), and say so. Objects the run gave
+    transform sets (annotation-only files that name transforms) bring them."""
+    members = [
+        replace(m, transforms=result.transforms[m.object_id])
+        if m.object_id in result.transforms
+        else m
+        for m in current_members(instance, result.object_ids)
+    ]
+    added = add_members(instance, ws, members)
+    reporter.echo("")
+    reporter.echo(f"Added {added.changed} data objects to ds:{ws.dataset_name} at {where}")
+    return added
+
+
+def dataset_identity(instance: Instance, sources: Sequence[str] | None) -> tuple[str, int] | None:
+    """(name, version) of the one dataset being written, for formats that record it:
+    ``ds:NAME[.vN]`` (the latest version without one), or the workspace's dataset (the
+    version it was staged from or last committed, 1 if never committed); else None.
+    No sources means the workspace in the current directory, when there is one."""
+    if not sources:
+        sources = ["ws:."] if is_workspace(Path(".")) else []
+    if len(sources) != 1:
+        return None
+    source = sources[0]
+    if source.startswith("ws:"):
+        ws = load_workspace(source[3:] or ".")
+        return ws.dataset_name, ws.parent or 1
+    if not source.startswith("ds:") or source == ROOT:
+        return None
+    ref = parse_ref(source)
+    return ref.name, ref.version or version_record(instance, ref)["version"]
+
+
+def format_pull(dataset_name: str, version: int | None, counts: tuple[int, int, int]) -> str:
+    """``ldb pull``'s summary, as upstream prints it (ending with a blank line)."""
+    done, updated, missing = counts
+    return (
+        f"Updating to {'latest version' if version is None else f'v{version}'}\n\n"
+        f"ds:{dataset_name}\n"
+        f"  Already up-to-date: {done:8d}\n"
+        f"  New updates:        {updated:8d}\n"
+        f"  Missing version:    {missing:8d}\n"
+    )

@@ -22,6 +22,7 @@ from ldb_clone.fs import LOCAL, join_url
 from ldb_clone.instance import Instance
 from ldb_clone.plugins import USER_FILTERS_DIR, run_plugin
 from ldb_clone.selection import ROOT, Member, select_members
+from ldb_clone.tagging import split_tags
 
 FILTER_KINDS = (
     "query",
@@ -55,11 +56,12 @@ class Filter:
 
 
 def parse_tag_list(text: str) -> list[str]:
-    tags = [t.strip() for t in text.split(",")]
-    for tag in tags:
-        if not re.fullmatch(r"[^\s,]+", tag):
-            raise FilterError(f"Invalid tag list {text!r}: tags are non-empty, without spaces")
-    return tags
+    try:
+        return split_tags(text)
+    except LdbError:
+        raise FilterError(
+            f"Invalid tag list {text!r}: tags are non-empty, without spaces"
+        ) from None
 
 
 def validate(filters: Sequence[Filter]) -> list[Filter]:

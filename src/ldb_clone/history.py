@@ -9,11 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ldb_clone.datasets import DiffRow, Snapshot
+from ldb_clone.datasets import (
+    DiffRow,
+    Snapshot,
+    count_changes,
+    diff,
+    parent_snapshot,
+    resolve_snapshot,
+)
 from ldb_clone.filters import Filter, Pipeline
 from ldb_clone.instance import Instance
 from ldb_clone.selection import Member
 from ldb_clone.terminal_text import printable
+from ldb_clone.views import left_truncate
+from ldb_clone.workspace import load_workspace
 
 MISSING: Any = object()  # a key or list item one side does not have
 TRANSFORMS_PATH = "(transforms)"  # diff -p's line for a changed transform set
@@ -238,3 +247,87 @@ def modification_details(
     for oid, change in transform_changes(instance, modified, old, new).items():
         details[oid].append(change)
     return details
+
+
+@dataclass(slots=True)
+class DiffReport:
+    """What ``ldb diff`` found: the changes, and for modified objects (with ``-p``) what
+    changed inside their annotations and transform sets."""
+
+    rows: list[DiffRow]
+    details: dict[str, list[ValueChange]]
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        return count_changes(r.kind for r in self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        additions, deletions, modifications = self.counts
+        return {
+            "additions": additions,
+            "deletions": deletions,
+            "modifications": modifications,
+            "changes": [self._row_json(r) for r in self.rows],
+        }
+
+    def _row_json(self, r: DiffRow) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "change": r.kind,
+            "id": r.object_id,
+            "old": r.old_version,
+            "new": r.new_version,
+        }
+        if r.object_id in self.details:
+            data["annotation"] = [c.to_json() for c in self.details[r.object_id]]
+        return data
+
+
+def compare(
+    instance: Instance,
+    first: str | None = None,
+    second: str | None = None,
+    filters: Sequence[Filter] = (),
+    warn: Callable[[str], None] | None = None,
+    details: bool = False,
+) -> DiffReport:
+    """``ldb diff``: the workspace in the current directory against the version it was
+    staged from (no sides given), ``first`` against that workspace, or ``first`` against
+    ``second``. ``filters`` keep the changes of matching objects (``filter_changes``);
+    ``details`` adds what changed inside each modified annotation."""
+    if first is None:
+        old = parent_snapshot(instance, load_workspace("."))
+        new = resolve_snapshot(instance, "ws:.")
+    else:
+        old = resolve_snapshot(instance, first)
+        new = resolve_snapshot(instance, second or "ws:.")
+    rows = filter_changes(instance, diff(instance, old, new), old, new, filters, warn)
+    changed = modification_details(instance, rows, old, new) if details else {}
+    return DiffReport(rows, changed)
+
+
+def format_diff(
+    instance: Instance, report: DiffReport, summary: bool = False, full_paths: bool = False
+) -> Iterator[str]:
+    """``ldb diff``'s text, as upstream: one line per change (kind, id, annotation
+    versions, path cut to 36 characters unless ``full_paths``), then the counts;
+    ``summary``: the counts only; nothing when nothing changed."""
+    if not summary and report.rows:
+        infos = instance.catalog.object_infos([r.object_id for r in report.rows])
+        for r in report.rows:
+            info = infos.get(r.object_id)
+            path = printable(info.path if info and info.path else "")
+            shown = path if full_paths else left_truncate(path, 36)
+            if r.kind == "m":
+                annot = f"{r.old_version or '-'} -> {r.new_version or '-'}"
+            else:
+                annot = str((r.new_version if r.kind == "+" else r.old_version) or "-")
+            yield f"{r.kind} id:{r.object_id:35} {annot:12} {shown}"
+            for change in report.details.get(r.object_id, []):
+                yield f"    {change.format()}"
+    additions, deletions, modifications = report.counts
+    if additions or deletions or modifications:
+        if not summary:
+            yield ""
+        yield f"  Additions (+): {additions:8}"
+        yield f"  Deletions (-): {deletions:8}"
+        yield f"  Modifications (m): {modifications:4}"

@@ -46,12 +46,12 @@ from ldb_clone.storage import (
     store_in_read_add,
 )
 from ldb_clone.strict_json import value_problem
+from ldb_clone.tagging import parse_tags
 
 BATCH_SIZE = 2000
 OBJECT_KIND = "object"
 JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
-TAG_PATTERN = re.compile(r"^[^\s,]+$")
 GLOB_PREFIX = re.compile(r"[*?\[]")
 MEMORY_PREFIX = "index-memory:"  # settings keys of ParseContext.remember
 INLINE_TEXT_FOLDER = "label-studio-text"  # texts held in tasks, kept in read-add storage
@@ -117,20 +117,6 @@ class IndexResult:
         data = asdict(self)
         del data["object_ids"], data["transforms"]
         return data
-
-
-def parse_tags(values: Iterable[str]) -> list[str]:
-    """Comma-separated tag lists -> sorted unique tags; a tag may not contain spaces."""
-    tags = set()
-    for value in values:
-        for tag in value.split(","):
-            tag = tag.strip()
-            if not TAG_PATTERN.match(tag):
-                raise LdbError(
-                    f"Invalid tag: {tag!r} (tags are non-empty, without spaces or commas)"
-                )
-            tags.add(tag)
-    return sorted(tags)
 
 
 class _Context:
@@ -817,3 +803,16 @@ def index(
         instance, reporter, add_tags, annotation_update, ephemeral_remote, dry_run=dry_run
     )
     return indexer.run(paths, fmt, params)
+
+
+def unindex(instance: Instance, object_ids: Sequence[str]) -> int:
+    """Remove objects from the index; return how many were removed. Objects in saved
+    datasets stay (their versions would lose members): naming one is an error."""
+    saved = instance.catalog.datasets_containing(object_ids)
+    if saved:
+        oid, names = next(iter(sorted(saved.items())))
+        more = f" (and {len(saved) - 1} more objects)" if len(saved) > 1 else ""
+        raise LdbError(
+            f"Data object id:{oid} is contained in saved datasets: {', '.join(names)}{more}"
+        )
+    return instance.catalog.unindex(object_ids)

@@ -712,3 +712,15 @@ def _instantiate_remote(
                     raise target_error(f"{url}/{rel}", fs_options, exc) from exc
     result.target = url
     return result
+
+
+def summary_text(
+    result: InstantiateResult, fmt: str, heading: str = "Copied dataset to workspace."
+) -> str:
+    """The summary as upstream prints it: after the blank line its progress bar leaves on
+    stdout (for the formats that declare ``export_progress_bar``)."""
+    from ldb_clone.formats import get_format
+
+    if result.dry_run or not get_format(fmt).export_progress_bar:
+        return result.summary(heading)
+    return "\n" + result.summary(heading)

@@ -7,13 +7,29 @@ kept sorted and unique.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ldb_clone.errors import LdbError
-from ldb_clone.indexing import parse_tags
 from ldb_clone.instance import Instance
+
+TAG_PATTERN = re.compile(r"^[^\s,]+$")
+
+
+def split_tags(text: str) -> list[str]:
+    """One comma-separated tag list, in order; a tag is non-empty, without spaces."""
+    tags = [tag.strip() for tag in text.split(",")]
+    for tag in tags:
+        if not TAG_PATTERN.match(tag):
+            raise LdbError(f"Invalid tag: {tag!r} (tags are non-empty, without spaces or commas)")
+    return tags
+
+
+def parse_tags(values: Iterable[str]) -> list[str]:
+    """Comma-separated tag lists (``--add-tags a,b --add-tags c``) -> sorted unique tags."""
+    return sorted({tag for value in values for tag in split_tags(value)})
 
 
 @dataclass(frozen=True, slots=True)

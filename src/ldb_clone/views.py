@@ -269,21 +269,6 @@ class Status:
         return "\n".join(lines)
 
 
-def collection_changes(old: Any, new: Any) -> tuple[int, int, int]:
-    """(additions, deletions, modifications) going from snapshot ``old`` to ``new``
-    (``datasets.Snapshot``: members and transform mapping)."""
-    before, after = old.members, new.members
-    additions = sum(1 for oid in after if oid not in before)
-    deletions = sum(1 for oid in before if oid not in after)
-    modifications = sum(
-        1
-        for oid, aid in after.items()
-        if oid in before
-        and (before[oid] != aid or old.transforms.get(oid) != new.transforms.get(oid))
-    )
-    return additions, deletions, modifications
-
-
 def status_of(name: str, members: Sequence[Member], instance: Instance | None = None) -> Status:
     """Counts for ``ldb status``. With ``instance``, annotations that their format declares
     unlabelled (a platform image whose ``annotation`` is null) count as unlabelled."""
@@ -307,3 +292,25 @@ def count_unlabelled(instance: Instance, members: Sequence[Member]) -> int:
     ids = {m.annotation_id for m in members if m.annotation_id}
     matching = instance.catalog.annotations_matching(ids, condition, ())
     return sum(1 for m in members if m.annotation_id in matching) if matching else 0
+
+
+def eval_records(rows: Sequence[tuple[str, list[Any]]], shown: bool) -> list[dict[str, Any]]:
+    """``eval --json-records``: {id, values} per object with show queries, else
+    {id, annotation}."""
+    if shown:
+        return [{"id": oid, "values": values} for oid, values in rows]
+    return [{"id": oid, "annotation": values[0]} for oid, values in rows]
+
+
+def format_eval(
+    rows: Sequence[tuple[str, list[Any]]], json_only: bool, indent: int | str | None
+) -> Iterator[str]:
+    """``eval``'s text: ``id:<hash>``, each value as JSON, a blank line; with
+    ``json_only`` just the values."""
+    for oid, values in rows:
+        if not json_only:
+            yield f"id:{oid}"
+        for value in values:
+            yield dump_json(value, indent)
+        if not json_only:
+            yield ""
