@@ -798,7 +798,19 @@ class SQLiteCatalog:
             f"WHERE o.id {IN_IDS}",
             (_ids(object_ids),),
         )
-        return {row[0]: ObjectInfo(*row) for row in rows}
+        return {
+            row[0]: ObjectInfo(
+                *row[:8],
+                size=row[8],
+                mtime_ns=row[9],
+                atime_ns=row[10],
+                ctime_ns=row[11],
+                mode=row[12],
+                uid=row[13],
+                gid=row[14],
+            )
+            for row in rows
+        }
 
     def object_paths(self, object_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """object id -> every (protocol, path) it was indexed at, oldest first."""
