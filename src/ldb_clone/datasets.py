@@ -6,11 +6,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ldb_clone.errors import LdbError, SelectionError
+from ldb_clone.errors import LdbError, NotIndexedError, SelectionError
 from ldb_clone.faults import crash_point
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.reporting import Reporter
@@ -26,6 +26,7 @@ from ldb_clone.workspace import (
 )
 
 if TYPE_CHECKING:
+    from ldb_clone.catalog import DatasetVersion
     from ldb_clone.indexing import IndexResult
 
 DATASET_REF = re.compile(r"^ds:((?:\.temp\.)?[A-Za-z0-9_\-:+.]*?[A-Za-z0-9_\-:+])(?:\.v(\d+))?$")
@@ -65,7 +66,7 @@ def collection_id(instance: Instance, members: dict[str, str | None]) -> str:
     return instance.hasher.bytes_digest(text.encode("utf-8"))
 
 
-def version_record(instance: Instance, ref: DatasetRef) -> dict:
+def chosen_version(instance: Instance, ref: DatasetRef) -> DatasetVersion:
     """The catalog's record of ``ds:name[.vN]`` (the latest without a version)."""
     versions = instance.catalog.dataset_versions(ref.name)
     if not versions:
@@ -78,13 +79,18 @@ def version_record(instance: Instance, ref: DatasetRef) -> dict:
         )
     else:
         chosen = versions[ref.version - 1]
-    return {**chosen, "name": ref.name}
+    return chosen
+
+
+def version_record(instance: Instance, ref: DatasetRef) -> dict[str, Any]:
+    """``chosen_version`` as a dict with the dataset's ``name`` too."""
+    return {**asdict(chosen_version(instance, ref)), "name": ref.name}
 
 
 def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str, str | None]]:
     """(version number, members) of ``ds:name[.vN]`` (the latest without a version)."""
-    record = version_record(instance, ref)
-    return record["version"], instance.catalog.collection_members(record["collection"])
+    record = chosen_version(instance, ref)
+    return record.version, instance.catalog.collection_members(record.collection)
 
 
 def version_info(instance: Instance, ref: DatasetRef) -> dict:
@@ -100,7 +106,7 @@ class Snapshot:
     transforms: dict[str, list[str]]
 
 
-def _parent_record(instance: Instance, ws: Workspace) -> dict | None:
+def _parent_record(instance: Instance, ws: Workspace) -> DatasetVersion | None:
     if ws.parent is None:
         return None
     versions = instance.catalog.dataset_versions(ws.dataset_name)
@@ -119,11 +125,11 @@ def parent_members(instance: Instance, ws: Workspace) -> dict[str, str | None]:
     return parent_snapshot(instance, ws).members
 
 
-def _snapshot(instance: Instance, record: dict) -> Snapshot:
+def _snapshot(instance: Instance, record: DatasetVersion) -> Snapshot:
     catalog = instance.catalog
     return Snapshot(
-        catalog.collection_members(record["collection"]),
-        catalog.transform_mapping(record["transform_mapping"]),
+        catalog.collection_members(record.collection),
+        catalog.transform_mapping(record.transform_mapping),
     )
 
 
@@ -136,7 +142,7 @@ def dataset_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
         ref = parse_ref(source)
         if ref.name == "root":
             raise SelectionError("ds:root cannot be combined with other datasets")
-        snapshot = _snapshot(instance, version_record(instance, ref))
+        snapshot = _snapshot(instance, chosen_version(instance, ref))
         for oid, aid in snapshot.members.items():
             if oid not in combined or combined[oid] is None:
                 combined[oid] = aid
@@ -190,13 +196,13 @@ def stage(instance: Instance, identifier: str, target: Path, force: bool = False
             raise DatasetError(f"{ref} does not exist. To stage a new dataset, use ds:{ref.name}")
         Workspace(target, ref.name, staged_time=now_iso()).save()
         return f"Staged new dataset ds:{ref.name} at {str(target)!r}"
-    record = version_record(instance, ref)
-    number, snapshot = record["version"], _snapshot(instance, record)
+    record = chosen_version(instance, ref)
+    number, snapshot = record.version, _snapshot(instance, record)
     ws = Workspace(
         target,
         ref.name,
         number,
-        bool(record["auto_pull"]),
+        record.auto_pull,
         now_iso(),
         snapshot.members,
         snapshot.transforms,
@@ -240,8 +246,8 @@ def is_dirty(instance: Instance, ws: Workspace) -> bool:
     if record is None:
         return ws.parent is not None or bool(ws.members)
     return (
-        collection_id(instance, ws.members) != record["collection_id"]
-        or mapping_id(instance, ws.transforms) != record["transform_mapping_id"]
+        collection_id(instance, ws.members) != record.collection_id
+        or mapping_id(instance, ws.transforms) != record.transform_mapping_id
     )
 
 
@@ -358,7 +364,7 @@ def _add_version(
     with instance.catalog.transaction():
         try:
             collection = instance.catalog.save_collection(members_id, ws.members)
-        except ValueError:
+        except NotIndexedError:
             raise DatasetError(
                 "Cannot commit: the working dataset holds objects that are no longer indexed "
                 "(removed with ldb unindex); take them out with ldb del, or index them again"
@@ -383,12 +389,12 @@ def _settle_pending_commit(instance: Instance, ws: Workspace) -> bool:
     found = False
     for record in instance.catalog.dataset_versions(pending["dataset"]):
         if (
-            record["committed"] == pending["committed"]
-            and record["collection_id"] == pending["collection_id"]
+            record.committed == pending["committed"]
+            and record.collection_id == pending["collection_id"]
         ):
             ws.dataset_name = pending["dataset"]
-            ws.parent = record["version"]
-            ws.auto_pull = bool(record["auto_pull"])
+            ws.parent = record.version
+            ws.auto_pull = record.auto_pull
             found = True
             break
     ws.pending_commit = None
@@ -424,7 +430,7 @@ def resolve_snapshot(instance: Instance, source: str) -> Snapshot:
     ref = parse_ref(source)
     if ref.name == "root":
         return Snapshot({oid: aid for oid, aid, _ in instance.catalog.root_members()}, {})
-    return _snapshot(instance, version_record(instance, ref))
+    return _snapshot(instance, chosen_version(instance, ref))
 
 
 def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]:

@@ -49,3 +49,12 @@ def scrub(text: str) -> str:
         if secret and secret in text:
             text = text.replace(secret, "****")
     return text
+
+
+class CatalogError(LdbError):
+    """A request the catalog cannot honour as asked (it names objects that are not
+    indexed, an annotation whose text it was not given)."""
+
+
+class NotIndexedError(CatalogError):
+    """Something names data objects that are not (or no longer) indexed."""

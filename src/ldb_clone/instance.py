@@ -18,7 +18,7 @@ from ldb_clone.errors import InstanceError
 from ldb_clone.hashing import ALGORITHMS, DEFAULT_ALGORITHM, Hasher
 
 if TYPE_CHECKING:
-    from ldb_clone.catalog import Catalog
+    from ldb_clone.catalog import CatalogBackend
 
 CATALOG_FILENAME = "catalog.db"
 CUSTOM_CODE_DIRS = (
@@ -124,10 +124,10 @@ class Instance:
         return config.get(self.config, dotted_key, default)
 
     @cached_property
-    def catalog(self) -> Catalog:
-        from ldb_clone.catalog import Catalog
+    def catalog(self) -> CatalogBackend:
+        from ldb_clone.catalog import open_catalog
 
-        return Catalog(self.path / CATALOG_FILENAME)
+        return open_catalog(self.path / CATALOG_FILENAME)
 
     @cached_property
     def hash_algorithm(self) -> str:
@@ -172,7 +172,7 @@ def init_instance(
     auto_index: bool = False,
 ) -> list[str]:
     """Create an instance at ``path``; return the lines to report."""
-    from ldb_clone.catalog import Catalog
+    from ldb_clone.catalog import open_catalog
 
     if hash_algorithm not in ALGORITHMS:
         raise InstanceError(
@@ -208,7 +208,7 @@ def init_instance(
             config.set_key(doc, "core.auto_index", auto_index)
             # informational: the catalog holds the algorithm, which never changes
             config.set_key(doc, "core.hash_algorithm", hash_algorithm)
-        catalog = Catalog(path / CATALOG_FILENAME, create=True)
+        catalog = open_catalog(path / CATALOG_FILENAME, create=True)
         catalog.set_setting("hash_algorithm", hash_algorithm)
         catalog.close()
     except OSError as exc:

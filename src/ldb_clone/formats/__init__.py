@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from ldb_clone.catalog.predicates import AnyOf, Predicate
 from ldb_clone.errors import FormatError
 
 if TYPE_CHECKING:
@@ -39,43 +40,6 @@ BUILTIN: tuple[str, ...] = (
     "ldb_clone.formats.yolo:YOLO",
     "ldb_clone.formats.voc:VOC",
 )
-# An SQLite condition on an annotation's JSON ``value`` column for the annotations a
-# format stores for objects that are not labelled yet (ldb status counts them as
-# unlabelled). Kept here, not in the format modules, so that status imports none.
-UNLABELLED_SQL: dict[str, str] = {
-    # a platform image record: classification with a null annotation, or detection with
-    # an empty annotations list. NOTE: instr() skips the JSON parse of every annotation
-    # that cannot be one (canonical JSON has no space after the colon); json_valid()
-    # keeps an annotation holding NaN (which SQLite's JSON functions reject) from
-    # failing the whole statement.
-    "platform": (
-        'CASE WHEN instr(value, \'"task_type":"\') > 0 AND json_valid(value) THEN '
-        "(json_extract(value, '$.task_type') = 'image_classification'"
-        " AND json_type(value, '$.annotation') = 'null')"
-        " OR (json_extract(value, '$.task_type') = 'object_detection'"
-        " AND json_type(value, '$.annotations') = 'array'"
-        " AND json_array_length(value, '$.annotations') = 0) ELSE 0 END"
-    ),
-    # a Label Studio task whose annotations list holds none that was not cancelled (a task
-    # sent to Label Studio unlabelled, or skipped there). NOTE: the subquery names the
-    # table, since json_each has a ``value`` column of its own.
-    "label-studio": (
-        "CASE WHEN instr(value, '\"data\":{') > 0 AND json_valid(value) THEN"
-        " json_type(value, '$.data') = 'object'"
-        " AND json_type(value, '$.annotations') = 'array'"
-        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS a"
-        " WHERE a.type = 'object'"
-        " AND coalesce(json_extract(a.value, '$.was_cancelled'), 0) = 0) ELSE 0 END"
-    ),
-    # a text-annotation document with no annotation under any key (what a text task that
-    # came back from Label Studio without annotations becomes)
-    "text": (
-        "CASE WHEN instr(value, '\"annotationsData\":{') > 0 AND json_valid(value) THEN"
-        " json_type(value, '$.annotations') = 'object'"
-        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS k"
-        " WHERE k.type != 'array' OR json_array_length(k.value) > 0) ELSE 0 END"
-    ),
-}
 _formats: dict[str, Format] = {}
 _aliases: dict[str, str] = {AUTO_ALIAS: AUTO}
 _builtin_read = False
@@ -185,8 +149,8 @@ def instantiate_choices() -> list[str]:
     return [name for name in index_choices() if name not in (AUTO_ALIAS, AUTO)]
 
 
-def unlabelled_condition() -> str | None:
-    """One SQLite condition matching every format's unlabelled annotations (or None)."""
-    if not UNLABELLED_SQL:
-        return None
-    return " OR ".join(f"({condition})" for condition in UNLABELLED_SQL.values())
+def unlabelled_predicate() -> Predicate | None:
+    """One predicate matching the annotations that any built-in format declares
+    unlabelled (``Format.unlabelled``), or None. ldb status counts them as unlabelled."""
+    rules = tuple(f.unlabelled for f in _registry().values() if f.unlabelled is not None)
+    return AnyOf(rules) if rules else None

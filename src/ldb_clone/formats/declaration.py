@@ -12,9 +12,12 @@ import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ldb_clone.errors import FormatError
+
+if TYPE_CHECKING:
+    from ldb_clone.catalog.predicates import Predicate
 
 PARAM_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$")
 # What a format's annotations can hold, for ``ldb formats`` (``Format.carries``)
@@ -94,6 +97,9 @@ class Format:
     # explicitly; a progress bar (that leaves an empty line) when instantiating
     leading_blank_line: bool = False
     export_progress_bar: bool = True
+    # what it stores for an object not labelled yet (ldb status counts these as
+    # unlabelled): a catalog predicate on the annotation, answered in the database
+    unlabelled: Predicate | None = None
 
     def __post_init__(self) -> None:
         declared = {

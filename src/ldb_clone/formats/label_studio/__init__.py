@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ldb_clone.catalog.predicates import (
+    AllOf,
+    AnyOf,
+    FieldEquals,
+    FieldType,
+    HasField,
+    NoElement,
+    Not,
+)
 from ldb_clone.formats.declaration import Format
 
 if TYPE_CHECKING:
@@ -64,6 +73,31 @@ LABEL_STUDIO = Format(
     carries=("labels", "boxes", "spans"),
     detect=detect,
     detect_priority=60,
+    # a task whose annotations list holds none that was not cancelled (sent to Label
+    # Studio unlabelled, or skipped there); was_cancelled missing, null, false or 0 is
+    # not cancelled
+    unlabelled=AllOf(
+        (
+            FieldType(("data",), "object"),
+            FieldType(("annotations",), "array"),
+            NoElement(
+                ("annotations",),
+                AllOf(
+                    (
+                        FieldType((), "object"),
+                        AnyOf(
+                            (
+                                Not(HasField(("was_cancelled",))),
+                                FieldType(("was_cancelled",), "null"),
+                                FieldEquals(("was_cancelled",), False),
+                                FieldEquals(("was_cancelled",), 0),
+                            )
+                        ),
+                    )
+                ),
+            ),
+        )
+    ),
     merges=False,  # a task's annotations list is replaced, never merged key by key
     export_progress_bar=False,  # upstream writes one file, without a progress bar
 )

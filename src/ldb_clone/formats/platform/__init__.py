@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ldb_clone.catalog.predicates import AllOf, AnyOf, EmptyArray, FieldEquals, FieldType
 from ldb_clone.formats.declaration import Format, Param
 
 if TYPE_CHECKING:
@@ -53,4 +54,17 @@ PLATFORM = Format(
     carries=("labels", "boxes"),
     detect=detect,
     detect_priority=10,
+    # an image record not labelled yet: classification with a null annotation, or
+    # detection with an empty annotations list
+    unlabelled=AnyOf(
+        (
+            AllOf(
+                (
+                    FieldEquals(("task_type",), "image_classification"),
+                    FieldType(("annotation",), "null"),
+                )
+            ),
+            AllOf((FieldEquals(("task_type",), "object_detection"), EmptyArray(("annotations",)))),
+        )
+    ),
 )

@@ -11,8 +11,8 @@
 Every image entry becomes the annotation of its data object, with the dataset's
 ``task_type`` and the class records its labels use added, so that instantiate can write
 the dataset back. An image whose ``annotation`` is null (classification) or whose
-``annotations`` list is empty (detection) is unlabelled; ``formats.UNLABELLED_SQL``
-says so to ``ldb status``.
+``annotations`` list is empty (detection) is unlabelled; the declaration's ``unlabelled``
+predicate says so to ``ldb status``.
 
 When meta.json's content hash equals the one remembered from this folder's last
 successful indexing, annotations.json is not read at all (the seed's cache rule).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ldb_clone.catalog.predicates import AllOf, EmptyArray, FieldType, NoElement, Not
 from ldb_clone.formats.declaration import Format, Param
 from ldb_clone.formats.label_studio import URL_PARAMS
 
@@ -62,4 +63,13 @@ TEXT = Format(
     carries=("labels", "spans"),
     detect=detect,
     detect_priority=50,
+    # a document with no annotation under any key (a text task that came back from
+    # Label Studio without annotations)
+    unlabelled=AllOf(
+        (
+            FieldType(("annotationsData",), "object"),
+            FieldType(("annotations",), "object"),
+            NoElement(("annotations",), Not(EmptyArray(()))),
+        )
+    ),
 )
