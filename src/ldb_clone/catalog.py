@@ -1052,3 +1052,83 @@ class Catalog:
                     (ids, added),
                 )
         return changed
+
+    # --- stats (issue 16) ---
+    # NOTE: a summary per annotation (what ldb stats counts in it, computed by the caller
+    # from the annotation's JSON) is kept in its own table, created on first use, so that
+    # a million objects are counted without parsing a million annotations each time. An
+    # annotation id is a content hash: its summary never goes stale; ``kind`` is the
+    # caller's summary layout, and rows of another kind are recomputed.
+
+    def _summary_table_exists(self) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'annotation_summaries'"
+        ).fetchone()
+        return row is not None
+
+    def annotation_summaries(self, annotation_ids: Collection[str], kind: int) -> dict[str, str]:
+        """annotation id -> stored summary text of this ``kind``, for those that have one."""
+        if not annotation_ids or not self._summary_table_exists():
+            return {}
+        query = (
+            "SELECT a.id, s.summary FROM annotation_summaries s "
+            "JOIN annotations a ON a.pk = s.annotation WHERE s.kind = ?"
+        )
+        if len(annotation_ids) > SCAN_THRESHOLD:
+            wanted = annotation_ids if isinstance(annotation_ids, set) else set(annotation_ids)
+            return {aid: text for aid, text in self.db.execute(query, (kind,)) if aid in wanted}
+        rows = self.db.execute(f"{query} AND a.id {IN_IDS}", (kind, _ids(annotation_ids)))
+        return dict(rows.fetchall())
+
+    def annotation_values_flagged(
+        self, annotation_ids: Collection[str], condition: str | None, params: Sequence[Any] = ()
+    ) -> Iterator[tuple[str, str, bool]]:
+        """(id, JSON text, whether it meets the SQL ``condition``) of these annotations."""
+        flag = f"coalesce(({condition}), 0)" if condition else "0"
+        yield from self.db.execute(
+            f"SELECT id, value, {flag} FROM annotations WHERE id {IN_IDS}",
+            (*params, _ids(annotation_ids)),
+        )
+
+    def store_annotation_summaries(self, summaries: dict[str, str], kind: int) -> None:
+        """Keep summaries (annotation id -> text); a read-only catalog keeps none."""
+        if not summaries or self.read_only:
+            return
+        with self.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS annotation_summaries (annotation INTEGER PRIMARY KEY "
+                "REFERENCES annotations(pk) ON DELETE CASCADE, kind INTEGER NOT NULL, "
+                "summary TEXT NOT NULL)"
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO annotation_summaries (annotation, kind, summary) "
+                "SELECT a.pk, ?, json_extract(j.value, '$[1]') FROM json_each(?) j "
+                "JOIN annotations a ON a.id = json_extract(j.value, '$[0]')",
+                (kind, json.dumps(list(summaries.items()))),
+            )
+
+    def file_type_counts(self, object_ids: Collection[str] | None) -> list[tuple[str, int, int]]:
+        """(file type, objects, bytes of their current path) of these objects, or of every
+        object (None)."""
+        query = (
+            "SELECT o.type, count(*), coalesce(sum(p.size), 0) FROM objects o "
+            "LEFT JOIN object_paths p ON p.object = o.pk AND p.protocol = o.protocol "
+            "AND p.path = o.path"
+        )
+        if object_ids is None:
+            return self.db.execute(f"{query} GROUP BY o.type").fetchall()
+        return self.db.execute(
+            f"{query} WHERE o.id {IN_IDS} GROUP BY o.type", (_ids(object_ids),)
+        ).fetchall()
+
+    def tag_counts(self, object_ids: Collection[str] | None) -> dict[str, int]:
+        """tag -> how many of these objects (or of every object: None) carry it."""
+        query = "SELECT t.tag, count(*) FROM object_tags t"
+        if object_ids is None:
+            return dict(self.db.execute(f"{query} GROUP BY t.tag"))
+        return dict(
+            self.db.execute(
+                f"{query} JOIN objects o ON o.pk = t.object WHERE o.id {IN_IDS} GROUP BY t.tag",
+                (_ids(object_ids),),
+            )
+        )

@@ -1720,3 +1720,6 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(complete(typer.main.get_command(app), instruction))
     app(args=args, prog_name="ldb")
+
+
+import ldb_clone.cli_stats_view  # noqa: E402, F401  (registers ldb stats and ldb view)
