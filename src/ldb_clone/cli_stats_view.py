@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from ldb_clone.cli import (
@@ -14,7 +15,6 @@ from ldb_clone.cli import (
     SelectionCommand,
     Sources,
     Verbose,
-    _filters,
     _members,
     _print_json,
     _reporter,
@@ -44,3 +44,40 @@ def stats_(
     from ldb_clone.stats_render import render
 
     render(result)
+
+
+class ViewCommand(SelectionCommand):
+    pair_options = ()  # -o is the output folder here, not -o KEY VALUE
+
+
+@app.command("view", cls=ViewCommand)
+def view_(
+    ctx: typer.Context,
+    paths: Sources = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder to write the page into (index.html).")
+    ] = ...,
+    copy: Annotated[
+        bool, typer.Option("--copy", help="Copy the full files beside the page (to publish it).")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Two sources (OLD NEW): mark added, removed, changed.")
+    ] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Write a static HTML page of the selection: thumbnails with boxes, texts with
+    entities, charts; it opens from the file system, offline."""
+    _set_output(verbose, quiet)
+    from ldb_clone.view import write_view
+
+    old, title = None, "ldb view: " + " ".join(paths or ["workspace"])
+    if diff:
+        if len(paths or []) != 2:
+            raise click.UsageError("--diff takes exactly two sources: OLD NEW", ctx)
+        instance, old = _members(paths[:1], ctx, warn=_warn)
+        instance, members = _members(paths[1:], ctx, warn=_warn, instance=instance)
+    else:
+        instance, members = _members(paths, ctx, warn=_warn)
+    result = write_view(instance, members, output, title, copy, old, _reporter())
+    print(f"Wrote a view of {result.objects} objects to {result.path / 'index.html'}")
