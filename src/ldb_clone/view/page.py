@@ -36,7 +36,7 @@ header .counts span{margin-right:16px}
 .media{position:relative;display:block;width:100%;background:#e9ebef}
 .media img,.media svg{position:absolute;inset:0;width:100%;height:100%}
 .media svg rect{fill:none;stroke-width:2;vector-effect:non-scaling-stroke}
-.media svg text{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px;
+.media svg text{paint-order:stroke;stroke:#fff;stroke-width:3px;
   vector-effect:non-scaling-stroke}
 .placeholder{padding:30px 8px;text-align:center;color:#778;background:#e9ebef}
 .text{padding:8px;max-height:260px;overflow:auto;white-space:pre-wrap;font-size:13px}
@@ -73,6 +73,7 @@ SCRIPT = r"""
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + o.s[0] + " " + o.s[1]);
     svg.setAttribute("preserveAspectRatio", "none");
+    svg.style.fontSize = Math.max(o.s[0], o.s[1]) / 16 + "px";  // in image pixels
     (o.b || []).forEach(function (b) {
       var rect = document.createElementNS(SVG, "rect");
       rect.setAttribute("x", b[1]); rect.setAttribute("y", b[2]);
