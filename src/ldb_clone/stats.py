@@ -12,8 +12,9 @@ thousand summary parses. Files are counted by SQL ``GROUP BY``.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+import os
+from collections import Counter, deque
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from ldb_clone.selection import Member
 # bump it when summarize() or that layout changes, and stored summaries are recomputed
 SUMMARY_KIND = 1
 BATCH = 5000  # annotations summarised per catalog round trip
+POOL_MIN_BATCHES = 8  # from this many batches on, a pool of processes summarises them
 
 
 @dataclass(slots=True)
@@ -156,12 +158,38 @@ def summary_texts(instance: Instance, annotation_ids: Collection[str]) -> dict[s
     ids = set(annotation_ids)
     texts = catalog.annotation_summaries(ids, SUMMARY_KIND)
     missing = sorted(ids - texts.keys())
-    for start in range(0, len(missing), BATCH):
-        batch = missing[start : start + BATCH]
-        computed = dict(_summarise(catalog.annotation_values_flagged(batch, *_unlabelled())))
+    batches = [missing[start : start + BATCH] for start in range(0, len(missing), BATCH)]
+    condition = _unlabelled()
+    rows = (list(catalog.annotation_values_flagged(batch, *condition)) for batch in batches)
+    for computed in _summarised_batches(rows, len(batches)):
         catalog.store_annotation_summaries(computed, SUMMARY_KIND)
         texts.update(computed)
     return texts
+
+
+def _summarised_batches(batches: Iterable[list], count: int) -> Iterator[dict[str, str]]:
+    """Each batch of (id, JSON text, unlabelled) rows as {id: summary text}.
+
+    NOTE: parsing is the cost of a first count (about 10 us an annotation); many batches
+    are spread over a pool of processes while this one reads the catalog and stores."""
+    if count < POOL_MIN_BATCHES or (os.cpu_count() or 1) == 1:
+        yield from (_summarise_batch(batch) for batch in batches)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        for batch in batches:  # at most two batches a worker read ahead, in memory
+            pending.append(pool.submit(_summarise_batch, batch))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _summarise_batch(rows: list[tuple[str, str, Any]]) -> dict[str, str]:
+    return dict(_summarise(rows))
 
 
 def _unlabelled() -> tuple[str | None, tuple[()]]:

@@ -84,3 +84,14 @@ def test_weighted_median_and_bars():
     assert weighted_median(Counter({1: 2, 5: 2})) == 3
     assert bar(5, 10, width=4) == "██"
     assert bar(1, 16, width=2) == "▏"
+
+
+def test_a_pool_of_processes_summarises_many_batches_alike(instance, sample, monkeypatch):
+    import ldb_clone.stats as stats_module
+
+    members = select_filtered(instance, ["ds:root"], [])
+    serial = selection_stats(instance, members).to_json()
+    instance.catalog.db.execute("DELETE FROM annotation_summaries")
+    monkeypatch.setattr(stats_module, "BATCH", 2)
+    monkeypatch.setattr(stats_module, "POOL_MIN_BATCHES", 1)
+    assert selection_stats(instance, members).to_json() == serial
