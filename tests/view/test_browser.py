@@ -76,12 +76,14 @@ def test_cards_thumbnails_and_boxes_match_the_selection(page, sample):
     assert {c.get_attribute("data-object-id") for c in cards} >= set(sample.image_ids)
     thumbs = css(page, ".card img")
     assert len(thumbs) == len(IMAGES) + 1
+    from selenium.webdriver.support.ui import WebDriverWait
+
     page.execute_script("window.scrollTo(0, document.body.scrollHeight)")
-    loaded = page.execute_script(
+    loaded = (  # lazy images load after the scroll, asynchronously
         "return Array.from(document.querySelectorAll('.card img'))"
         ".filter(function (i) { return i.complete && i.naturalWidth > 0; }).length"
     )
-    assert loaded == len(thumbs)
+    WebDriverWait(page, 30).until(lambda d: d.execute_script(loaded) == len(thumbs))
     boxes = css(page, "[data-box-label]")
     assert sorted(b.get_attribute("data-box-label") for b in boxes) == sorted(
         box[0] for _, found in IMAGES for box in found
@@ -132,3 +134,25 @@ def test_screenshot_is_saved_as_an_artifact(page):
     assert path.stat().st_size > 10_000
     if os.environ.get("LDB_UPDATE_DOCS_SCREENSHOT"):
         shutil.copyfile(path, Path(__file__).parents[2] / "docs" / "view.png")
+
+
+def test_first_page_shows_120_objects_and_paging_shows_the_rest(
+    instance, data_dir, tmp_path, browser
+):
+    from tests.conftest import write_image
+    from tests.helpers import run_index
+
+    folder = data_dir / "many"
+    for n in range(130):
+        write_image(folder / f"{n:03}.png", seed=3000 + n)
+    run_index(instance, folder, fmt="bare")
+    members = select_filtered(instance, ["ds:root"], [])
+    out = tmp_path / "site"
+    write_view(instance, members, out)
+    browser.get((out / "index.html").as_uri())
+    first = [c.get_attribute("data-object-id") for c in css(browser, "[data-object-id]")]
+    assert first == [m.object_id for m in members[:120]]
+    css(browser, "#next")[0].click()
+    rest = [c.get_attribute("data-object-id") for c in css(browser, "[data-object-id]")]
+    assert rest == [m.object_id for m in members[120:]]
+    assert "121–130 of 130" in css(browser, "#pager")[0].text

@@ -88,12 +88,14 @@ def test_images_get_thumbnails_and_boxes_in_image_pixels(instance, sample, tmp_p
         record = objects[oid]
         size = 32 + 8 * n
         assert record["s"] == [size, size]
-        with Image.open(out / record["m"]) as thumb:
+        with Image.open(out / "thumbs" / f"{record['i']}.jpg") as thumb:
             assert thumb.size == (size, size)
         label, boxes = IMAGES[n]
         assert record["l"] == label
         assert [tuple(b) for b in record.get("b", [])] == boxes
-        annotation = json.loads((out / record["a"]).read_text(encoding="utf-8"))
+        annotation = json.loads(
+            (out / "annotations" / f"{record['a']}.json").read_text(encoding="utf-8")
+        )
         assert annotation["label"] == label
         assert record["h"].startswith("file://") and record["h"].endswith(f"img{n}.png")
     assert len(list((out / "thumbs").iterdir())) == len(IMAGES) + 1  # and the bare one
@@ -109,7 +111,7 @@ def test_large_images_are_shrunk_to_256_pixels(instance, data_dir, tmp_path):
     write_view(instance, select_filtered(instance, ["ds:root"], []), out)
     (record,) = page_data(out)["objects"]
     assert record["s"] == [600, 300]
-    with Image.open(out / record["m"]) as thumb:
+    with Image.open(out / "thumbs" / f"{record['i']}.jpg") as thumb:
         assert thumb.size == (256, 128)
 
 
@@ -190,7 +192,9 @@ def test_diff_marks_added_removed_and_changed(instance, sample, tmp_path, monkey
         ids[3]: "+",
     }
     assert objects[ids[1]]["l"] == "fox" and "o" in objects[ids[1]]
-    before = json.loads((out / objects[ids[1]]["o"]).read_text(encoding="utf-8"))
+    before = json.loads(
+        (out / "annotations" / f"{objects[ids[1]]['o']}.json").read_text(encoding="utf-8")
+    )
     assert before["label"] == "cat"
     assert ("select", {"id": "change-filter"}) in parsed(out).tags
 

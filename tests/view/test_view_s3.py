@@ -23,7 +23,7 @@ def test_s3_objects_get_thumbnails_and_copies(ldb, s3, tmp_path):
     assert copies == set(images.values())
     for record in objects:
         assert record["s"] == [8, 8]
-        with Image.open(out / record["m"]) as thumb:
+        with Image.open(out / "thumbs" / f"{record['i']}.jpg") as thumb:
             assert thumb.size == (8, 8)
     labels = sorted(o.get("l") or "" for o in objects)
     assert labels == ["", "cat", "cat", "dog", "dog"]

@@ -68,6 +68,7 @@ SCRIPT = r"""
     return node;
   }
   function color(name) { return D.colors[name] || "#e6194b"; }
+  function annotation(id) { return "annotations/" + id + ".json"; }
 
   function boxes(o) {
     var svg = document.createElementNS(SVG, "svg");
@@ -96,9 +97,10 @@ SCRIPT = r"""
     var c = el("div", {"class": "card", "data-object-id": o.i});
     if (o.c) c.setAttribute("data-change", o.c);
     if (o.m) {
-      var a = el("a", {"class": "media", href: o.h || o.m, target: "_blank"});
+      var thumb = "thumbs/" + o.i + ".jpg";
+      var a = el("a", {"class": "media", href: o.h || thumb, target: "_blank"});
       a.style.aspectRatio = o.s[0] + " / " + o.s[1];
-      a.appendChild(el("img", {src: o.m, loading: "lazy", alt: o.l || o.i}));
+      a.appendChild(el("img", {src: thumb, loading: "lazy", alt: o.l || o.i}));
       a.appendChild(boxes(o));
       c.appendChild(a);
     } else if (o.x) {
@@ -121,11 +123,11 @@ SCRIPT = r"""
     if (o.h) meta.appendChild(el("a", {href: o.h, target: "_blank"}, "file"));
     if (o.a) {
       meta.appendChild(document.createTextNode(" · "));
-      meta.appendChild(el("a", {href: o.a, target: "_blank"}, "annotation"));
+      meta.appendChild(el("a", {href: annotation(o.a), target: "_blank"}, "annotation"));
     }
     if (o.o) {
       meta.appendChild(document.createTextNode(" · "));
-      meta.appendChild(el("a", {href: o.o, target: "_blank"}, "before"));
+      meta.appendChild(el("a", {href: annotation(o.o), target: "_blank"}, "before"));
     }
     if (o.r) {
       var list = el("ul", {"class": "relations"});
