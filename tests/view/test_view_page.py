@@ -58,6 +58,10 @@ def parsed(out: Path) -> Tags:
     return tags
 
 
+def stored_annotation(out: Path, annotation_id: str) -> Any:
+    return json.loads((out / "annotations" / f"{annotation_id}.json").read_text(encoding="utf-8"))
+
+
 def objects_by_id(out: Path) -> dict[str, dict[str, Any]]:
     return {o["i"]: o for o in page_data(out)["objects"]}
 
