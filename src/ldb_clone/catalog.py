@@ -1132,3 +1132,44 @@ class Catalog:
                 (_ids(object_ids),),
             )
         )
+
+    # every object's current annotation (ds:root), counted in SQL without loading members
+
+    def current_annotations_without_summary(self, kind: int) -> list[str]:
+        """Ids of the current annotations that have no stored summary of this ``kind``."""
+        current = (
+            "SELECT DISTINCT v.annotation AS pk FROM objects o JOIN annotation_versions v "
+            "ON v.object = o.pk AND v.version = o.current_version"
+        )
+        if not self._summary_table_exists():
+            query = f"SELECT a.id FROM ({current}) c JOIN annotations a ON a.pk = c.pk"
+            return [row[0] for row in self.db.execute(query)]
+        query = (
+            f"SELECT a.id FROM ({current}) c JOIN annotations a ON a.pk = c.pk "
+            "LEFT JOIN annotation_summaries s ON s.annotation = c.pk AND s.kind = ? "
+            "WHERE s.annotation IS NULL"
+        )
+        return [row[0] for row in self.db.execute(query, (kind,))]
+
+    def current_summary_counts(self, kind: int) -> list[tuple[str | None, int]]:
+        """(summary text, objects) over every object's current annotation, grouped by
+        summary; objects without an annotation (or whose annotation has no stored summary
+        of this ``kind``) are counted under None."""
+        if not self._summary_table_exists():
+            return [(None, self.count_objects())]
+        return self.db.execute(
+            "SELECT s.summary, count(*) FROM objects o LEFT JOIN annotation_versions v "
+            "ON v.object = o.pk AND v.version = o.current_version "
+            "LEFT JOIN annotation_summaries s ON s.annotation = v.annotation AND s.kind = ? "
+            "GROUP BY s.summary",
+            (kind,),
+        ).fetchall()
+
+    def current_version_counts(self) -> dict[int, int]:
+        """version number -> objects whose current annotation is that version."""
+        return dict(
+            self.db.execute(
+                "SELECT current_version, count(*) FROM objects "
+                "WHERE current_version IS NOT NULL GROUP BY current_version"
+            )
+        )

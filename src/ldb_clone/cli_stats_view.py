@@ -15,7 +15,9 @@ from ldb_clone.cli import (
     SelectionCommand,
     Sources,
     Verbose,
+    _filters,
     _members,
+    _open,
     _print_json,
     _reporter,
     _set_output,
@@ -34,10 +36,10 @@ def stats_(
 ) -> None:
     """Count what a selection holds: objects, labels, boxes, entities, splits, files."""
     _set_output(verbose, quiet)
-    from ldb_clone.stats import selection_stats
+    from ldb_clone.stats import stats_of
+    from ldb_clone.workspace import default_workspace_source
 
-    instance, members = _members(paths, ctx, warn=_warn)
-    result = selection_stats(instance, members)
+    result = stats_of(_open(), paths or [default_workspace_source()], _filters(ctx), _warn)
     if json_out:
         _print_json(result.to_json())
         return

@@ -124,11 +124,49 @@ def selection_stats(instance: Instance, members: Sequence[Member]) -> SelectionS
     _count_summaries(stats, by_summary)
     everything = len(members) == instance.catalog.count_objects()
     ids = None if everything else [m.object_id for m in members]
+    _count_files(instance, stats, ids)
+    return stats
+
+
+def root_stats(instance: Instance) -> SelectionStats:
+    """``selection_stats`` of ``ds:root`` (every object, its current annotation), counted
+    by SQL ``GROUP BY`` over the stored summaries without loading a member list."""
+    catalog = instance.catalog
+    if catalog.read_only:  # summaries cannot be kept: count the members in Python
+        from ldb_clone.selection import select_members
+
+        return selection_stats(instance, select_members(instance, ["ds:root"]))
+    summary_texts(instance, catalog.current_annotations_without_summary(SUMMARY_KIND))
+    stats = SelectionStats()
+    by_summary: Counter = Counter()
+    for text, count in catalog.current_summary_counts(SUMMARY_KIND):
+        stats.objects += count
+        if text is not None:
+            by_summary[text] += count
+    stats.annotated = sum(by_summary.values())
+    _count_summaries(stats, by_summary)
+    stats.annotation_versions.update(catalog.current_version_counts())
+    _count_files(instance, stats, None)
+    return stats
+
+
+def stats_of(
+    instance: Instance, sources: Sequence[str], filters: Sequence[Any], warn: Any = None
+) -> SelectionStats:
+    """The stats of what the sources and filters select (as ``ldb list`` selects)."""
+    from ldb_clone.filters import select_filtered
+    from ldb_clone.selection import ROOT
+
+    if list(sources) == [ROOT] and not filters:
+        return root_stats(instance)
+    return selection_stats(instance, select_filtered(instance, sources, filters, warn))
+
+
+def _count_files(instance: Instance, stats: SelectionStats, ids: list[str] | None) -> None:
     for file_type, count, size in instance.catalog.file_type_counts(ids):
         stats.file_types[file_type or "(none)"] += count
         stats.bytes += size
     stats.tags.update(instance.catalog.tag_counts(ids))
-    return stats
 
 
 def _count_summaries(stats: SelectionStats, by_summary: Counter) -> None:

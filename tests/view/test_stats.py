@@ -95,3 +95,15 @@ def test_a_pool_of_processes_summarises_many_batches_alike(instance, sample, mon
     monkeypatch.setattr(stats_module, "BATCH", 2)
     monkeypatch.setattr(stats_module, "POOL_MIN_BATCHES", 1)
     assert selection_stats(instance, members).to_json() == serial
+
+
+def test_root_stats_in_sql_equal_the_member_count(instance, sample):
+    from ldb_clone.stats import root_stats
+
+    assert run("tag", f"id:{sample.image_ids[0]}", "--add", "hard").exit_code == 0
+    by_members = selection_stats(instance, select_filtered(instance, ["ds:root"], [])).to_json()
+    instance.catalog.db.execute("DELETE FROM annotation_summaries")
+    assert root_stats(instance).to_json() == by_members
+    assert root_stats(instance).to_json() == by_members  # with the summaries kept
+    result = run("stats", "ds:root", "--json")
+    assert json.loads(result.stdout) == json.loads(json.dumps(by_members))
