@@ -82,4 +82,5 @@ def view_(
     else:
         instance, members = _members(paths, ctx, warn=_warn)
     result = write_view(instance, members, output, title, copy, old, _reporter())
-    print(f"Wrote a view of {result.objects} objects to {result.path / 'index.html'}")
+    made = f"{result.thumbnails} thumbnails, {result.texts} texts"
+    print(f"Wrote a view of {result.objects} objects ({made}) to {result.path / 'index.html'}")

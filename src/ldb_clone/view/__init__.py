@@ -141,7 +141,9 @@ def _staging(out: Path) -> tuple[Path, Any]:
             "give a new or empty folder"
         )
     staging = swap.new_staging(out)
-    return staging, lambda: swap.replace_contents(out, staging, swap.REPLACE)
+    # NOTE: hidden entries stay (a .git of a folder published as a site, for example)
+    hidden = [name for name in os.listdir(out) if name.startswith(".") and name != staging.name]
+    return staging, lambda: swap.replace_contents(out, staging, swap.REPLACE, keep=hidden)
 
 
 def _annotation_values(
