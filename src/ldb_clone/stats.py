@@ -195,11 +195,9 @@ def summary_texts(instance: Instance, annotation_ids: Collection[str]) -> dict[s
     catalog = instance.catalog
     ids = set(annotation_ids)
     texts = catalog.annotation_summaries(ids, SUMMARY_KIND)
-    missing = sorted(ids - texts.keys())
-    batches = [missing[start : start + BATCH] for start in range(0, len(missing), BATCH)]
-    condition = _unlabelled()
-    rows = (list(catalog.annotation_values_flagged(batch, *condition)) for batch in batches)
-    for computed in _summarised_batches(rows, len(batches)):
+    missing = ids - texts.keys()
+    rows = catalog.annotation_values_flagged(missing, *_unlabelled())
+    for computed in _summarised_batches(_chunks(rows, BATCH), -(-len(missing) // BATCH)):
         catalog.store_annotation_summaries(computed, SUMMARY_KIND)
         texts.update(computed)
     return texts
@@ -224,6 +222,17 @@ def _summarised_batches(batches: Iterable[list], count: int) -> Iterator[dict[st
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _summarise_batch(rows: list[tuple[str, str, Any]]) -> dict[str, str]:

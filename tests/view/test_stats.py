@@ -107,3 +107,15 @@ def test_root_stats_in_sql_equal_the_member_count(instance, sample):
     assert root_stats(instance).to_json() == by_members  # with the summaries kept
     result = run("stats", "ds:root", "--json")
     assert json.loads(result.stdout) == json.loads(json.dumps(by_members))
+
+
+def test_many_missing_summaries_are_read_by_one_scan(instance, sample, monkeypatch):
+    import ldb_clone.catalog as catalog_module
+    import ldb_clone.stats as stats_module
+
+    members = select_filtered(instance, ["ds:root"], [])
+    expected = selection_stats(instance, members).to_json()
+    instance.catalog.db.execute("DELETE FROM annotation_summaries")
+    monkeypatch.setattr(catalog_module, "SCAN_THRESHOLD", 1)
+    monkeypatch.setattr(stats_module, "BATCH", 2)  # stores between reads of the scan
+    assert selection_stats(instance, members).to_json() == expected
