@@ -120,7 +120,8 @@ def selection_stats(instance: Instance, members: Sequence[Member]) -> SelectionS
     texts = summary_texts(instance, by_annotation.keys())
     by_summary: Counter = Counter()
     for aid, count in by_annotation.items():
-        by_summary[texts[aid]] += count
+        if aid in texts:  # every annotation a member names is stored; never fail on one
+            by_summary[texts[aid]] += count
     _count_summaries(stats, by_summary)
     everything = len(members) == instance.catalog.count_objects()
     ids = None if everything else [m.object_id for m in members]
