@@ -1159,17 +1159,19 @@ class Catalog:
         )
         return [row[0] for row in self.db.execute(query, (kind,))]
 
-    def current_summary_counts(self, kind: int) -> list[tuple[str | None, int]]:
-        """(summary text, objects) over every object's current annotation, grouped by
-        summary; objects without an annotation (or whose annotation has no stored summary
-        of this ``kind``) are counted under None."""
+    def current_summary_counts(self, kind: int) -> list[tuple[str | None, bool, int]]:
+        """(summary text, annotated, objects) over every object's current annotation,
+        grouped by summary; the summary is None for objects without an annotation (not
+        annotated) and for those whose annotation has no stored summary of this ``kind``."""
         if not self._summary_table_exists():
-            return [(None, self.count_objects())]
+            return self.db.execute(
+                "SELECT NULL, current_version IS NOT NULL, count(*) FROM objects GROUP BY 2"
+            ).fetchall()
         return self.db.execute(
-            "SELECT s.summary, count(*) FROM objects o LEFT JOIN annotation_versions v "
-            "ON v.object = o.pk AND v.version = o.current_version "
+            "SELECT s.summary, v.annotation IS NOT NULL, count(*) FROM objects o "
+            "LEFT JOIN annotation_versions v ON v.object = o.pk AND v.version = o.current_version "
             "LEFT JOIN annotation_summaries s ON s.annotation = v.annotation AND s.kind = ? "
-            "GROUP BY s.summary",
+            "GROUP BY 1, 2",
             (kind,),
         ).fetchall()
 

@@ -137,14 +137,17 @@ def root_stats(instance: Instance) -> SelectionStats:
         from ldb_clone.selection import select_members
 
         return selection_stats(instance, select_members(instance, ["ds:root"]))
-    summary_texts(instance, catalog.current_annotations_without_summary(SUMMARY_KIND))
+    rows = catalog.current_summary_counts(SUMMARY_KIND)
+    if any(text is None and annotated for text, annotated, _ in rows):
+        summary_texts(instance, catalog.current_annotations_without_summary(SUMMARY_KIND))
+        rows = catalog.current_summary_counts(SUMMARY_KIND)
     stats = SelectionStats()
     by_summary: Counter = Counter()
-    for text, count in catalog.current_summary_counts(SUMMARY_KIND):
+    for text, annotated, count in rows:
         stats.objects += count
+        stats.annotated += count if annotated else 0
         if text is not None:
             by_summary[text] += count
-    stats.annotated = sum(by_summary.values())
     _count_summaries(stats, by_summary)
     stats.annotation_versions.update(catalog.current_version_counts())
     _count_files(instance, stats, None)
