@@ -16,7 +16,7 @@ driver's exceptions escape for conditions a user can meet.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
@@ -241,3 +241,36 @@ class CatalogBackend(Protocol):
     def transform_mapping(self, key: int | None) -> dict[str, list[str]]:
         """The mapping (object id -> transform ids) stored under ``key`` (empty for None
         or an unknown key)."""
+
+    # stats (ldb stats): summaries per annotation, counted in the database -------------
+
+    def annotation_summaries(self, annotation_ids: Collection[str], kind: int) -> dict[str, str]:
+        """annotation id -> stored summary text of this ``kind``, for those that have one."""
+
+    def annotation_values_flagged(
+        self, annotation_ids: Collection[str], flag: Predicate | None
+    ) -> Iterator[tuple[str, str, bool]]:
+        """(id, JSON text, whether it meets ``flag``) of these annotations, read as they
+        are iterated."""
+
+    def store_annotation_summaries(self, summaries: dict[str, str], kind: int) -> None:
+        """Keep summaries (annotation id -> text) of this ``kind``; a read-only catalog
+        keeps none."""
+
+    def file_type_counts(self, object_ids: Collection[str] | None) -> list[tuple[str, int, int]]:
+        """(file type, objects, bytes of their current path) of these objects, or of every
+        object (None)."""
+
+    def tag_counts(self, object_ids: Collection[str] | None) -> dict[str, int]:
+        """tag -> how many of these objects (or of every object: None) carry it."""
+
+    def current_annotations_without_summary(self, kind: int) -> list[str]:
+        """Ids of the current annotations that have no stored summary of this ``kind``."""
+
+    def current_summary_counts(self, kind: int) -> list[tuple[str | None, bool, int]]:
+        """(summary text, annotated, objects) over every object's current annotation,
+        grouped by summary; the summary is None for objects without an annotation and for
+        annotations without a stored summary of this ``kind``."""
+
+    def current_version_counts(self) -> dict[int, int]:
+        """version number -> objects whose current annotation is that version."""

@@ -26,10 +26,11 @@ from ldb_clone.catalog.sqlite_open import connect
 from ldb_clone.catalog.sqlite_predicates import NotCompilable, compile_predicate
 from ldb_clone.catalog.sqlite_record import record_batch
 from ldb_clone.catalog.sqlite_sql import CURRENT, IN_IDS, SCAN_THRESHOLD, ids_param
+from ldb_clone.catalog.sqlite_stats import SQLiteStatsQueries
 from ldb_clone.errors import InstanceError, NotIndexedError
 
 
-class SQLiteCatalog:
+class SQLiteCatalog(SQLiteStatsQueries):
     """The catalog in one SQLite file (see ``CatalogBackend`` for each method's contract)."""
 
     def __init__(self, path: Path, create: bool = False) -> None:

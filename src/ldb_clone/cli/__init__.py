@@ -7,7 +7,14 @@
 - ``*_cmds``: the commands, by topic. The order below is the order of ``ldb --help``.
 """
 
-from ldb_clone.cli import dataset_cmds, index_cmds, select_cmds, setup_cmds, write_cmds
+from ldb_clone.cli import (
+    dataset_cmds,
+    index_cmds,
+    select_cmds,
+    setup_cmds,
+    view_cmds,
+    write_cmds,
+)
 from ldb_clone.cli.app import app, ds_app, main, register, storage_app
 from ldb_clone.cli.output import _state
 
@@ -33,6 +40,8 @@ register(
         write_cmds.instantiate_,
         write_cmds.get_,
         dataset_cmds.transform_,
+        view_cmds.stats_,
+        view_cmds.view_,
         setup_cmds.migrate,
         setup_cmds.formats_,
         setup_cmds.completion,
