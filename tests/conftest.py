@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from PIL import Image
 
 from ldb_clone.instance import Instance, init_instance, open_instance
 from ldb_clone.storage import add_storage
+from tests.helpers import CliResult, cli_state, run_cli, run_process
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +30,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    from ldb_clone import cli
-
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
+    state = cli_state()
+    monkeypatch.setitem(state, "verbose", 0)
+    monkeypatch.setitem(state, "quiet", False)
     monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
@@ -92,25 +90,18 @@ def make_json() -> Callable[..., Path]:
     return write_json
 
 
-def run_ldb(*args: str, input: str | None = None, check: bool = False, env: dict | None = None):
-    """Run the real ``ldb`` command line in a subprocess."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        env={**os.environ, **(env or {})},
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"ldb {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-    return result
+@pytest.fixture
+def ldb() -> Callable[..., CliResult]:
+    """Run ``ldb ARGS`` in-process (fast): ``ldb(*args, input=, env=, cwd=, check=)``
+    returns ``.returncode``, ``.stdout`` and ``.stderr``."""
+    return run_cli
 
 
 @pytest.fixture
-def ldb() -> Callable[..., subprocess.CompletedProcess]:
-    return run_ldb
+def ldb_process() -> Callable[..., subprocess.CompletedProcess]:
+    """Run the real ``python -m ldb_clone`` in a subprocess; for ``@pytest.mark.process``
+    tests, where the process itself matters."""
+    return run_process
 
 
 # S3 ---------------------------------------------------------------------------------------

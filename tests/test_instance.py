@@ -23,6 +23,7 @@ from ldb_clone.instance import (
     open_instance,
 )
 from ldb_clone.storage import add_storage
+from tests.helpers import assert_one_error_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,18 +44,6 @@ def global_config(home: Path) -> dict:
 def write_global_config(home: Path, text: str) -> None:
     (home / ".ldb").mkdir(exist_ok=True)
     (home / ".ldb" / "config").write_text(text, encoding="utf-8")
-
-
-def assert_one_error_line(result, *fragments: str) -> str:
-    """Exit 1, one ``error:`` line on stderr naming the problem, no traceback."""
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 def object_ids(instance: Instance) -> list[str]:
