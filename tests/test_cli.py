@@ -82,6 +82,7 @@ def ldb_script() -> str:
     pytest.skip("the ldb console script is not installed")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version_console_script(flag):
     result = subprocess.run([ldb_script(), flag], capture_output=True, text=True)
@@ -90,10 +91,15 @@ def test_version_console_script(flag):
     assert result.stderr == ""
 
 
-def test_version_python_module(ldb):
-    result = ldb("--version", check=True)
+@pytest.mark.process
+def test_version_python_module(ldb_process):
+    result = ldb_process("--version", check=True)
     assert result.stdout == f"ldb {__version__}\n"
-    assert ldb("-V", check=True).stdout == f"ldb {__version__}\n"
+    assert ldb_process("-V", check=True).stdout == f"ldb {__version__}\n"
+
+
+def test_version_in_process(ldb):
+    assert ldb("--version", check=True).stdout == f"ldb {__version__}\n"
 
 
 def test_version_through_the_option_parser():
@@ -103,6 +109,7 @@ def test_version_through_the_option_parser():
     assert result.stdout == f"ldb {__version__}\n"
 
 
+@pytest.mark.process
 def test_help_lists_the_commands_console_script():
     result = subprocess.run([ldb_script(), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
@@ -497,10 +504,12 @@ def test_status_unknown_dataset(instance: Instance):
     assert_one_error_line(result, "ds:nope")
 
 
-def test_status_subprocess(objects, ldb):
-    assert ldb("status", "ds:root", check=True).stdout == STATUS_3
+@pytest.mark.process
+def test_status_subprocess(objects, ldb_process):
+    assert ldb_process("status", "ds:root", check=True).stdout == STATUS_3
 
 
+@pytest.mark.process
 def test_python_dash_m_runs_commands(objects):
     result = subprocess.run(
         [sys.executable, "-m", "ldb_clone", "list", "-s", "ds:root"],

@@ -110,6 +110,7 @@ def test_pipe_timeout_must_be_positive_seconds(instance, value):
         Pipeline(instance, [Filter("pipe_timeout", value)])
 
 
+@pytest.mark.process
 def test_ctrl_c_ends_the_plugin_and_its_child(instance, three, tmp_path, pid_file):
     plugin = _plugin(tmp_path, "hang", HANGING)
     ldb = subprocess.Popen(
