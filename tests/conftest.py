@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,30 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("LDB_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     return home
+
+
+@pytest.fixture(autouse=True, scope="session")
+def click_commands_built_once() -> Iterator[None]:
+    """typer builds the click command tree of ``ldb`` on every call (about 80 ms: it
+    evaluates the annotations of every command); a real process runs one command, the
+    tests run thousands in one process, so each tree is built once here."""
+    import typer.main
+    import typer.testing
+
+    build = typer.main.get_command
+    built: dict[int, tuple[Any, Any]] = {}  # id(app) -> (app, its click command)
+
+    def get_command(typer_instance: Any) -> Any:
+        key = id(typer_instance)
+        if key not in built:
+            built[key] = (typer_instance, build(typer_instance))
+        return built[key][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(typer.main, "get_command", get_command)
+    patch.setattr(typer.testing, "_get_command", get_command)
+    yield
+    patch.undo()
 
 
 @pytest.fixture(autouse=True)
@@ -114,9 +138,30 @@ def s3_server():
     """moto's S3 server on loopback for the whole session (started on first use)."""
     from tests.s3server import S3Server
 
+    patch = pytest.MonkeyPatch()
+    _share_botocore_loaders(patch)
     server = S3Server().start()
     yield server
     server.stop()
+    patch.undo()
+
+
+def _share_botocore_loaders(patch: pytest.MonkeyPatch) -> None:
+    """botocore parses its service descriptions (about 1 MB of JSON, 0.15 s) again for
+    every session, that is for every new S3 filesystem. A real ldb process makes one or
+    two; the S3 tests make hundreds, so their sessions share one loader (what the clients
+    of one botocore session do anyway)."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, Any] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    patch.setattr(botocore.session, "create_loader", shared_loader)
 
 
 @pytest.fixture

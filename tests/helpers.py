@@ -145,6 +145,21 @@ def _fresh_state_and_cwd(cwd: Path | str | None) -> Iterator[None]:
         state.update(saved)
 
 
+def _forget_listings() -> None:
+    """A new process starts with no cached directory listings: drop those of the fsspec
+    filesystems an earlier run left cached (the filesystems and their clients stay)."""
+    if "fsspec" not in sys.modules:
+        return
+    from fsspec.spec import AbstractFileSystem
+
+    classes = [AbstractFileSystem]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        for fs in list(cls.__dict__.get("_cache", {}).values()):
+            fs.invalidate_cache()
+
+
 def _exit_code(code: object) -> int:
     """The exit status ``sys.exit(code)`` gives a process (a message means status 1)."""
     if code is None:
@@ -174,7 +189,9 @@ def run_cli(
     for name in _PROCESS_ONLY_VARIABLES:
         if env and env.get(name) is not None:
             raise ValueError(f"{name} ends the process: use run_process (the process marker)")
+    _forget_listings()
     runner = CliRunner()
+    hook = sys.excepthook  # typer installs its own
     with runner.isolation(input=input, env=env) as (out, err, _), _fresh_state_and_cwd(cwd):
         try:
             main(argv)
@@ -187,6 +204,7 @@ def run_cli(
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+            sys.excepthook = hook
         stdout = out.getvalue().decode("utf-8", "replace")
         stderr = err.getvalue().decode("utf-8", "replace")
     result = CliResult(argv, code, stdout, stderr)
