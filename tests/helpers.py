@@ -187,7 +187,7 @@ def run_cli(
 
     argv = [str(a) for a in args]
     for name in _PROCESS_ONLY_VARIABLES:
-        if env and env.get(name) is not None:
+        if {**os.environ, **(env or {})}.get(name) is not None:
             raise ValueError(f"{name} ends the process: use run_process (the process marker)")
     _forget_listings()
     runner = CliRunner()
