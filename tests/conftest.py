@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from PIL import Image
 
 from ldb_clone.instance import Instance, init_instance, open_instance
 from ldb_clone.storage import add_storage
+from tests.helpers import CliResult, cli_state, run_cli, run_process
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +27,36 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True, scope="session")
+def click_commands_built_once() -> Iterator[None]:
+    """typer builds the click command tree of ``ldb`` on every call (about 80 ms: it
+    evaluates the annotations of every command); a real process runs one command, the
+    tests run thousands in one process, so each tree is built once here."""
+    import typer.main
+    import typer.testing
+
+    build = typer.main.get_command
+    built: dict[int, tuple[Any, Any]] = {}  # id(app) -> (app, its click command)
+
+    def get_command(typer_instance: Any) -> Any:
+        key = id(typer_instance)
+        if key not in built:
+            built[key] = (typer_instance, build(typer_instance))
+        return built[key][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(typer.main, "get_command", get_command)
+    patch.setattr(typer.testing, "_get_command", get_command)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
-    from ldb_clone import cli
-
-    monkeypatch.setitem(cli._state, "verbose", 0)
-    monkeypatch.setitem(cli._state, "quiet", False)
+    state = cli_state()
+    monkeypatch.setitem(state, "verbose", 0)
+    monkeypatch.setitem(state, "quiet", False)
     monkeypatch.delenv("LDB_DEBUG", raising=False)
 
 
@@ -92,25 +114,18 @@ def make_json() -> Callable[..., Path]:
     return write_json
 
 
-def run_ldb(*args: str, input: str | None = None, check: bool = False, env: dict | None = None):
-    """Run the real ``ldb`` command line in a subprocess."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        env={**os.environ, **(env or {})},
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"ldb {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-    return result
+@pytest.fixture
+def ldb() -> Callable[..., CliResult]:
+    """Run ``ldb ARGS`` in-process (fast): ``ldb(*args, input=, env=, cwd=, check=)``
+    returns ``.returncode``, ``.stdout`` and ``.stderr``."""
+    return run_cli
 
 
 @pytest.fixture
-def ldb() -> Callable[..., subprocess.CompletedProcess]:
-    return run_ldb
+def ldb_process() -> Callable[..., subprocess.CompletedProcess]:
+    """Run the real ``python -m ldb_clone`` in a subprocess; for ``@pytest.mark.process``
+    tests, where the process itself matters."""
+    return run_process
 
 
 # S3 ---------------------------------------------------------------------------------------
@@ -123,9 +138,30 @@ def s3_server():
     """moto's S3 server on loopback for the whole session (started on first use)."""
     from tests.s3server import S3Server
 
+    patch = pytest.MonkeyPatch()
+    _share_botocore_loaders(patch)
     server = S3Server().start()
     yield server
     server.stop()
+    patch.undo()
+
+
+def _share_botocore_loaders(patch: pytest.MonkeyPatch) -> None:
+    """botocore parses its service descriptions (about 1 MB of JSON, 0.15 s) again for
+    every session, that is for every new S3 filesystem. A real ldb process makes one or
+    two; the S3 tests make hundreds, so their sessions share one loader (what the clients
+    of one botocore session do anyway)."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, Any] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    patch.setattr(botocore.session, "create_loader", shared_loader)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers the test modules share: indexing through the library and reading results."""
+"""Helpers the test modules share: running ``ldb`` (in-process or as a real process),
+indexing through the library and reading results."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,18 +69,9 @@ def rewrite_json(path: Path, value: Any) -> None:
     os.utime(path, ns=(before + 5 * 10**9, before + 5 * 10**9))
 
 
-def ldb_in(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real ``ldb`` command line in ``cwd`` (a workspace, say)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ldb_clone", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"ldb {args} -> {result.returncode}\n{result.stdout}{result.stderr}")
-    return result
+def ldb_in(cwd: Path, *args: str, check: bool = True) -> CliResult:
+    """Run ``ldb`` (in-process) in ``cwd`` (a workspace, say); fail on a non-zero exit."""
+    return run_cli(*args, cwd=cwd, check=check)
 
 
 def current_in_fresh_instance(instance_dir: Path, folder: Path, fmt: str) -> dict:
@@ -92,3 +88,152 @@ def current_in_fresh_instance(instance_dir: Path, folder: Path, fmt: str) -> dic
         return current(second)
     finally:
         second.close()
+
+
+def assert_one_error_line(result: Any, *fragments: str) -> str:
+    """Exit status 1 and one ``error:`` line on stderr holding every fragment, no traceback;
+    ``result`` is any run of ``ldb`` (ours, a subprocess, typer's runner). Returns the line."""
+    code = result.returncode if hasattr(result, "returncode") else result.exit_code
+    assert code == 1, (code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# Running the command line -----------------------------------------------------------------
+
+# NOTE: the fault switch ends the process with os._exit; in-process it would end pytest.
+_PROCESS_ONLY_VARIABLES = ("LDB_TEST_CRASH_AT",)
+
+
+@dataclass
+class CliResult:
+    """What a run of ``ldb`` left behind: the shape of ``subprocess.CompletedProcess``."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli_state() -> dict[str, Any]:
+    """The command line's module-level output state (-v/-q): the one place tests name it."""
+    from ldb_clone import cli
+
+    return cli._state
+
+
+@contextmanager
+def _fresh_state_and_cwd(cwd: Path | str | None) -> Iterator[None]:
+    """Each run starts as a new process would: default -v/-q and its own cwd; both are
+    restored afterwards."""
+    state = cli_state()
+    saved = dict(state)
+    state.update(verbose=0, quiet=False)
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        yield
+    finally:
+        os.chdir(before)
+        state.clear()
+        state.update(saved)
+
+
+def _forget_listings() -> None:
+    """A new process starts with no cached directory listings: drop those of the fsspec
+    filesystems an earlier run left cached (the filesystems and their clients stay)."""
+    if "fsspec" not in sys.modules:
+        return
+    from fsspec.spec import AbstractFileSystem
+
+    classes = [AbstractFileSystem]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        for fs in list(cls.__dict__.get("_cache", {}).values()):
+            fs.invalidate_cache()
+
+
+def _exit_code(code: object) -> int:
+    """The exit status ``sys.exit(code)`` gives a process (a message means status 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def run_cli(
+    *args: str | Path,
+    input: str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    cwd: Path | str | None = None,
+    check: bool = False,
+) -> CliResult:
+    """Run ``ldb ARGS`` in this process through ``ldb_clone.cli.main``: stdin from
+    ``input``, ``env`` over the environment (None unsets), in ``cwd``; stdout, stderr and
+    the exit status are captured as a real process would leave them (an escaping exception
+    prints its traceback and exits 1). Everything is restored afterwards."""
+    from click.testing import CliRunner
+
+    from ldb_clone.cli import main
+
+    argv = [str(a) for a in args]
+    for name in _PROCESS_ONLY_VARIABLES:
+        if {**os.environ, **(env or {})}.get(name) is not None:
+            raise ValueError(f"{name} ends the process: use run_process (the process marker)")
+    _forget_listings()
+    runner = CliRunner()
+    hook = sys.excepthook  # typer installs its own
+    with runner.isolation(input=input, env=env) as (out, err, _), _fresh_state_and_cwd(cwd):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code(exc.code)
+        except Exception:
+            traceback.print_exc()  # to the captured stderr, as the interpreter would
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.excepthook = hook
+        stdout = out.getvalue().decode("utf-8", "replace")
+        stderr = err.getvalue().decode("utf-8", "replace")
+    result = CliResult(argv, code, stdout, stderr)
+    if check and code != 0:
+        raise AssertionError(f"ldb {' '.join(argv)} exited {code}\n{stdout}\n{stderr}")
+    return result
+
+
+def run_process(
+    *args: str | Path,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | str | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run the real ``python -m ldb_clone ARGS`` in a subprocess: for the tests where the
+    process itself matters (exit status of the entry point, signals, crashes, start-up,
+    concurrency). Mark them ``@pytest.mark.process``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ldb_clone", *map(str, args)],
+        capture_output=True,
+        text=True,
+        input=input,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"ldb {' '.join(map(str, args))} exited {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result

@@ -83,6 +83,7 @@ def filled_ws(pets, tmp_path):
 # item 6: instantiate -f into a workspace ------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("step", ["swap-out", "swap-in"])
 def test_a_killed_force_instantiate_leaves_the_workspace_as_it_was(filled_ws, step):
     before = contents(filled_ws)
@@ -95,6 +96,7 @@ def test_a_killed_force_instantiate_leaves_the_workspace_as_it_was(filled_ws, st
     assert len(load_workspace(filled_ws).members) == 6
 
 
+@pytest.mark.process
 def test_the_next_run_after_a_killed_force_instantiate_completes(filled_ws, tmp_path):
     crashed(filled_ws, "swap-in", "instantiate", "-f", "-m", "strict")
     ldb_in(filled_ws, "instantiate", "-f", "-m", "strict")
@@ -103,6 +105,7 @@ def test_the_next_run_after_a_killed_force_instantiate_completes(filled_ws, tmp_
     assert leftovers(filled_ws) == [] and not (filled_ws / JOURNAL).exists()
 
 
+@pytest.mark.process
 def test_a_workspace_command_puts_a_killed_swap_right_first(filled_ws):
     before = contents(filled_ws)
     crashed(filled_ws, "swap-in", "instantiate", "-f", "-m", "strict")
@@ -124,6 +127,7 @@ def test_staging_left_by_a_killed_run_is_removed_by_the_next_run(pets, tmp_path,
 # item 6: instantiate into an existing empty folder, and into a new one -------------------
 
 
+@pytest.mark.process
 def test_a_killed_instantiate_into_an_empty_folder_leaves_it_empty(pets, tmp_path):
     (tmp_path / "out").mkdir()
     crashed(tmp_path, "swap-in", "instantiate", "ds:root", "-t", "out")
@@ -135,6 +139,7 @@ def test_a_killed_instantiate_into_an_empty_folder_leaves_it_empty(pets, tmp_pat
     assert leftovers(tmp_path / "out") == [] and not (tmp_path / "out" / JOURNAL).exists()
 
 
+@pytest.mark.process
 def test_a_killed_instantiate_into_a_new_folder_leaves_no_folder(pets, tmp_path):
     crashed(tmp_path, "instantiate-rename", "instantiate", "ds:root", "-t", "out")
     assert not (tmp_path / "out").exists()
@@ -171,6 +176,7 @@ def test_a_target_made_by_someone_else_meanwhile_is_not_overwritten(
 # item 6: get ------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_killed_get_is_finished_by_the_next_run(pets, tmp_path):
     (tmp_path / "got").mkdir()
     crashed(tmp_path, "swap-in", "get", "ds:root", "--query", "label == `cat`", "-t", "got")
@@ -181,6 +187,7 @@ def test_a_killed_get_is_finished_by_the_next_run(pets, tmp_path):
     assert leftovers(tmp_path / "got") == []
 
 
+@pytest.mark.process
 def test_a_killed_get_into_a_workspace_keeps_what_it_held(pets, tmp_path):
     ldb_in(tmp_path, "get", "ds:root", "--query", "label == `cat`", "-t", "got")
     before = contents(tmp_path / "got")
@@ -248,6 +255,7 @@ def test_a_second_instantiate_into_a_busy_target_fails_clearly(
 # item 7: workspace commands wait for each other ------------------------------------------
 
 
+@pytest.mark.process
 def test_a_workspace_command_waits_for_the_one_holding_the_workspace(filled_ws):
     ldb_in(filled_ws, "del", "ds:root")
     holder = Holder(filled_ws)
@@ -268,6 +276,7 @@ def test_a_workspace_command_waits_for_the_one_holding_the_workspace(filled_ws):
     assert len(load_workspace(filled_ws).members) == 6
 
 
+@pytest.mark.process
 def test_concurrent_adds_in_one_workspace_lose_nothing(instance, data_dir, make_image, tmp_path):
     per_process, processes = 150, 4
     for p in range(processes):
@@ -312,6 +321,7 @@ def in_ws(pets, tmp_path, monkeypatch):
     return run, ws
 
 
+@pytest.mark.process
 def test_a_commit_killed_after_the_catalog_write_is_not_written_twice(in_ws, instance):
     run, ws = in_ws
     run("add", "--query", "label == `cat`")
@@ -329,6 +339,7 @@ def test_a_commit_killed_after_the_catalog_write_is_not_written_twice(in_ws, ins
     assert [(v.version, v.parent) for v in versions] == [(1, None), (2, 1)]
 
 
+@pytest.mark.process
 def test_changes_after_a_killed_commit_go_into_the_next_version(in_ws, instance):
     run, ws = in_ws
     run("add", "--query", "label == `cat`")

@@ -20,6 +20,7 @@ from ldb_clone import __version__
 from ldb_clone.cli import app
 from ldb_clone.indexing import index
 from ldb_clone.instance import Instance
+from tests.helpers import assert_one_error_line
 
 VALUES = {
     "a": {"label": "cat", "n": 1},
@@ -41,16 +42,6 @@ def row(oid: str, version: int | None, path: str, cut: bool = False) -> str:
     """A list row; paths are cut to 24 characters only on a narrow terminal."""
     shown = left_truncate(path) if cut else path
     return f" id:{oid}   {version or '-'}      {shown:24}  self"
-
-
-def assert_one_error_line(stderr: str, *fragments: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -91,6 +82,7 @@ def ldb_script() -> str:
     pytest.skip("the ldb console script is not installed")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version_console_script(flag):
     result = subprocess.run([ldb_script(), flag], capture_output=True, text=True)
@@ -99,10 +91,15 @@ def test_version_console_script(flag):
     assert result.stderr == ""
 
 
-def test_version_python_module(ldb):
-    result = ldb("--version", check=True)
+@pytest.mark.process
+def test_version_python_module(ldb_process):
+    result = ldb_process("--version", check=True)
     assert result.stdout == f"ldb {__version__}\n"
-    assert ldb("-V", check=True).stdout == f"ldb {__version__}\n"
+    assert ldb_process("-V", check=True).stdout == f"ldb {__version__}\n"
+
+
+def test_version_in_process(ldb):
+    assert ldb("--version", check=True).stdout == f"ldb {__version__}\n"
 
 
 def test_version_through_the_option_parser():
@@ -112,6 +109,7 @@ def test_version_through_the_option_parser():
     assert result.stdout == f"ldb {__version__}\n"
 
 
+@pytest.mark.process
 def test_help_lists_the_commands_console_script():
     result = subprocess.run([ldb_script(), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
@@ -182,7 +180,7 @@ def test_ldb_error_is_one_line_without_traceback(instance: Instance, ldb):
     result = ldb("list", "ds:nope")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert_one_error_line(result.stderr, "ds:nope")
+    assert_one_error_line(result, "ds:nope")
 
 
 @pytest.mark.parametrize(
@@ -203,7 +201,7 @@ def test_unexpected_exception_is_one_line(objects, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("ldb_clone.views.list_rows", broken)
     result = run("list", "ds:root")
     assert result.exit_code == 1
-    line = assert_one_error_line(result.stderr, "boom")
+    line = assert_one_error_line(result, "boom")
     assert not line.startswith("error: RuntimeError:")
 
 
@@ -222,7 +220,7 @@ def test_unexpected_exception_traceback_with_verbose(objects, monkeypatch: pytes
 def test_mixed_source_kinds_are_an_error(objects):
     result = run("list", "ds:root", f"id:{objects['a']['id']}")
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr)
+    assert_one_error_line(result)
 
 
 # list -------------------------------------------------------------------------------------
@@ -259,7 +257,7 @@ def test_list_rows_match_upstream_columns(objects, monkeypatch: pytest.MonkeyPat
 def test_list_without_source_outside_a_workspace_names_ds_root(objects):
     result = run("list")
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "No workspace dataset staged at '.'", "ds:root")
+    assert_one_error_line(result, "No workspace dataset staged at '.'", "ds:root")
 
 
 def test_list_summary(objects):
@@ -327,7 +325,7 @@ def test_list_id_prefix_too_short(objects):
     result = run("list", f"id:{objects['a']['id'][:4]}")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert_one_error_line(result.stderr, "too short")
+    assert_one_error_line(result, "too short")
 
 
 def unknown_id(objects) -> str:
@@ -340,10 +338,10 @@ def test_list_unknown_id(objects):
     missing = unknown_id(objects)
     result = run("list", f"id:{missing}")
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, missing)
+    assert_one_error_line(result, missing)
     result = run("list", f"id:{missing[:8]}")
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, missing[:8])
+    assert_one_error_line(result, missing[:8])
 
 
 def test_list_empty_instance(instance: Instance):
@@ -503,13 +501,15 @@ def test_status_empty_instance(instance: Instance):
 def test_status_unknown_dataset(instance: Instance):
     result = run("status", "ds:nope")
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "ds:nope")
+    assert_one_error_line(result, "ds:nope")
 
 
-def test_status_subprocess(objects, ldb):
-    assert ldb("status", "ds:root", check=True).stdout == STATUS_3
+@pytest.mark.process
+def test_status_subprocess(objects, ldb_process):
+    assert ldb_process("status", "ds:root", check=True).stdout == STATUS_3
 
 
+@pytest.mark.process
 def test_python_dash_m_runs_commands(objects):
     result = subprocess.run(
         [sys.executable, "-m", "ldb_clone", "list", "-s", "ds:root"],

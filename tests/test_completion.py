@@ -114,6 +114,7 @@ def ldb_on_path(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_script_completes_in_a_real_bash(ldb_on_path):
     script = (
@@ -129,6 +130,7 @@ def test_script_completes_in_a_real_bash(ldb_on_path):
     assert result.stdout.splitlines() == ["index", "--set"]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("fish") is None, reason="needs fish")
 def test_script_completes_in_a_real_fish(ldb_on_path):
     script = "\n".join(
@@ -144,6 +146,7 @@ def test_script_completes_in_a_real_fish(ldb_on_path):
     ]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="needs zsh")
 def test_script_registers_in_a_real_zsh(ldb_on_path):
     script = (

@@ -102,6 +102,32 @@ def test_command_has_a_synopsis(name: str):
     )
 
 
+def synopsis_options(name: str) -> set[str]:
+    """The options the synopsis line ``ldb <name> ...`` of docs/commands.md shows."""
+    body = section(docs_text(), name.split()[0])
+    lines = re.findall(rf"^ldb {re.escape(name)}(?= |$)(.*)$", body, re.M)
+    assert lines, f"no synopsis line `ldb {name} ...` in docs/commands.md"
+    return set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", " ".join(lines)))
+
+
+@pytest.mark.parametrize("name", NESTED)
+def test_nested_command_synopsis_shows_exactly_its_options(name: str):
+    """``ldb ds list [-a] [--json]``: every option of a nested command is on its own
+    synopsis line (not only somewhere in its group's section, where a sibling's option
+    of the same name would hide it), and every option shown there exists."""
+    options = {
+        opt
+        for param in LEAF_COMMANDS[name].params
+        if isinstance(param, click.Option) and not set(param.opts) & COMMON_OPTIONS
+        for opt in param.opts
+    }
+    shown = synopsis_options(name)
+    assert shown <= options, f"ldb {name}: the synopsis shows unknown {sorted(shown - options)}"
+    for param in LEAF_COMMANDS[name].params:
+        if isinstance(param, click.Option) and not set(param.opts) & COMMON_OPTIONS:
+            assert set(param.opts) & shown, f"ldb {name}: {'/'.join(param.opts)} not in synopsis"
+
+
 def test_the_apps_own_options_are_in_the_introduction():
     """``ldb -V``, ``ldb -v``: options given before any command, documented before the
     first command's section."""

@@ -23,6 +23,7 @@ from ldb_clone.instance import (
     open_instance,
 )
 from ldb_clone.storage import add_storage
+from tests.helpers import assert_one_error_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,18 +44,6 @@ def global_config(home: Path) -> dict:
 def write_global_config(home: Path, text: str) -> None:
     (home / ".ldb").mkdir(exist_ok=True)
     (home / ".ldb" / "config").write_text(text, encoding="utf-8")
-
-
-def assert_one_error_line(result, *fragments: str) -> str:
-    """Exit 1, one ``error:`` line on stderr naming the problem, no traceback."""
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 def object_ids(instance: Instance) -> list[str]:
@@ -209,32 +198,25 @@ def test_init_keeps_other_global_settings(tmp_path: Path, isolated_home: Path, l
     }
 
 
-def test_init_hash_md5_gives_md5_object_ids(tmp_path: Path, ldb, make_image):
+@pytest.mark.parametrize(
+    "options, algorithm, digest",
+    [
+        (["--hash", "md5"], "md5", lambda raw: hashlib.md5(raw).hexdigest()),
+        ([], "xxh3", lambda raw: xxhash.xxh3_128(raw).hexdigest()),
+    ],
+    ids=["md5", "default-xxh3"],
+)
+def test_init_hash_gives_object_ids(tmp_path: Path, ldb, make_image, options, algorithm, digest):
     path = tmp_path / "inst"
-    ldb("init", "--hash", "md5", str(path), check=True)
+    ldb("init", *options, str(path), check=True)
     inst = open_instance(path)
     try:
-        assert inst.hash_algorithm == "md5"
+        assert inst.hash_algorithm == algorithm
         data = tmp_path / "data"
         image = make_image(data / "a.png")
         add_storage(inst, str(data))
         index(inst, [str(data)], "bare")
-        assert object_ids(inst) == [hashlib.md5(image.read_bytes()).hexdigest()]
-    finally:
-        inst.close()
-
-
-def test_init_default_hash_is_xxh3(tmp_path: Path, ldb, make_image):
-    path = tmp_path / "inst"
-    ldb("init", str(path), check=True)
-    inst = open_instance(path)
-    try:
-        assert inst.hash_algorithm == "xxh3"
-        data = tmp_path / "data"
-        image = make_image(data / "a.png")
-        add_storage(inst, str(data))
-        index(inst, [str(data)], "bare")
-        assert object_ids(inst) == [xxhash.xxh3_128(image.read_bytes()).hexdigest()]
+        assert object_ids(inst) == [digest(image.read_bytes())]
     finally:
         inst.close()
 

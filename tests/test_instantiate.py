@@ -310,17 +310,36 @@ def test_a_moved_object_is_copied_from_another_path(instance, pets, data_dir, tm
     assert len(files_below(tmp_path / "out")) == 4
 
 
-def test_link_shares_bytes_and_never_is_the_default(instance, pets, tmp_path):
+def test_link_shares_bytes_and_never_is_the_default(instance, pets, tmp_path, monkeypatch):
+    import fcntl
+
+    cloned = set()  # inodes a copy-on-write clone (FICLONE) of succeeded, where supported
+    real_ioctl = fcntl.ioctl
+
+    def recording_ioctl(fd, request, source_fd, *args):
+        answer = real_ioctl(fd, request, source_fd, *args)
+        cloned.add(os.fstat(source_fd).st_ino)
+        return answer
+
+    monkeypatch.setattr(fcntl, "ioctl", recording_ioctl)
     instantiate(instance, root(instance), str(tmp_path / "copy"))
+    assert cloned == set()  # a plain instantiate never clones
     instantiate(instance, root(instance), str(tmp_path / "link"), link=True)
     for name in files_below(tmp_path / "link"):
         linked, copied = tmp_path / "link" / name, tmp_path / "copy" / name
         assert linked.read_bytes() == copied.read_bytes()
         assert copied.stat().st_nlink == 1
-    source = pets["cat-1"]
-    linked_image = next((tmp_path / "link").glob("cat-1-*.png"))
-    # a hard link shares the inode; a reflink clone does not; either way no copy was needed
-    assert linked_image.stat().st_ino == source.stat().st_ino or linked_image.stat().st_nlink == 1
+    for stem, source in pets.items():
+        pattern = f"{stem.replace('.', '-')}-*{source.suffix.lower()}"
+        linked = next((tmp_path / "link").glob(pattern))
+        copied = tmp_path / "copy" / linked.name
+        assert copied.stat().st_ino != source.stat().st_ino
+        # a hard link is the source's inode; a clone is a new inode sharing its blocks
+        hard_link = (linked.stat().st_dev, linked.stat().st_ino) == (
+            source.stat().st_dev,
+            source.stat().st_ino,
+        )
+        assert hard_link or source.stat().st_ino in cloned, f"{linked.name} was copied"
 
 
 # transforms and --apply -------------------------------------------------------------------

@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 from ldb_clone.cli import app
 from ldb_clone.filters import Filter, FilterError, Pipeline
 from ldb_clone.selection import select_members
-from tests.helpers import run_index
-from tests.test_cli import assert_one_error_line
+from tests.helpers import assert_one_error_line, run_index
 from tests.test_filters import _plugin
 
 HANGING = (
@@ -101,7 +100,7 @@ def test_pipe_timeout_stops_a_hanging_plugin_and_its_child(instance, three, tmp_
     )
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "--pipe", "did not finish within 0.5 seconds")
+    assert_one_error_line(result, "--pipe", "did not finish within 0.5 seconds")
     assert _gone(_wait_for(pid_file))
 
 
@@ -111,6 +110,7 @@ def test_pipe_timeout_must_be_positive_seconds(instance, value):
         Pipeline(instance, [Filter("pipe_timeout", value)])
 
 
+@pytest.mark.process
 def test_ctrl_c_ends_the_plugin_and_its_child(instance, three, tmp_path, pid_file):
     plugin = _plugin(tmp_path, "hang", HANGING)
     ldb = subprocess.Popen(

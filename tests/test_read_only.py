@@ -29,6 +29,8 @@ from ldb_clone.storage import add_storage
 NO_OVERRIDE = ["--bounding-set=-dac_override,-dac_read_search"]
 NO_OVERRIDE += ["--inh-caps=-dac_override,-dac_read_search"]
 
+pytestmark = pytest.mark.process
+
 
 def _restricted_prefix(probe_dir: Path) -> list[str]:
     """The command prefix that runs a process bound by permission bits, or skip."""

@@ -260,9 +260,12 @@ def test_label_studio_reindex_does_not_rehash_data(
     assert (result.found_objects, result.new_objects, result.new_annotations) == (1, 0, 0)
 
 
-def test_cache_is_kept_across_processes(ldb, instance, data_dir, make_image, make_json, calls):
+@pytest.mark.process
+def test_cache_is_kept_across_processes(
+    ldb_process, instance, data_dir, make_image, make_json, calls
+):
     make_pairs(make_image, make_json, data_dir, "a", "b")
-    ldb("index", str(data_dir), check=True)
+    ldb_process("index", str(data_dir), check=True)
 
     result, _ = run_index(instance, data_dir)
 

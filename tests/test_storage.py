@@ -27,6 +27,7 @@ from ldb_clone.storage import (
     mask_secrets,
     parse_option_value,
 )
+from tests.helpers import assert_one_error_line
 
 
 def locations(instance_dir: Path) -> list[StorageLocation]:
@@ -35,17 +36,6 @@ def locations(instance_dir: Path) -> list[StorageLocation]:
         return load_locations(inst)
     finally:
         inst.close()
-
-
-def assert_one_error_line(result, *fragments: str) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture

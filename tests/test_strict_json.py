@@ -20,8 +20,7 @@ from ldb_clone.selection import select_members
 from ldb_clone.strict_json import JsonProblem, parse_json
 from tests.conftest import write_image, write_json
 from tests.formats.test_coco import coco_doc, write_coco
-from tests.helpers import current, run_index
-from tests.test_cli import assert_one_error_line
+from tests.helpers import assert_one_error_line, current, run_index
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -58,7 +57,7 @@ def test_bad_annotation_file_is_one_line_naming_the_file(case, instance, data_di
     result = run("index", str(data_dir))
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, str(bad), expected)
+    assert_one_error_line(result, str(bad), expected)
     assert current(instance) == before
 
 
@@ -114,14 +113,14 @@ def test_query_input_problems_name_the_file(tmp_path: Path, text, expected):
     result = run("query", str(bad))
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, f"Invalid JSON in {bad}", expected)
+    assert_one_error_line(result, f"Invalid JSON in {bad}", expected)
 
 
 def test_query_on_stdin_refuses_infinity():
     result = run("query", input='{"x": Infinity}')
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "Invalid JSON in stdin", "at x")
+    assert_one_error_line(result, "Invalid JSON in stdin", "at x")
 
 
 def test_query_never_prints_nan(tmp_path: Path):
@@ -161,7 +160,7 @@ def test_query_stdin_that_is_not_utf8_is_one_line():
     result = run("query", input=b'{"x": "\xff"}')
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "stdin")
+    assert_one_error_line(result, "stdin")
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,7 @@ from ldb_clone.instantiate import instantiate
 from ldb_clone.selection import select_members
 from ldb_clone.terminal_text import printable
 from tests.conftest import write_image, write_json
-from tests.helpers import oid_of, run_index
-from tests.test_cli import assert_one_error_line
+from tests.helpers import assert_one_error_line, oid_of, run_index
 
 MAX = 255
 
@@ -102,4 +101,4 @@ def test_errors_naming_a_file_escape_its_control_characters(instance, data_dir):
 
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr
-    assert_one_error_line(result.stderr, "x\\x1b[2J.json")
+    assert_one_error_line(result, "x\\x1b[2J.json")

@@ -310,7 +310,7 @@ def list_path(
                     _remote_entry(protocol, info)
                     for name, info in sorted(found.items())
                     if info.get("type") != "directory"
-                    and not is_hidden_below(name.rstrip("/"), p.rstrip("/"))
+                    and not is_hidden_below(name.strip("/"), p.strip("/"))
                 ]
                 result.append(Listing(arg, p.rstrip("/"), entries, True))
             else:

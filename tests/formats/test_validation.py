@@ -191,6 +191,7 @@ print("jsonschema" in sys.modules)
 """
 
 
+@pytest.mark.process
 def test_a_valid_document_is_checked_without_importing_jsonschema():
     """Importing jsonschema costs about 0.1 s of every ``ldb index -m coco``."""
     import subprocess

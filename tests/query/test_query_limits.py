@@ -14,8 +14,8 @@ from ldb_clone.cli import app
 from ldb_clone.query import QueryError, compile_query, is_true
 from ldb_clone.query.functions import LdbFunctions
 from ldb_clone.query.interpreter import StrictTreeInterpreter
+from tests.helpers import assert_one_error_line
 from tests.query.test_query import VALUES, _outcome
-from tests.test_cli import assert_one_error_line
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_invalid_regex_cli_exits_1(tmp_path):
     result = CliRunner().invoke(app, ["query", "--query", "regex(a, '[')", str(doc)])
 
     assert result.exit_code == 1
-    assert_one_error_line(result.stderr, "invalid regular expression '['")
+    assert_one_error_line(result, "invalid regular expression '['")
 
 
 def test_valid_regex_still_matches():
