@@ -100,18 +100,18 @@ def test_names_that_are_not_utf8_are_recognised_and_escaped():
 
 
 def test_file_entry_parts():
-    entry = FileEntry("s3", "bucket/dir/pic.tar.gz", 10)
+    entry = FileEntry("s3", "bucket/dir/pic.tar.gz", size=10)
     assert (entry.url, entry.name, entry.parent, entry.suffix) == (
         "s3://bucket/dir/pic.tar.gz",
         "pic.tar.gz",
         "bucket/dir",
         ".gz",
     )
-    assert FileEntry(LOCAL, "/d/.hidden", 0).suffix == ""
-    assert FileEntry(LOCAL, "/d/a.json", 0).is_json and FileEntry(LOCAL, "/d/a.json", 0).url == (
-        "/d/a.json"
-    )
-    assert FileEntry("memory", "top", 0).parent == ""
+    assert FileEntry(LOCAL, "/d/.hidden", size=0).suffix == ""
+    assert FileEntry(LOCAL, "/d/a.json", size=0).is_json and FileEntry(
+        LOCAL, "/d/a.json", size=0
+    ).url == ("/d/a.json")
+    assert FileEntry("memory", "top", size=0).parent == ""
 
 
 # local files ---------------------------------------------------------------------------------
@@ -234,8 +234,8 @@ def test_sibling_entries(tmp_path: Path):
     assert sorted(names(sibling_entries(entry), root)) == ["a.json"]
     within = sibling_entries(entry, bounds=[str(outside)])
     assert sorted(names(within, root)) == ["a.json", "link.json"]
-    assert sibling_entries(FileEntry("s3", "bucket/a.png", 1)) == []
-    assert sibling_entries(FileEntry(LOCAL, f"{tmp_path}/gone/a.png", 1)) == []
+    assert sibling_entries(FileEntry("s3", "bucket/a.png", size=1)) == []
+    assert sibling_entries(FileEntry(LOCAL, f"{tmp_path}/gone/a.png", size=1)) == []
 
 
 def test_read_bytes_and_its_errors(tmp_path: Path):

@@ -107,7 +107,7 @@ def bucket():
     contents["/bucket/b.json"] = b'{"label": "cat", "box": [1, 2]}'
     for path, raw in contents.items():
         fs.pipe_file(path, raw)
-    entries = {p: FileEntry("memory", p, len(raw)) for p, raw in contents.items()}
+    entries = {p: FileEntry("memory", p, size=len(raw)) for p, raw in contents.items()}
     yield fs, contents, entries
     fs.rm("/bucket", recursive=True)
 
@@ -140,8 +140,8 @@ def test_remote_failures_keep_the_first_error(bucket, monkeypatch):
     monkeypatch.setenv("LDB_REMOTE_CONCURRENCY", "1")  # one at a time: data files first
     fs, _, entries = bucket
     fs.pipe_file("/bucket/bad.json", b"{nope")
-    bad = FileEntry("memory", "/bucket/bad.json", 5)
-    gone = FileEntry("memory", "/bucket/gone.bin", 5)
+    bad = FileEntry("memory", "/bucket/bad.json", size=5)
+    gone = FileEntry("memory", "/bucket/gone.bin", size=5)
     result = load_remote("xxh3", [gone], [bad], lambda entry: fs)
     assert result.error == ("vanished", gone.url, "file vanished before it was read")
     result = load_remote("xxh3", [], [bad], lambda entry: fs)

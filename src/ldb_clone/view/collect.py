@@ -12,7 +12,7 @@ from ldb_clone.instance import Instance
 from ldb_clone.selection import Member
 
 MAX_TEXT = 5000  # characters of a text document shown on its card
-TEXT_TYPES = ("txt", "text", "md")
+TEXT_TYPES = ("txt", "md", "text")  # file suffixes, not format names
 
 
 @dataclass(slots=True)
