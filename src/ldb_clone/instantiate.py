@@ -31,6 +31,7 @@ from ldb_clone.formats.exporting import (
     object_opener,
 )
 from ldb_clone.fs import LOCAL, join_url, split_url
+from ldb_clone.gc_pause import cycle_collector_paused
 from ldb_clone.instance import Instance
 from ldb_clone.locking import folder_lock
 from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
@@ -176,7 +177,7 @@ def instantiate(
         open_object=_object_opener(instance),
     )
     target_dir = Path(path)
-    with folder_lock(target_dir, wait=False):
+    with folder_lock(target_dir, wait=False), cycle_collector_paused():
         return _instantiate_local(
             instance,
             fmt_obj,

@@ -448,7 +448,7 @@ def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> s
 def label_line(box: Box, class_id: int, width: int, height: int) -> str:
     """``class cx cy w h [confidence]``: a box indexed from YOLO whose pixels are
     unchanged keeps the numbers it was read with; others are computed (6 decimals)."""
-    values = _original(box, width, height)
+    values = _original(box, width, height) if box.source and KEY in box.source else None
     if values is None:
         values = [
             round((box.x + box.w / 2) / width, DIGITS),
@@ -458,7 +458,13 @@ def label_line(box: Box, class_id: int, width: int, height: int) -> str:
         ]
     if box.confidence is not None:
         values.append(box.confidence)
-    return " ".join([str(class_id), *map(_text_number, values)])
+    # NOTE: an integral number is written without its .0; a loop, not a helper function:
+    # this runs once per box of an export
+    parts = [str(class_id)]
+    for value in values:
+        number = float(value)
+        parts.append(str(int(value)) if number.is_integer() else repr(number))
+    return " ".join(parts)
 
 
 def _original(box: Box, width: int, height: int) -> list[float] | None:
@@ -471,13 +477,6 @@ def _original(box: Box, width: int, height: int) -> list[float] | None:
     if to_pixels(values, width, height) != (box.x, box.y, box.w, box.h):
         return None
     return values
-
-
-def _text_number(value: float) -> str:
-    number = float(value)
-    if number.is_integer():
-        return str(int(value))
-    return repr(number)
 
 
 def data_yaml(
