@@ -4,7 +4,7 @@
 Usage::
 
     python3 benchmarks/bench_coco_yolo.py WORK_DIR [--count 5000] [--boxes 3] [--runs 3]
-        [--ldb "ldb"] [--datumaro-venv DIR] [--json PATH]
+        [--ldb "PYTHON -m ldb_clone"] [--datumaro-venv DIR] [--json PATH]
 
 Generates (once, fixed seed) ``WORK_DIR/coco``: COUNT JPEGs in ``images/<split>/`` and
 ``annotations/instances_<split>.json`` (train 80%, val 20%) with BOXES boxes each (COCO
@@ -23,7 +23,9 @@ times, interleaved (so that drift in machine load hits every side alike):
 Prints the median wall-clock time of each and the ratios ldb/datum and instantiate/floor
 (targets: at most 0.5 and 1.3), and the median user CPU time of each (children's
 ``ru_utime``, less sensitive to other load on the machine than wall-clock time).
-``--ldb`` is split like a shell command (``"python3 -m ldb_clone"``).
+``--ldb`` is split like a shell command; it defaults to ``ldb_clone`` run by the
+interpreter that runs this script (and the floor script), so that both start alike: a
+launcher such as pyenv's ``python3`` shim (a bash script) costs 0.1-0.2 s per command.
 The Datumaro venv defaults to ``$LDB_DATUMARO_VENV`` or
 ``~/.cache/ldb-clone/datumaro-1.13.12`` (``tests/interop/ensure_datumaro.sh`` builds it).
 """
@@ -147,7 +149,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--boxes", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ldb", default="ldb")
+    parser.add_argument("--ldb", default=f"{shlex.quote(sys.executable)} -m ldb_clone")
     default_venv = os.environ.get("LDB_DATUMARO_VENV") or str(
         Path.home() / ".cache" / "ldb-clone" / "datumaro-1.13.12"
     )

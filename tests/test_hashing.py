@@ -140,3 +140,55 @@ def test_is_hex_id():
     assert not is_hex_id("06430cccfe24c272d92ef493ab0497f")
     assert not is_hex_id("g6430cccfe24c272d92ef493ab0497f1")
     assert not is_hex_id("")
+
+
+def _generated_value(rnd, depth: int = 0):
+    """A JSON value with the numbers and characters where fast encoders tend to differ:
+    floats of every magnitude, big integers, control and non-ASCII characters."""
+    kind = rnd.random()
+    if depth > 3 or kind < 0.5:
+        pick = rnd.random()
+        if pick < 0.3:
+            exponent = rnd.randint(-30, 30)
+            return rnd.choice([rnd.uniform(-10, 10) * 10**exponent, round(rnd.random(), 7)])
+        if pick < 0.5:
+            return rnd.randint(-(2**70), 2**70) if rnd.random() < 0.1 else rnd.randint(-999, 999)
+        if pick < 0.8:
+            alphabet = [chr(c) for c in range(0x80)] + ["é", "\u2028", "\x7f", "😀", "\uffff"]
+            return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 5)))
+        return rnd.choice([None, True, False, -0.0, 1e-05, 1e16, 5e-324])
+    if kind < 0.75:
+        return [_generated_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    return {str(_generated_value(rnd, 4)): _generated_value(rnd, depth + 1) for _ in range(3)}
+
+
+def test_canonical_json_is_the_standard_library_text_for_every_value():
+    # annotation ids are hashes of this text: the fast encoder must never change it
+    import random
+
+    from ldb_clone.hashing import _orjson_canonical, _stdlib_canonical
+
+    rnd = random.Random(12)
+    fast = 0
+    for _ in range(20000):
+        value = _generated_value(rnd)
+        assert canonical_json(value) == _stdlib_canonical(value), value
+        fast += _orjson_canonical(value) is not None
+    assert fast > 5000  # the fast path is taken, and checked, for most values
+
+
+@pytest.mark.parametrize(
+    "value", [{1: "a", 2: "b"}, {"n": 2**64}, {"x": 1e-07}, {"x": 3.5e-05}, [None, 1]]
+)
+def test_canonical_json_of_values_the_fast_encoder_leaves_to_the_standard_library(value):
+    assert canonical_json(value) == json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def test_canonical_json_refuses_non_finite_numbers_and_lone_surrogates():
+    for bad in (float("nan"), float("inf"), {"a": [float("-inf")]}):
+        with pytest.raises(ValueError):
+            canonical_json(bad)
+    with pytest.raises(UnicodeEncodeError):
+        Hasher().annotation_id({"label": "\ud800"})

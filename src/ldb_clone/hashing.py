@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import xxhash
 
 DEFAULT_ALGORITHM = "xxh3"
@@ -29,9 +31,76 @@ def canonical_json(value: Any) -> str:
 
     NaN and infinities raise ``ValueError``: what is hashed is stored and written back
     out, and must stay valid JSON."""
+    fast = _orjson_canonical(value)
+    if fast is not None:
+        return fast.decode("utf-8")
+    return _stdlib_canonical(value)
+
+
+def canonical_json_bytes(value: Any) -> bytes:
+    """``canonical_json`` encoded as UTF-8 (``UnicodeEncodeError`` for a lone surrogate)."""
+    fast = _orjson_canonical(value)
+    if fast is not None:
+        return fast
+    return _stdlib_canonical(value).encode("utf-8")
+
+
+def _stdlib_canonical(value: Any) -> str:
+    """The definition of the canonical form (annotation ids are hashes of this text)."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
+# Where orjson's text may differ from the standard library's: a number in exponent form
+# (orjson writes 1e-7 for 1e-07), a number below 1e-4 written out (0.00001 for 1e-05),
+# and null (orjson writes NaN and infinities as null where the standard library refuses
+# them). See ``_may_differ``.
+_DIGIT_E = re.compile(rb"[0-9][eE]")
+_NUMBER_BYTES = b"0123456789.-"
+_VALUE_STARTS = b":,["
+
+
+def _may_differ(data: bytes) -> bool:
+    """Whether orjson's ``data`` may not be the standard library's text: it holds null,
+    0.0000 or a number in exponent form (a digit and an e that follow a value start).
+    A match inside a string only sends that value the slow way.
+
+    NOTE: plain substring searches and a regex that starts with a character class: a
+    regex for the exact number syntax took longer than the standard library encoder."""
+    if b"null" in data or b"0.0000" in data:
+        return True
+    for match in _DIGIT_E.finditer(data):
+        start = match.start()
+        while start > 0 and data[start - 1] in _NUMBER_BYTES:
+            start -= 1
+        if start == 0 or data[start - 1] in _VALUE_STARTS:
+            return True
+    return False
+
+
+def _orjson_canonical(value: Any) -> bytes | None:
+    """``_stdlib_canonical(value)`` as UTF-8, 5-10x faster, or None where orjson's text
+    could differ from it (see ``_may_differ``) or orjson cannot write the value
+    (integers beyond 64 bits, keys that are not strings, lone surrogates, subclasses,
+    nesting deeper than 254).
+
+    NOTE: annotation ids are hashes of the canonical text, so this must give the same
+    bytes as the standard library for every value it answers; tests/test_hashing.py
+    compares the two on many generated values."""
+    try:
+        data = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    if _may_differ(data):
+        return None
+    return data
 
 
 class Hasher:
@@ -48,8 +117,8 @@ class Hasher:
 
     def annotation_id(self, value: Any) -> tuple[str, str]:
         """Return (id, canonical JSON text) of an annotation value."""
-        text = canonical_json(value)
-        return self.bytes_digest(text.encode("utf-8")), text
+        data = canonical_json_bytes(value)
+        return self.bytes_digest(data), data.decode("utf-8")
 
     def stream_digest(self, chunks) -> str:
         h = self._new()

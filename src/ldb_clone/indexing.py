@@ -33,6 +33,7 @@ from ldb_clone.fs import (
     split_url,
     stat_url,
 )
+from ldb_clone.gc_pause import cycle_collector_paused
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
@@ -789,7 +790,8 @@ def index(
     indexer = Indexer(
         instance, reporter, add_tags, annotation_update, ephemeral_remote, dry_run=dry_run
     )
-    return indexer.run(paths, fmt, params)
+    with cycle_collector_paused():
+        return indexer.run(paths, fmt, params)
 
 
 def unindex(instance: Instance, object_ids: Sequence[str]) -> int:

@@ -15,7 +15,6 @@ import posixpath
 import shutil
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from ldb_clone.formats.exporting import (
     object_opener,
 )
 from ldb_clone.fs import LOCAL, join_url, split_url
+from ldb_clone.gc_pause import cycle_collector_paused
 from ldb_clone.instance import Instance
 from ldb_clone.locking import folder_lock
 from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
@@ -176,7 +176,7 @@ def instantiate(
         open_object=_object_opener(instance),
     )
     target_dir = Path(path)
-    with folder_lock(target_dir, wait=False):
+    with folder_lock(target_dir, wait=False), cycle_collector_paused():
         return _instantiate_local(
             instance,
             fmt_obj,
@@ -397,17 +397,24 @@ def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportIt
     default = default_set(instance.hasher)
     sets = {m.transforms for m in members if m.transforms and m.transforms != default}
     known = describe(instance, {tid for ids in sets for tid in ids})
+    roots = {loc.path.rstrip("/") for loc in locations}
+    # NOTE: one location lookup per folder, not per object; a location whose root is a
+    # file's own path (not a folder) is looked up for that file
+    folder_roots: dict[tuple[str, str], str] = {}
     items = []
     for m in members:
         info = infos.get(m.object_id)
         if info is None or not info.path:
             raise InstantiateError(f"Data object id:{m.object_id} is not indexed")
         protocol, path = info.protocol or LOCAL, info.path
-        location = find_location(locations, protocol, path)
-        if location is not None and location.path.rstrip("/"):
-            relative = path[len(location.path.rstrip("/")) :].lstrip("/")
-        else:
-            relative = path.lstrip("/")
+        key = (protocol, path.rpartition("/")[0])
+        root = folder_roots.get(key) if path not in roots else None
+        if root is None:
+            location = find_location(locations, protocol, path)
+            root = location.path.rstrip("/") if location is not None else ""
+            if path not in roots:
+                folder_roots[key] = root
+        relative = path[len(root) :].lstrip("/") if root else path.lstrip("/")
         transforms: tuple[Transform, ...] | None = None
         if m.transforms is not None and m.transforms != default:
             missing = [tid for tid in m.transforms if tid not in known]
@@ -481,6 +488,8 @@ class _Writer:
             for out in local:
                 write(out)
             if remote:
+                from concurrent.futures import ThreadPoolExecutor  # remote only
+
                 with ThreadPoolExecutor(max_workers=REMOTE_WORKERS) as pool:
                     for _ in pool.map(write, remote):
                         pass

@@ -398,3 +398,39 @@ def test_boxes_outside_the_image_are_skipped_with_a_count(instance, data_dir):
         f"3 boxes with a negative size or outside the image (normalised numbers beyond 0..1) "
         f"were skipped (first: {label} line 1)"
     ) in reporter.warnings
+
+
+def test_data_yaml_is_what_pyyaml_writes_for_any_names():
+    # data.yaml is written directly for plain names; the text must be PyYAML's
+    import random
+
+    from ldb_clone.formats.yolo.codec import _simple_yaml, data_yaml
+
+    common = {"person": 0, "car": 1, "traffic light": 2, "dog": 3}
+    assert _simple_yaml({"train": "images/train", "nc": 4, "names": list(common)}) is not None
+    assert yaml.safe_load(data_yaml(common, ["train", "val"])) == {
+        "train": "images/train",
+        "val": "images/val",
+        "nc": 4,
+        "names": ["person", "car", "traffic light", "dog"],
+    }
+    rnd = random.Random(7)
+    words = ["cat", "a b", "x-y", "_", "a.b", "yes", "No", "null", "1.5", "0x1f", "2001-01-01"]
+    words += ["~", "a  b", "a ", " a", "a: b", "a #b", "-a", "é", "[x]", "a,b", "On", "A" * 70]
+    words.append(" ".join(["long"] * 20))  # PyYAML folds long lines at spaces
+    for _ in range(3000):
+        names = rnd.sample(words, rnd.randint(1, 4))
+        ids = range(len(names)) if rnd.random() < 0.5 else rnd.sample(range(9), len(names))
+        folders = rnd.choice([[""], ["train"], ["train", "val"], ["test", rnd.choice(words)]])
+        doc = data_yaml(dict(zip(names, ids)), folders)
+        by_id = dict(sorted(zip(ids, names)))
+        expected: dict = {}
+        if folders == [""]:
+            expected.update(train="images", val="images")
+        else:
+            expected.update({f: f"images/{f}" for f in folders})
+            if "val" not in expected and "train" in expected:
+                expected["val"] = expected["train"]
+        listed = list(by_id) == list(range(len(by_id)))
+        expected.update(nc=len(names), names=list(by_id.values()) if listed else by_id)
+        assert doc == yaml.safe_dump(expected, sort_keys=False, allow_unicode=True)

@@ -38,6 +38,9 @@ def _segmentation(box: Any) -> bool:
     return bool(segmentation) and not is_box_polygon(segmentation, box)
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
 def is_box_polygon(segmentation: Any, box: Any) -> bool:
     """One polygon of 4 points, each a corner of the box (to 0.01 px)."""
     if not isinstance(segmentation, list) or len(segmentation) != 1:
@@ -45,11 +48,15 @@ def is_box_polygon(segmentation: Any, box: Any) -> bool:
     points = segmentation[0]
     if not isinstance(points, list) or len(points) != 8:
         return False
+    # NOTE: plain loops, no closures: this runs once per COCO box of an export
+    x0, x1, y0, y1 = box.x, box.x + box.w, box.y, box.y + box.h
+    if points == [x0, y0, x1, y0, x1, y1, x0, y1] and _NUMBER_TYPES.issuperset(map(type, points)):
+        # the exact corners in the order COCO writers use (one comparison in C): the
+        # checks below would find each point at a corner, so the four are what counts
+        return round(x0, 2) != round(x1, 2) and round(y0, 2) != round(y1, 2)
     for v in points:
         if not isinstance(v, int | float) or isinstance(v, bool):
             return False
-    # NOTE: plain loops, no closures: this runs once per COCO box of an export
-    x0, x1, y0, y1 = box.x, box.x + box.w, box.y, box.y + box.h
     xs, ys = points[0::2], points[1::2]
     for x in xs:
         if not (abs(x - x0) <= 0.01 or abs(x - x1) <= 0.01):  # NaN is near nothing

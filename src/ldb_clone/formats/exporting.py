@@ -97,9 +97,18 @@ def safe_relpath(path: str, what: str = "path") -> str:
     """A relative '/'-separated path whose every component is a plain name."""
     if path.startswith("/"):
         raise FormatError(f"Unsafe {what}: {path!r} is absolute")
-    parts = path.split("/")
-    for part in parts:
-        safe_component(part, what)
+    for part in path.split("/"):
+        # NOTE: safe_component's checks inline (it runs for every file of a plan); it
+        # is called only to raise its error
+        if (
+            not part
+            or part == "."
+            or part == ".."
+            or "\0" in part
+            or "\\" in part
+            or len(part.encode("utf-8")) > MAX_NAME_BYTES
+        ):
+            safe_component(part, what)
     return path
 
 

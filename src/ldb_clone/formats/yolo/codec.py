@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import posixpath
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -448,7 +449,7 @@ def _label_text(ctx: ExportContext, image: _Image, numbers: dict[str, int]) -> s
 def label_line(box: Box, class_id: int, width: int, height: int) -> str:
     """``class cx cy w h [confidence]``: a box indexed from YOLO whose pixels are
     unchanged keeps the numbers it was read with; others are computed (6 decimals)."""
-    values = _original(box, width, height)
+    values = _original(box, width, height) if box.source and KEY in box.source else None
     if values is None:
         values = [
             round((box.x + box.w / 2) / width, DIGITS),
@@ -458,7 +459,20 @@ def label_line(box: Box, class_id: int, width: int, height: int) -> str:
         ]
     if box.confidence is not None:
         values.append(box.confidence)
-    return " ".join([str(class_id), *map(_text_number, values)])
+    # NOTE: this runs once per box of an export: the numbers are written with one join of
+    # their reprs, which is the text unless one is a whole float ("2.0" is written "2") or
+    # in exponent form (1e+16 is written out); then number by number
+    text = " ".join(map(repr, values))
+    if "e" in text or ".0 " in text or text.endswith(".0"):
+        text = " ".join(map(_text_number, values))
+    return f"{class_id} {text}"
+
+
+def _text_number(value: float) -> str:
+    number = float(value)
+    if number.is_integer():
+        return str(int(value))
+    return repr(number)
 
 
 def _original(box: Box, width: int, height: int) -> list[float] | None:
@@ -473,13 +487,6 @@ def _original(box: Box, width: int, height: int) -> list[float] | None:
     return values
 
 
-def _text_number(value: float) -> str:
-    number = float(value)
-    if number.is_integer():
-        return str(int(value))
-    return repr(number)
-
-
 def data_yaml(
     numbers: dict[str, int], folders: list[str], warn: Callable[[str], None] | None = None
 ) -> str:
@@ -487,8 +494,6 @@ def data_yaml(
     names (a list when the ids are 0..n-1, as ``yolo_ids`` makes them, else a mapping).
     Ultralytics wants ``train`` and ``val``: when the data has no val split, ``val`` names
     the training images, with a warning (never silently)."""
-    import yaml
-
     warn = warn or (lambda message: None)
     by_id = dict(sorted((cid, name) for name, cid in numbers.items()))
     names: Any = list(by_id.values()) if list(by_id) == list(range(len(by_id))) else by_id
@@ -508,4 +513,54 @@ def data_yaml(
                 f"-p {SPLIT_PARAM}=train:0.8,val:0.2)"
             )
     doc.update(nc=len(by_id), names=names)
+    simple = _simple_yaml(doc)
+    if simple is not None:
+        return simple
+    import yaml
+
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+# Plain words that YAML reads as themselves: ASCII, starting with a letter, short enough
+# not to be folded, not a YAML 1.1 boolean or null
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*(?: [A-Za-z0-9_][A-Za-z0-9_./-]*)*")
+_YAML_WORDS = {
+    f(word)
+    for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for f in (str.lower, str.title, str.upper)
+}
+
+
+def _is_plain(text: Any) -> bool:
+    return (
+        isinstance(text, str)
+        and len(text) <= 60
+        and _PLAIN.fullmatch(text) is not None
+        and text not in _YAML_WORDS
+    )
+
+
+def _simple_yaml(doc: dict[str, Any]) -> str | None:
+    """``yaml.safe_dump(doc, sort_keys=False)`` written directly when every key and name
+    is a plain word (the common case; PyYAML takes longer to import than the rest of a
+    YOLO export takes to plan), else None. tests/formats/test_yolo.py compares the two."""
+    lines = []
+    for key, value in doc.items():
+        if not _is_plain(key):
+            return None
+        if type(value) is int or _is_plain(value):
+            lines.append(f"{key}: {value}")
+        elif isinstance(value, list) and value and all(map(_is_plain, value)):
+            lines.append(f"{key}:")
+            lines.extend(f"- {name}" for name in value)
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(type(k) is int and k >= 0 for k in value)
+            and all(map(_is_plain, value.values()))
+        ):
+            lines.append(f"{key}:")
+            lines.extend(f"  {k}: {name}" for k, name in value.items())
+        else:
+            return None
+    return "".join(line + "\n" for line in lines)
