@@ -26,7 +26,7 @@ def test_api_doc_examples_run_in_order(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(blocks) >= 5
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, str(API_DOC), "exec"), namespace)  # noqa: S102
+        exec(compile(block, str(API_DOC), "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
     # the index block's counts, the number of cats, and the YOLO export of them
     new_objects, new_annotations = map(int, printed[0].split())
@@ -40,6 +40,7 @@ def test_api_doc_examples_run_in_order(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_every_exported_name_resolves_and_is_documented() -> None:
+    assert set(ldb_clone.__all__) == {"__version__", *ldb_clone._EXPORTS}
     doc = API_DOC.read_text(encoding="utf-8")
     for name in ldb_clone.__all__:
         assert getattr(ldb_clone, name) is not None
@@ -56,7 +57,9 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
 def test_importing_the_package_loads_no_library_module() -> None:
     """The exports are lazy: ``ldb --help`` must not pay for the API's imports."""
-    code = "import sys, ldb_clone; print(sorted(m for m in sys.modules if m.startswith('ldb_clone')))"
+    code = (
+        "import sys, ldb_clone;print(sorted(m for m in sys.modules if m.startswith('ldb_clone')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['ldb_clone']"
 

@@ -41,7 +41,30 @@ _EXPORTS: dict[str, str] = {
     "FilterError": "ldb_clone.filters",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022 (grouped as docs/api.md lists them)
+    "__version__",
+    "create_instance",
+    "open_instance",
+    "add_storage",
+    "index",
+    "select",
+    "annotations",
+    "instantiate",
+    "Filter",
+    "Instance",
+    "Member",
+    "IndexResult",
+    "InstantiateResult",
+    "LdbError",
+    "InstanceError",
+    "ConfigError",
+    "StorageError",
+    "FormatError",
+    "IndexingError",
+    "SelectionError",
+    "ObjectNotFoundError",
+    "FilterError",
+]
 
 if TYPE_CHECKING:
     from ldb_clone.api import (

@@ -28,7 +28,9 @@ ROOT = "ds:root"
 StrPath = str | os.PathLike[str]
 
 
-def create_instance(path: StrPath, *, force: bool = False, hash_algorithm: str = "xxh3") -> Instance:
+def create_instance(
+    path: StrPath, *, force: bool = False, hash_algorithm: str = "xxh3"
+) -> Instance:
     """Create an instance at ``path`` (as ``ldb init``) and open it.
 
     ``force`` replaces an instance already there; a folder holding anything else is
