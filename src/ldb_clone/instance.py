@@ -149,6 +149,12 @@ class Instance:
         if "catalog" in self.__dict__:
             self.catalog.close()
 
+    def __enter__(self) -> Instance:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def open_instance(path: Path | None = None) -> Instance:
     path = path if path is not None else locate_instance_dir()
