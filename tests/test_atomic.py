@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from ldb_clone import cli
 from ldb_clone.faults import CRASH_VARIABLE
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.locking import BusyError
 from ldb_clone.selection import select_members
 from ldb_clone.swap import JOURNAL, STAGING_PREFIX, recover
@@ -166,7 +166,7 @@ def test_a_target_made_by_someone_else_meanwhile_is_not_overwritten(
             target.mkdir()
             (target / "theirs.txt").write_text("theirs")
 
-    monkeypatch.setattr("ldb_clone.instantiate.crash_point", someone_else_writes)
+    monkeypatch.setattr("ldb_clone.instantiation.crash_point", someone_else_writes)
     with pytest.raises(WorkspaceError, match="was created by another program"):
         instantiate(instance, select_members(instance, ["ds:root"]), str(target))
     assert contents(target) == {"theirs.txt": hashlib.md5(b"theirs").hexdigest()}

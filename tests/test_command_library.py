@@ -12,7 +12,7 @@ from ldb_clone import datasets, history, indexing, status
 from ldb_clone.datasets import DatasetError, Snapshot, commit, stage
 from ldb_clone.errors import LdbError
 from ldb_clone.filters import Filter
-from ldb_clone.instantiate import InstantiateResult, summary_text
+from ldb_clone.instantiation import InstantiateResult, summary_text
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import eval_records, format_eval

@@ -18,7 +18,7 @@ from PIL import Image
 from ldb_clone.errors import FormatError
 from ldb_clone.formats.shapes import read_shapes
 from ldb_clone.instance import Instance, init_instance, open_instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ldb_clone.errors import FormatError, LdbError
-from ldb_clone.instantiate import STAGING_PREFIX, export_items, instantiate
+from ldb_clone.instantiation import STAGING_PREFIX, export_items, instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.workspace import WorkspaceError

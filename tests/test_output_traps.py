@@ -16,7 +16,7 @@ from ldb_clone import console
 from ldb_clone.cli import app
 from ldb_clone.indexing import index
 from ldb_clone.instance import Instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ldb_clone.instance import Instance, init_instance, open_instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage

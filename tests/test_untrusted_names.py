@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ldb_clone.cli import app
 from ldb_clone.formats.exporting import ExportItem, fit_path, flat_name, shorten
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.selection import select_members
 from ldb_clone.terminal_text import printable
 from tests.conftest import write_image, write_json

@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Instance": "ldb_clone.instance",
     "Member": "ldb_clone.selection",
     "IndexResult": "ldb_clone.indexing",
-    "InstantiateResult": "ldb_clone.instantiate",
+    "InstantiateResult": "ldb_clone.instantiation",
     "LdbError": "ldb_clone.errors",
     "InstanceError": "ldb_clone.errors",
     "ConfigError": "ldb_clone.errors",
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from ldb_clone.filters import Filter, FilterError
     from ldb_clone.indexing import IndexResult
     from ldb_clone.instance import Instance
-    from ldb_clone.instantiate import InstantiateResult
+    from ldb_clone.instantiation import InstantiateResult
     from ldb_clone.selection import Member
 
 

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from ldb_clone.errors import LdbError
 from ldb_clone.filters import Filter, FilterError, validate
+from ldb_clone.formats import INDEX_DEFAULT, INSTANTIATE_DEFAULT
 
 if TYPE_CHECKING:
     from ldb_clone.indexing import IndexResult
     from ldb_clone.instance import Instance
-    from ldb_clone.instantiate import InstantiateResult
+    from ldb_clone.instantiation import InstantiateResult
     from ldb_clone.selection import Member
 
 ROOT = "ds:root"
@@ -70,7 +71,7 @@ def index(
     instance: Instance,
     paths: StrPath | Sequence[StrPath],
     *,
-    format: str = "auto",
+    format: str = INDEX_DEFAULT,
     params: dict[str, str] | None = None,
     tags: Sequence[str] = (),
     annotation_update: str | None = None,
@@ -146,7 +147,7 @@ def instantiate(
     members: Sequence[Member],
     target: StrPath,
     *,
-    format: str = "bare",
+    format: str = INSTANTIATE_DEFAULT,
     params: dict[str, str] | None = None,
     force: bool = False,
     annotations_only: bool = False,
@@ -156,7 +157,7 @@ def instantiate(
     empty folder, or a URL. The folder is written completely or not at all."""
     from ldb_clone.errors import FormatError
     from ldb_clone.formats import AUTO, canonical_name
-    from ldb_clone.instantiate import instantiate as _instantiate
+    from ldb_clone.instantiation import instantiate as _instantiate
 
     name = canonical_name(format)
     if name == AUTO:

@@ -168,7 +168,7 @@ def test_yolo_dataset_folders_are_detected(instance, data_dir):
 
 def test_the_standard_coco_layout_is_detected(instance, data_dir, tmp_path):
     """annotations/instances_<subset>.json beside images/<subset>/ (Datumaro's output)."""
-    from ldb_clone.instantiate import instantiate
+    from ldb_clone.instantiation import instantiate
     from ldb_clone.selection import select_members
     from tests.formats.test_coco import write_coco
 

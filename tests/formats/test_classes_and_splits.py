@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from ldb_clone.errors import FormatError
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.helpers import current_in_fresh_instance, oid_of, run_index

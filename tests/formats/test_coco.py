@@ -11,7 +11,7 @@ import pytest
 
 from ldb_clone.errors import FormatError, LdbError
 from ldb_clone.formats import get_format
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.conftest import write_json

@@ -19,7 +19,7 @@ from ldb_clone.errors import FormatError
 from ldb_clone.formats.exporting import ExportContext, ExportItem
 from ldb_clone.formats.label_studio.codec import export as export_label_studio
 from ldb_clone.instance import Instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.conftest import write_image, write_json

@@ -17,7 +17,7 @@ from ldb_clone.cli import app
 from ldb_clone.errors import LdbError
 from ldb_clone.formats.shapes import read_shapes
 from ldb_clone.instance import init_instance, open_instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage

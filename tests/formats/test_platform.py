@@ -14,7 +14,7 @@ from PIL import Image
 from ldb_clone.errors import FormatError, LdbError, NotInStorageError
 from ldb_clone.formats.platform.codec import content_hash
 from ldb_clone.indexing import MEMORY_PREFIX
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import status_of

@@ -19,7 +19,7 @@ from ldb_clone.formats.label_studio import codec as label_studio
 from ldb_clone.formats.text.document import key_texts, validate, validator
 from ldb_clone.formats.text.label_studio import from_task, to_task
 from ldb_clone.instance import Instance, init_instance, open_instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage
 from tests.helpers import current, oid_of, rewrite_json

@@ -15,7 +15,7 @@ from ldb_clone import cli
 from ldb_clone.cli import app
 from ldb_clone.errors import FormatError, ObjectNotFoundError
 from ldb_clone.formats.voc.codec import parse_xml
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.helpers import by_path, current, current_in_fresh_instance, run_index

@@ -10,7 +10,7 @@ import yaml
 from PIL import Image
 
 from ldb_clone.errors import FormatError
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.conftest import write_json

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from ldb_clone.instance import init_instance, open_instance
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.storage import add_storage

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ldb_clone.instantiate import instantiate
+from ldb_clone.instantiation import instantiate
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from tests.helpers import by_path, run_index

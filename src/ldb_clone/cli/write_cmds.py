@@ -91,7 +91,7 @@ def instantiate_(
     the other files first). Without sources the working dataset is written.
     """
     from ldb_clone.datasets import dataset_identity
-    from ldb_clone.instantiate import instantiate, summary_text
+    from ldb_clone.instantiation import instantiate, summary_text
 
     _check_write_args(ctx, fmt, None, target)
     if not paths and not in_workspace():
@@ -123,7 +123,7 @@ def get_(
     """Add the selection to a workspace (staging a temporary dataset there if needed) and
     write those objects into it."""
     from ldb_clone.datasets import add_members, dataset_identity, get_into_workspace
-    from ldb_clone.instantiate import instantiate, summary_text
+    from ldb_clone.instantiation import instantiate, summary_text
     from ldb_clone.workspace import workspace_lock
 
     _check_write_args(ctx, fmt, option, target)
