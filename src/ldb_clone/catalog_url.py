@@ -74,3 +74,16 @@ def configured_url(config: dict[str, Any]) -> str | None:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{CONFIG_KEY} must be a string (a postgresql:// URL)")
     return check_url(value) if value else None
+
+
+def open_postgres(url: str, create: bool = False) -> Any:
+    """The PostgreSQL catalog at ``url`` (psycopg is imported only here)."""
+    check_url(url)
+    try:
+        from ldb_clone.catalog_postgres import PostgresCatalog
+    except ImportError as exc:
+        raise ConfigError(
+            f"The catalog {mask_url(url)!r} is a PostgreSQL database, which needs the "
+            f"psycopg driver: pip install 'ldb-clone[postgres]' ({exc})"
+        ) from None
+    return PostgresCatalog(url, create=create)

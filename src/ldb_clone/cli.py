@@ -428,6 +428,15 @@ def init(
             help="Object id algorithm: xxh3 (fast, default) or md5 (upstream LDB's ids).",
         ),
     ] = "xxh3",
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            metavar="URL",
+            help="Keep the catalog in this PostgreSQL database "
+            "(postgresql://USER@HOST:PORT/DB), shared by a team.",
+        ),
+    ] = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -437,7 +446,7 @@ def init(
 
     _check_choice(hash_algorithm, ("xxh3", "md5"), "--hash")
 
-    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm):
+    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm, catalog=catalog):
         print(line)
     print(remember_instance(path))
 
@@ -1666,6 +1675,28 @@ def migrate(
         _print_json(result.to_json())
     else:
         print(result.summary(source.absolute()))
+
+
+@app.command("copy-catalog")
+def copy_catalog(
+    source: Annotated[str, typer.Argument(help="Instance folder or postgresql:// URL.")],
+    target: Annotated[str, typer.Argument(help="Instance folder or postgresql:// URL.")],
+    json_out: JsonOut = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Copy a catalog between an instance's SQLite file and a PostgreSQL database, in
+    either direction; only rows the target lacks are added, so running it twice adds
+    nothing."""
+    _set_output(verbose, quiet)
+    from ldb_clone.catalog_copy import copy_catalog as _copy
+    from ldb_clone.catalog_copy import summary
+
+    added = _copy(source, target)
+    if json_out:
+        _print_json(added)
+    else:
+        print(summary(source, target, added))
 
 
 @app.command("formats")
