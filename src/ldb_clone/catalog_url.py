@@ -80,7 +80,7 @@ def open_postgres(url: str, create: bool = False) -> Any:
     """The PostgreSQL catalog at ``url`` (psycopg is imported only here)."""
     check_url(url)
     try:
-        from ldb_clone.catalog_postgres import PostgresCatalog
+        from ldb_clone.catalog.postgres import PostgresCatalog
     except ImportError as exc:
         raise ConfigError(
             f"The catalog {mask_url(url)!r} is a PostgreSQL database, which needs the "

@@ -49,3 +49,8 @@ def scrub(text: str) -> str:
         if secret and secret in text:
             text = text.replace(secret, "****")
     return text
+
+
+class CatalogError(LdbError):
+    """A request the catalog cannot honour as asked (it names objects that are not
+    indexed, an annotation whose text it was not given)."""

@@ -18,7 +18,7 @@ from ldb_clone.errors import InstanceError
 from ldb_clone.hashing import ALGORITHMS, DEFAULT_ALGORITHM, Hasher
 
 if TYPE_CHECKING:
-    from ldb_clone.catalog import Catalog
+    from ldb_clone.catalog import CatalogBackend
 
 CATALOG_FILENAME = "catalog.db"
 CUSTOM_CODE_DIRS = (
@@ -135,15 +135,12 @@ class Instance:
         return config.get(self.config, dotted_key, default)
 
     @cached_property
-    def catalog(self) -> Catalog:
-        from ldb_clone.catalog_url import configured_url, open_postgres
+    def catalog(self) -> CatalogBackend:
+        from ldb_clone.catalog import open_catalog
+        from ldb_clone.catalog_url import configured_url
 
-        url = configured_url(self.config)
-        if url is not None:
-            return open_postgres(url)
-        from ldb_clone.catalog import Catalog
-
-        return Catalog(self.path / CATALOG_FILENAME)
+        # a team catalog (LDB_CATALOG, core.catalog), else the SQLite file in the folder
+        return open_catalog(configured_url(self.config) or self.path / CATALOG_FILENAME)
 
     @cached_property
     def hash_algorithm(self) -> str:
@@ -250,25 +247,21 @@ def init_instance(
 
 def _create_catalog(path: Path, url: str | None, hash_algorithm: str) -> list[str]:
     """Create the instance's catalog (or join the PostgreSQL one already there)."""
-    if url is None:
-        from ldb_clone.catalog import Catalog
+    from ldb_clone.catalog import open_catalog
+    from ldb_clone.catalog_url import mask_url
 
-        catalog = Catalog(path / CATALOG_FILENAME, create=True)
-    else:
-        from ldb_clone.catalog_url import open_postgres
-
-        catalog = open_postgres(url, create=True)
+    catalog = open_catalog(url or path / CATALOG_FILENAME, create=True)
     try:
         existing = catalog.get_setting("hash_algorithm") if url else None
         if existing is None:
             catalog.set_setting("hash_algorithm", hash_algorithm)
-            return [f"Created the catalog in {catalog.location}"] if url else []
+            return [f"Created the catalog in {mask_url(url)}"] if url else []
         if existing != hash_algorithm:
             raise InstanceError(
-                f"The catalog {catalog.location!r} identifies objects with {existing!r}; "
+                f"The catalog {mask_url(url)!r} identifies objects with {existing!r}; "
                 f"create the instance with --hash {existing}"
             )
-        return [f"Using the existing catalog in {catalog.location}"]
+        return [f"Using the existing catalog in {mask_url(url)}"]
     finally:
         catalog.close()
 

@@ -30,9 +30,17 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from ldb_clone.catalog import ObjectInfo, ObjectRecord, RecordCounts, StorageRow
+from ldb_clone.catalog.predicates import Predicate
+from ldb_clone.catalog.records import (
+    DatasetVersion,
+    ObjectInfo,
+    ObjectRecord,
+    RecordCounts,
+    StorageRow,
+)
+from ldb_clone.catalog.sql_postgres import compile_predicate
 from ldb_clone.catalog_url import check_url, mask_url
-from ldb_clone.errors import InstanceError, LdbError, scrub
+from ldb_clone.errors import CatalogError, InstanceError, LdbError, scrub
 
 SCHEMA_VERSION = 1
 _MIGRATION_LOCK = 0x1DB_C47A  # pg_advisory_xact_lock key while the schema is created
@@ -161,6 +169,10 @@ _CURRENT = (
     "LEFT JOIN annotations a ON a.pk = v.annotation"
 )
 LOCAL_PROTOCOL = "file"
+# NOTE: id lists are one array parameter, joined as a set (a hashed semi-join), not
+# "= ANY(array)", which compares each row with every element of a long list.
+IN_IDS = "IN (SELECT unnest(%s::text[]))"
+IN_KEYS = "IN (SELECT unnest(%s::bigint[]))"
 
 
 def content_key(content_id: str) -> int:
@@ -435,13 +447,13 @@ class PostgresCatalog:
     # objects and annotations --------------------------------------------------------------
 
     def known_objects(self, object_ids: Iterable[str]) -> set[str]:
-        rows = self._rows("SELECT id FROM objects WHERE id = ANY(%s::text[])", (list(object_ids),))
+        rows = self._rows(f"SELECT id FROM objects WHERE id {IN_IDS}", (list(object_ids),))
         return {row[0] for row in rows}
 
     def current_annotations(self, object_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         rows = self._rows(
             f"SELECT o.id, v.version, a.id FROM objects o {_CURRENT} "
-            "WHERE o.id = ANY(%s::text[]) AND a.id IS NOT NULL",
+            f"WHERE o.id {IN_IDS} AND a.id IS NOT NULL",
             (list(object_ids),),
         )
         return {oid: (version, aid) for oid, version, aid in rows}
@@ -451,7 +463,7 @@ class PostgresCatalog:
     ) -> dict[str, tuple[str, str]]:
         rows = self._rows(
             f"SELECT o.path, o.id, a.value FROM objects o {_CURRENT} "
-            "WHERE o.protocol = %s AND o.path = ANY(%s::text[]) AND a.id IS NOT NULL",
+            f"WHERE o.protocol = %s AND o.path {IN_IDS} AND a.id IS NOT NULL",
             (protocol, list(paths)),
         )
         return {path: (oid, value) for path, oid, value in rows}
@@ -459,7 +471,7 @@ class PostgresCatalog:
     def object_states(self, object_ids: Iterable[str]) -> dict[str, tuple]:
         rows = self._rows(
             f"SELECT o.id, a.id, o.protocol, o.path, o.type FROM objects o {_CURRENT} "
-            "WHERE o.id = ANY(%s::text[])",
+            f"WHERE o.id {IN_IDS}",
             (list(object_ids),),
         )
         return {row[0]: row[1:] for row in rows}
@@ -473,13 +485,13 @@ class PostgresCatalog:
     def _touch_objects(self, ids: list[str], now: str, user: str, tags: list[str]) -> None:
         self._lock_objects(ids)
         self.conn.execute(
-            "UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id = ANY(%s::text[])",
+            f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
             (now, user, ids),
         )
         if tags:
             self.conn.execute(
                 "INSERT INTO object_tags (object, tag) SELECT o.pk, t.tag FROM objects o "
-                "CROSS JOIN unnest(%s::text[]) AS t(tag) WHERE o.id = ANY(%s::text[]) "
+                f"CROSS JOIN unnest(%s::text[]) AS t(tag) WHERE o.id {IN_IDS} "
                 "ORDER BY o.id, t.tag ON CONFLICT DO NOTHING",
                 (tags, ids),
             )
@@ -488,12 +500,14 @@ class PostgresCatalog:
         """Lock these objects' rows in id order: writers that touch the same objects
         queue up instead of deadlocking."""
         self.conn.execute(
-            "SELECT 1 FROM objects WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE", (ids,)
+            f"SELECT 1 FROM objects WHERE id {IN_IDS} ORDER BY id FOR UPDATE",
+            (ids,),
         )
 
     def annotation_texts(self, annotation_ids: Iterable[str]) -> dict[str, str]:
         rows = self._rows(
-            "SELECT id, value FROM annotations WHERE id = ANY(%s::text[])", (list(annotation_ids),)
+            f"SELECT id, value FROM annotations WHERE id {IN_IDS}",
+            (list(annotation_ids),),
         )
         return dict(rows)
 
@@ -538,7 +552,7 @@ class PostgresCatalog:
             oid: tuple(row)
             for oid, *row in conn.execute(
                 "SELECT o.id, o.pk, o.current_version, a.id, o.type, o.protocol, o.path "
-                f"FROM objects o {_CURRENT} WHERE o.id = ANY(%s::text[]) ORDER BY o.id "
+                f"FROM objects o {_CURRENT} WHERE o.id {IN_IDS} ORDER BY o.id "
                 "FOR UPDATE OF o",
                 (oids,),
             )
@@ -557,7 +571,7 @@ class PostgresCatalog:
                 (pk, protocol, path): (size, mtime)
                 for pk, protocol, path, size, mtime in conn.execute(
                     "SELECT object, protocol, path, size, mtime_ns FROM object_paths "
-                    "WHERE object = ANY(%s::bigint[])",
+                    f"WHERE object {IN_KEYS}",
                     (path_pks,),
                 )
             }
@@ -575,7 +589,7 @@ class PostgresCatalog:
             for oid, version, aid in conn.execute(
                 "SELECT o.id, v.version, a.id FROM annotation_versions v "
                 "JOIN objects o ON o.pk = v.object JOIN annotations a ON a.pk = v.annotation "
-                "WHERE v.object = ANY(%s::bigint[])",
+                f"WHERE v.object {IN_KEYS}",
                 (version_pks,),
             ):
                 versions.setdefault(oid, {})[aid] = version
@@ -648,8 +662,7 @@ class PostgresCatalog:
         again = sorted(seen_again - object_updates.keys())
         if again:
             conn.execute(
-                "UPDATE objects SET last_indexed = %s, last_indexed_by = %s "
-                "WHERE id = ANY(%s::text[])",
+                f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
                 (now, user, again),
             )
         if path_rows:
@@ -670,13 +683,13 @@ class PostgresCatalog:
             if needed:
                 annotation_pks.update(
                     conn.execute(
-                        "SELECT id, pk FROM annotations WHERE id = ANY(%s::text[])",
+                        f"SELECT id, pk FROM annotations WHERE id {IN_IDS}",
                         (sorted(needed),),
                     ).fetchall()
                 )
             missing = {row[2] for row in new_versions} - annotation_pks.keys()
             if missing:
-                raise ValueError(f"no text given for new annotation {sorted(missing)[0]}")
+                raise CatalogError(f"no text given for new annotation {sorted(missing)[0]}")
             rows = [(pk, v, annotation_pks[aid], t, m) for pk, v, aid, t, m in new_versions]
             conn.execute(
                 "INSERT INTO annotation_versions (object, version, annotation, first_indexed, "
@@ -714,13 +727,13 @@ class PostgresCatalog:
             "ORDER BY j.id ON CONFLICT (id) DO NOTHING",
             (ids, [texts[i] for i in ids], [jsonb_text(texts[i]) for i in ids]),
         )
-        return dict(self._rows("SELECT id, pk FROM annotations WHERE id = ANY(%s::text[])", (ids,)))
+        return dict(self._rows(f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (ids,)))
 
     def version_numbers(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         rows = self._rows(
             "SELECT o.id, a.id, v.version FROM objects o "
             "JOIN annotation_versions v ON v.object = o.pk "
-            "JOIN annotations a ON a.pk = v.annotation WHERE o.id = ANY(%s::text[])",
+            f"JOIN annotations a ON a.pk = v.annotation WHERE o.id {IN_IDS}",
             (sorted({oid for oid, _ in pairs}),),
         )
         return {(oid, aid): version for oid, aid, version in rows}
@@ -738,16 +751,16 @@ class PostgresCatalog:
         self.conn.execute(
             "DELETE FROM file_states f USING object_paths p, objects o "
             "WHERE f.kind = 'object' AND f.protocol = p.protocol AND f.path = p.path "
-            "AND p.object = o.pk AND o.id = ANY(%s::text[])",
+            f"AND p.object = o.pk AND o.id {IN_IDS}",
             (ids,),
         )
-        return self.conn.execute("DELETE FROM objects WHERE id = ANY(%s::text[])", (ids,)).rowcount
+        return self.conn.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
 
-    def annotations_matching(self, annotation_ids: Collection[str], predicate: Any) -> set[str]:
-        """The annotation ids among these whose value meets ``predicate``."""
-        condition, params = compile_predicate(predicate)
+    def annotations_matching(self, annotation_ids: Collection[str], where: Predicate) -> set[str]:
+        """The annotation ids among these whose value meets ``where``."""
+        condition, params = compile_predicate(where, "a.doc")
         rows = self._rows(
-            f"SELECT id FROM annotations WHERE id = ANY(%s::text[]) AND ({condition})",
+            f"SELECT a.id FROM annotations a WHERE a.id {IN_IDS} AND {condition}",
             (list(annotation_ids), *params),
         )
         return {row[0] for row in rows}
@@ -774,7 +787,7 @@ class PostgresCatalog:
             (pk, oids, [members[oid] for oid in oids]),
         ).rowcount
         if stored != len(members):
-            raise ValueError("a collection names objects that are not indexed")
+            raise CatalogError("a collection names objects that are not indexed")
         return pk
 
     def collection_members(self, collection: int) -> dict[str, str | None]:
@@ -786,7 +799,7 @@ class PostgresCatalog:
         )
         return dict(rows)
 
-    def dataset_versions(self, name: str) -> list[dict[str, Any]]:
+    def dataset_versions(self, name: str) -> list[DatasetVersion]:
         rows = self._rows(
             "SELECT v.version, v.collection, c.id, c.size, v.parent, v.auto_pull, v.message, "
             "v.committed, v.committed_by, v.transform_mapping, t.id FROM dataset_versions v "
@@ -795,7 +808,10 @@ class PostgresCatalog:
             "WHERE d.name = %s ORDER BY v.version",
             (name,),
         )
-        return [dict(zip(DATASET_VERSION_KEYS, row)) for row in rows]
+        return [
+            DatasetVersion(v, c, cid, size, parent, bool(pull), *rest)
+            for v, c, cid, size, parent, pull, *rest in rows
+        ]
 
     def add_dataset_version(
         self,
@@ -866,7 +882,8 @@ class PostgresCatalog:
 
     def transform_values(self, transform_ids: Iterable[str]) -> dict[str, Any]:
         rows = self._rows(
-            "SELECT id, value FROM transforms WHERE id = ANY(%s::text[])", (list(transform_ids),)
+            f"SELECT id, value FROM transforms WHERE id {IN_IDS}",
+            (list(transform_ids),),
         )
         return {tid: json.loads(value) for tid, value in rows}
 
@@ -913,7 +930,7 @@ class PostgresCatalog:
             "SELECT o.id, d.name, v.version FROM objects o "
             "JOIN collection_members m ON m.object = o.pk "
             "JOIN dataset_versions v ON v.collection = m.collection "
-            "JOIN datasets d ON d.pk = v.dataset WHERE o.id = ANY(%s::text[]) "
+            f"JOIN datasets d ON d.pk = v.dataset WHERE o.id {IN_IDS} "
             "ORDER BY d.name, v.version",
             (list(object_ids),),
         )
@@ -949,7 +966,7 @@ class PostgresCatalog:
             "o.protocol, o.path, o.current_version, p.size, p.mtime_ns, p.atime_ns, "
             "p.ctime_ns, p.mode, p.uid, p.gid FROM objects o LEFT JOIN object_paths p "
             "ON p.object = o.pk AND p.protocol = o.protocol AND p.path = o.path "
-            "WHERE o.id = ANY(%s::text[])",
+            f"WHERE o.id {IN_IDS}",
             (list(object_ids),),
         )
         return {row[0]: ObjectInfo(*row) for row in rows}
@@ -958,7 +975,7 @@ class PostgresCatalog:
         result: dict[str, list[tuple[str, str]]] = {}
         rows = self._rows(
             "SELECT o.id, p.protocol, p.path FROM object_paths p JOIN objects o ON o.pk = p.object "
-            "WHERE o.id = ANY(%s::text[]) ORDER BY p.first_indexed, p.path",
+            f"WHERE o.id {IN_IDS} ORDER BY p.first_indexed, p.path",
             (list(object_ids),),
         )
         for oid, protocol, path in rows:
@@ -969,7 +986,7 @@ class PostgresCatalog:
         result: dict[str, list[str]] = {}
         rows = self._rows(
             "SELECT o.id, t.tag FROM object_tags t JOIN objects o ON o.pk = t.object "
-            "WHERE o.id = ANY(%s::text[]) ORDER BY t.tag",
+            f"WHERE o.id {IN_IDS} ORDER BY t.tag",
             (list(object_ids),),
         )
         for oid, tag in rows:
@@ -999,14 +1016,14 @@ class PostgresCatalog:
         self, ids: list[str], added: list[str], removed: list[str], replace: bool
     ) -> int:
         self._lock_objects(ids)
-        dropped = "<> ALL(%s::text[])" if replace else "= ANY(%s::text[])"
+        dropped = "<> ALL(%s::text[])" if replace else IN_IDS
         dropped_param = added if replace else removed
-        selected = "SELECT pk FROM objects WHERE id = ANY(%s::text[])"
+        selected = f"SELECT pk FROM objects WHERE id {IN_IDS}"
         changed = self._scalar(
             f"SELECT count(*) FROM ({selected}) s WHERE EXISTS ("
             f"SELECT 1 FROM object_tags t WHERE t.object = s.pk AND t.tag {dropped}) "
             "OR (SELECT count(*) FROM object_tags t WHERE t.object = s.pk "
-            "AND t.tag = ANY(%s::text[])) < cardinality(%s::text[])",
+            f"AND t.tag {IN_IDS}) < cardinality(%s::text[])",
             (ids, dropped_param, added, added),
         )
         if changed:
@@ -1023,27 +1040,8 @@ class PostgresCatalog:
         return changed
 
 
-DATASET_VERSION_KEYS = (
-    "version",
-    "collection",
-    "collection_id",
-    "size",
-    "parent",
-    "auto_pull",
-    "message",
-    "committed",
-    "committed_by",
-    "transform_mapping",
-    "transform_mapping_id",
-)
-
-
 def _object_row(rec: ObjectRecord, now: str, user: str) -> tuple:
     p = rec.path
     protocol = p.protocol if p is not None else None
     path = p.path if p is not None else None
     return (rec.object_id, rec.type, now, now, user, protocol, path)
-
-
-def compile_predicate(predicate: Any) -> tuple[str, Sequence[Any]]:
-    raise NotImplementedError  # replaced once the predicate objects exist

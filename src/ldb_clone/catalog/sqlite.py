@@ -1,8 +1,7 @@
-"""The catalog: every indexed object, path, annotation version, tag and storage location.
+"""The SQLite catalog: the embedded default backend of ``CatalogBackend``.
 
 One SQLite database in the instance directory (WAL, busy timeout, foreign keys).
-All writes happen inside ``transaction()``. The interface is narrow and knows no
-data format, so another backend (a PostgreSQL server for a team) can take its place.
+All writes happen inside ``transaction()``.
 """
 
 from __future__ import annotations
@@ -13,81 +12,17 @@ import os
 import sqlite3
 import urllib.parse
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ldb_clone.catalog.records import (
+    ObjectInfo,
+    ObjectRecord,
+    RecordCounts,
+    StorageRow,
+)
+from ldb_clone.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from ldb_clone.errors import InstanceError
-
-# NOTE: entities have an integer key and a unique hash id. Rows that point at objects
-# and annotations use the integer, so indexing appends to those tables instead of
-# inserting at random places in B-trees keyed by hashes (which rewrote most pages of a
-# large catalog on every commit). Only the two unique hash indexes stay random.
-SCHEMA_V1 = """
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE storage_locations (
-    protocol TEXT NOT NULL,
-    path TEXT NOT NULL,
-    read_add INTEGER NOT NULL DEFAULT 0,
-    options TEXT NOT NULL DEFAULT '{}',
-    position INTEGER NOT NULL,
-    PRIMARY KEY (protocol, path)
-) WITHOUT ROWID;
-CREATE TABLE objects (
-    pk INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL DEFAULT '',
-    first_indexed TEXT NOT NULL,
-    last_indexed TEXT NOT NULL,
-    last_indexed_by TEXT NOT NULL,
-    protocol TEXT,
-    path TEXT,
-    current_version INTEGER
-);
-CREATE TABLE object_paths (
-    object INTEGER NOT NULL REFERENCES objects(pk) ON DELETE CASCADE,
-    protocol TEXT NOT NULL,
-    path TEXT NOT NULL,
-    size INTEGER,
-    mtime_ns INTEGER,
-    atime_ns INTEGER,
-    ctime_ns INTEGER,
-    mode INTEGER,
-    uid INTEGER,
-    gid INTEGER,
-    first_indexed TEXT NOT NULL,
-    last_indexed TEXT NOT NULL,
-    PRIMARY KEY (object, protocol, path)
-) WITHOUT ROWID;
-CREATE TABLE annotations (
-    pk INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value TEXT NOT NULL
-);
-CREATE TABLE annotation_versions (
-    object INTEGER NOT NULL REFERENCES objects(pk) ON DELETE CASCADE,
-    version INTEGER NOT NULL,
-    annotation INTEGER NOT NULL REFERENCES annotations(pk),
-    first_indexed TEXT NOT NULL,
-    mtime_ns INTEGER,
-    PRIMARY KEY (object, version),
-    UNIQUE (object, annotation)
-) WITHOUT ROWID;
-CREATE TABLE object_tags (
-    object INTEGER NOT NULL REFERENCES objects(pk) ON DELETE CASCADE,
-    tag TEXT NOT NULL,
-    PRIMARY KEY (object, tag)
-) WITHOUT ROWID;
-CREATE TABLE file_states (
-    protocol TEXT NOT NULL,
-    path TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    digest TEXT NOT NULL,
-    PRIMARY KEY (protocol, path, kind)
-) WITHOUT ROWID;
-"""
 
 # A version's annotation, joined by the object's integer key.
 _CURRENT = (
@@ -95,132 +30,10 @@ _CURRENT = (
     "LEFT JOIN annotations a ON a.pk = v.annotation"
 )
 
-# Schema migrations, applied in order; PRAGMA user_version records how many ran.
-# Version 2: datasets. A collection is a content-addressed set of (object, annotation)
-# members; a dataset is a named, append-only list of versions, each pointing at one.
-SCHEMA_V2 = """
-CREATE TABLE collections (
-    pk INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL
-);
-CREATE TABLE collection_members (
-    collection INTEGER NOT NULL REFERENCES collections(pk) ON DELETE CASCADE,
-    object INTEGER NOT NULL REFERENCES objects(pk),
-    annotation INTEGER REFERENCES annotations(pk),
-    PRIMARY KEY (collection, object)
-) WITHOUT ROWID;
-CREATE INDEX collection_members_by_object ON collection_members (object);
-CREATE TABLE datasets (
-    pk INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    created_by TEXT NOT NULL
-);
-CREATE TABLE dataset_versions (
-    dataset INTEGER NOT NULL REFERENCES datasets(pk) ON DELETE CASCADE,
-    version INTEGER NOT NULL,
-    collection INTEGER NOT NULL REFERENCES collections(pk),
-    parent INTEGER,
-    auto_pull INTEGER NOT NULL DEFAULT 0,
-    message TEXT NOT NULL DEFAULT '',
-    committed TEXT NOT NULL,
-    committed_by TEXT NOT NULL,
-    PRIMARY KEY (dataset, version)
-) WITHOUT ROWID;
-"""
-
-# Version 3: transforms. A transform is content-addressed by its canonical JSON
-# ({"transform_type", "value"}); a transform mapping (object id -> the ids of its
-# transforms, only for objects whose set is not the default) is stored once per content,
-# and each dataset version points at one (NULL: every object has the default set).
-SCHEMA_V3 = """
-CREATE TABLE transforms (
-    pk INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value TEXT NOT NULL
-);
-CREATE TABLE transform_mappings (
-    pk INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    value TEXT NOT NULL
-);
-ALTER TABLE dataset_versions ADD COLUMN transform_mapping INTEGER
-    REFERENCES transform_mappings(pk);
-"""
-
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
-SCHEMA_VERSION = len(MIGRATIONS)
-
 # NOTE: id lists are passed as one JSON parameter and expanded with json_each, which
 # avoids SQLite's limit on bound variables and is as fast as a long IN (...) list.
 IN_IDS = "IN (SELECT value FROM json_each(?))"
 SCAN_THRESHOLD = 2000  # id lists longer than this are answered by scanning the table
-
-
-@dataclass(slots=True)
-class PathRecord:
-    """Where and how an object was seen. ``ldb_clone.fs.FileEntry`` has the same fields
-    and is accepted in its place, so listings are recorded without copying."""
-
-    protocol: str
-    path: str
-    size: int | None = None
-    mtime_ns: int | None = None
-    atime_ns: int | None = None
-    ctime_ns: int | None = None
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
-
-
-@dataclass(slots=True)
-class ObjectRecord:
-    """One indexed occurrence of a data object, as the indexer hands it to the catalog."""
-
-    object_id: str
-    type: str = ""
-    path: PathRecord | Any = None  # or a FileEntry; None: no path (a file outside storage)
-    annotation_id: str | None = None  # None: nothing to record about annotations
-    annotation_mtime_ns: int | None = None
-    tags: Sequence[str] = ()
-    # True when the stat cache vouched for the path: the catalog already holds it with
-    # this size and mtime, so it need not be looked up
-    path_unchanged: bool = False
-
-
-@dataclass(slots=True)
-class RecordCounts:
-    new_objects: int = 0
-    new_annotations: int = 0
-    new_paths: int = 0
-
-
-@dataclass(slots=True)
-class StorageRow:
-    protocol: str
-    path: str
-    read_add: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class ObjectInfo:
-    id: str
-    type: str
-    first_indexed: str
-    last_indexed: str
-    last_indexed_by: str
-    protocol: str | None
-    path: str | None
-    current_version: int | None
-    size: int | None = None
-    mtime_ns: int | None = None
-    atime_ns: int | None = None
-    ctime_ns: int | None = None
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
 
 
 def _check_existing(path: Path) -> None:
@@ -266,7 +79,9 @@ def _ids(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
 
-class Catalog:
+class SQLiteCatalog:
+    """The catalog in one SQLite file (see ``CatalogBackend`` for each method's contract)."""
+
     def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
         if not create:
