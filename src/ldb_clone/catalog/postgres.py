@@ -31,6 +31,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ldb_clone.catalog.predicates import Predicate
+from ldb_clone.catalog.protocol import RootMember
 from ldb_clone.catalog.records import (
     DatasetVersion,
     ObjectInfo,
@@ -944,13 +945,15 @@ class PostgresCatalog:
     def count_objects(self) -> int:
         return self._scalar("SELECT count(*) FROM objects")
 
-    def root_members(self, predicate: Any = None) -> list[tuple[str, str | None, int | None]]:
-        where, params = "", ()
-        if predicate is not None:
-            condition, params = compile_predicate(predicate)
-            where = f" WHERE {condition}"
-        rows = self._rows(f"SELECT o.id, a.id, v.version FROM objects o {_CURRENT}{where}", params)
-        rows.sort()
+    def root_members(self, where: Predicate | None = None) -> list[RootMember]:
+        condition, params = "", []
+        if where is not None:
+            compiled, params = compile_predicate(where, "a.doc")
+            condition = f" WHERE {compiled}"
+        rows = self._rows(
+            f"SELECT o.id, a.id, v.version FROM objects o {_CURRENT}{condition}", params
+        )
+        rows.sort()  # in Python, bytewise as SQLite sorts
         return rows
 
     def resolve_prefix(self, prefix: str) -> list[str]:
