@@ -326,7 +326,7 @@ def test_a_commit_killed_after_the_catalog_write_is_not_written_twice(in_ws, ins
     run("add", "--query", "label == `dog`")
     assert run("commit") == "Committed ds:pets.v2\n"
     versions = instance.catalog.dataset_versions("pets")
-    assert [(v["version"], v["parent"]) for v in versions] == [(1, None), (2, 1)]
+    assert [(v.version, v.parent) for v in versions] == [(1, None), (2, 1)]
 
 
 def test_changes_after_a_killed_commit_go_into_the_next_version(in_ws, instance):
@@ -336,7 +336,7 @@ def test_changes_after_a_killed_commit_go_into_the_next_version(in_ws, instance)
     run("add", "--query", "label == `dog`")
     assert run("commit", "-m", "all") == "Committed ds:pets.v2\n"
     versions = instance.catalog.dataset_versions("pets")
-    assert [(v["size"], v["parent"]) for v in versions] == [(2, None), (4, 1)]
+    assert [(v.size, v.parent) for v in versions] == [(2, None), (4, 1)]
 
 
 def test_a_commit_that_fails_leaves_no_pending_version(in_ws, instance):

@@ -15,7 +15,7 @@ from ldb_clone.catalog import (
     RecordCounts,
     StorageRow,
 )
-from ldb_clone.errors import InstanceError
+from ldb_clone.errors import CatalogError, InstanceError
 from ldb_clone.hashing import Hasher
 
 NOW = "2024-01-01T00:00:00+00:00"
@@ -64,7 +64,7 @@ def record(catalog: Catalog, oid: str, value=None, path: str | None = "/d/a.png"
 
 
 def version_rows(catalog: Catalog, oid: str) -> list[tuple[int, str]]:
-    return catalog.db.execute(
+    return catalog._db.execute(
         "SELECT v.version, a.id FROM annotation_versions v JOIN objects o ON o.pk = v.object "
         "JOIN annotations a ON a.pk = v.annotation WHERE o.id = ? ORDER BY v.version",
         (oid,),
@@ -82,13 +82,13 @@ def test_missing_catalog_is_an_instance_error(catalog_path: Path):
 
 def test_schema_version_is_recorded(catalog: Catalog):
     assert SCHEMA_VERSION >= 1
-    assert catalog.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_wal_mode_and_foreign_keys_are_on(catalog: Catalog, catalog_path: Path):
-    assert catalog.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert catalog.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert catalog.db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    assert catalog._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert catalog._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert catalog._db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
     # WAL is a property of the database file: a plain connection sees it too.
     plain = sqlite3.connect(catalog_path)
     try:
@@ -105,7 +105,7 @@ def test_reopening_keeps_data_and_schema(catalog: Catalog, catalog_path: Path):
     try:
         assert again.get_setting("hash_algorithm") == "md5"
         assert again.count_objects() == 1
-        assert again.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert again._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         again.close()
 
@@ -127,9 +127,9 @@ def test_empty_database_file_is_an_error_unless_creating(catalog_path: Path):
     assert catalog_path.stat().st_size == 0
     cat = Catalog(catalog_path, create=True)
     try:
-        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert cat._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {
-            row[0] for row in cat.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            row[0] for row in cat._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
         assert {"objects", "object_paths", "annotations", "annotation_versions"} <= tables
     finally:
@@ -144,7 +144,7 @@ def test_a_file_that_is_not_a_database_is_an_instance_error(catalog_path: Path):
 
 def test_foreign_keys_are_enforced(catalog: Catalog):
     with pytest.raises(sqlite3.IntegrityError):
-        catalog.db.execute("INSERT INTO object_tags (object, tag) VALUES (?, ?)", (12345, "x"))
+        catalog._db.execute("INSERT INTO object_tags (object, tag) VALUES (?, ?)", (12345, "x"))
 
 
 # settings and storage rows ----------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_same_annotation_on_two_objects_is_stored_once(catalog: Catalog):
     ]
     counts = catalog.record_objects(recs, texts, NOW, "tester")
     assert counts == RecordCounts(new_objects=2, new_annotations=2, new_paths=2)
-    assert catalog.db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 1
+    assert catalog._db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 1
     assert catalog.current_annotations([OID_A, OID_B]) == {OID_A: (1, aid), OID_B: (1, aid)}
 
 
@@ -275,7 +275,7 @@ def test_new_paths_are_counted_once_per_object_and_path(catalog: Catalog):
         ("file", "/d/copy-of-a.png"),
     ]
     assert catalog.object_paths([OID_B]) == {OID_B: [("file", "/d/a.png")]}
-    count = catalog.db.execute("SELECT count(*) FROM object_paths").fetchone()[0]
+    count = catalog._db.execute("SELECT count(*) FROM object_paths").fetchone()[0]
     assert count == 3
 
 
@@ -389,10 +389,10 @@ def test_failure_inside_record_objects_writes_nothing(catalog: Catalog):
         ObjectRecord(OID_A, "png", path_record("/d/a.png")),
         ObjectRecord(OID_B, "png", path_record("/d/b.png"), annotation_id="0" * 32),
     ]
-    with pytest.raises(ValueError, match="no text given"):
+    with pytest.raises(CatalogError, match="no text given"):
         catalog.record_objects(recs, {}, NOW, "tester")
     assert catalog.count_objects() == 0
-    assert catalog.db.execute("SELECT count(*) FROM object_paths").fetchone()[0] == 0
+    assert catalog._db.execute("SELECT count(*) FROM object_paths").fetchone()[0] == 0
 
 
 def test_two_connections_can_both_write(catalog: Catalog, catalog_path: Path):
@@ -414,11 +414,11 @@ def test_a_reader_does_not_block_a_writer(catalog: Catalog, catalog_path: Path):
     record(catalog, OID_A, None)
     reader = Catalog(catalog_path)
     try:
-        reader.db.execute("BEGIN")
+        reader._db.execute("BEGIN")
         assert reader.count_objects() == 1  # holds a read snapshot
         record(catalog, OID_B, None)  # WAL: the writer is not blocked
         assert reader.count_objects() == 1  # the snapshot is stable
-        reader.db.execute("COMMIT")
+        reader._db.execute("COMMIT")
         assert reader.count_objects() == 2
     finally:
         reader.close()
@@ -466,7 +466,7 @@ def test_concurrent_writers_do_not_fail(catalog_path: Path):
     cat = Catalog(catalog_path)
     try:
         assert cat.count_objects() == 90
-        assert cat.db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 90
+        assert cat._db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 90
     finally:
         cat.close()
 
@@ -475,10 +475,10 @@ def test_stat_cache_lookup_uses_the_primary_key(catalog: Catalog):
     """One primary-key search per listed file; a scan of file_states per file would make
     re-indexing quadratic."""
     statements: list[str] = []
-    catalog.db.set_trace_callback(statements.append)
+    catalog._db.set_trace_callback(statements.append)
     catalog.unchanged_files("file", "object", [("/d/a.png", 1, 1)])
-    catalog.db.set_trace_callback(None)
+    catalog._db.set_trace_callback(None)
     query = next(s for s in statements if "file_states" in s)
-    plan = catalog.db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+    plan = catalog._db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
     details = " ".join(row[-1] for row in plan)
     assert "SEARCH f USING PRIMARY KEY" in details

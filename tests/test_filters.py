@@ -195,7 +195,7 @@ def test_pipe_failures(instance, indexed, tmp_path):
 def test_sql_pushdown_agrees_with_python(
     instance, data_dir, make_image, make_json, expression, strict
 ):
-    from ldb_clone.filters import sql_condition
+    from ldb_clone.filters import query_predicate
     from ldb_clone.query import compile_query
 
     values = [
@@ -212,7 +212,7 @@ def test_sql_pushdown_agrees_with_python(
         make_json(data_dir / f"v{n}.json", value)
     make_image(data_dir / "none.png")
     run_index(instance, data_dir, fmt="bare")
-    assert sql_condition(expression) is not None
+    assert query_predicate(expression) is not None
     members = select_members(instance, ["ds:root"])
     kind = "query" if strict else "jquery"
     pushed = {m.object_id for m in run(instance, Filter(kind, expression))}

@@ -144,8 +144,8 @@ def test_reads_see_what_the_owner_has_not_checkpointed_yet(shared: Path, ldb_ro)
     set_writable(shared, True)
     owner = open_instance(shared)
     try:
-        owner.catalog.db.execute("PRAGMA wal_autocheckpoint=0")
-        objects = [m[0] for m in owner.catalog.db.execute("SELECT id FROM objects")]
+        owner.catalog._db.execute("PRAGMA wal_autocheckpoint=0")
+        objects = [m[0] for m in owner.catalog._db.execute("SELECT id FROM objects")]
         owner.catalog.touch_objects(objects, "2026-01-01", "owner", tags=["fresh"])
         assert (shared / f"{CATALOG_FILENAME}-shm").exists()
         set_writable(shared, False)

@@ -150,7 +150,7 @@ def test_no_objects_is_a_no_op(instance, pets):
 def test_failed_edit_rolls_back(instance, pets, monkeypatch):
     ids = all_ids(instance)
     tag_objects(instance, ids, TagUpdate.parse(["keep"]))
-    real_execute = instance.catalog.db.execute
+    real_execute = instance.catalog._db.execute
     calls = []
 
     class Failing:
@@ -160,7 +160,7 @@ def test_failed_edit_rolls_back(instance, pets, monkeypatch):
                 raise RuntimeError("disk full")
             return real_execute(sql, *args)
 
-    monkeypatch.setattr(instance.catalog, "db", Failing())
+    monkeypatch.setattr(instance.catalog, "_db", Failing())
     with pytest.raises(RuntimeError):
         tag_objects(instance, ids, TagUpdate.parse(set_tags=["other"]))
     monkeypatch.undo()

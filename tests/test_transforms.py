@@ -186,9 +186,9 @@ def test_ds_del_drops_unused_transform_mappings(instance, ldb, ws, monkeypatch):
     ldb_ws(ldb, ws, monkeypatch, "transform", "-a", "rot90")
     ldb_ws(ldb, ws, monkeypatch, "commit")
     count = "SELECT count(*) FROM transform_mappings"
-    assert instance.catalog.db.execute(count).fetchone()[0] == 1
+    assert instance.catalog._db.execute(count).fetchone()[0] == 1
     ldb_ws(ldb, ws, monkeypatch, "ds", "del", "ds:pets")
-    assert instance.catalog.db.execute(count).fetchone()[0] == 0
+    assert instance.catalog._db.execute(count).fetchone()[0] == 0
 
 
 def test_annotation_only_round_trip_keeps_transform_sets(instance, ldb, ws, tmp_path, monkeypatch):

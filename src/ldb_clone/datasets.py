@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ldb_clone.errors import LdbError, SelectionError
+from ldb_clone.errors import LdbError, NotIndexedError, SelectionError
 from ldb_clone.faults import crash_point
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.selection import Member
@@ -21,6 +22,9 @@ from ldb_clone.workspace import (
     now_iso,
     prepare_directory,
 )
+
+if TYPE_CHECKING:
+    from ldb_clone.catalog import DatasetVersion
 
 DATASET_REF = re.compile(r"^ds:((?:\.temp\.)?[A-Za-z0-9_\-:+.]*?[A-Za-z0-9_\-:+])(?:\.v(\d+))?$")
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -59,7 +63,7 @@ def collection_id(instance: Instance, members: dict[str, str | None]) -> str:
     return instance.hasher.bytes_digest(text.encode("utf-8"))
 
 
-def version_record(instance: Instance, ref: DatasetRef) -> dict:
+def chosen_version(instance: Instance, ref: DatasetRef) -> DatasetVersion:
     """The catalog's record of ``ds:name[.vN]`` (the latest without a version)."""
     versions = instance.catalog.dataset_versions(ref.name)
     if not versions:
@@ -72,13 +76,18 @@ def version_record(instance: Instance, ref: DatasetRef) -> dict:
         )
     else:
         chosen = versions[ref.version - 1]
-    return {**chosen, "name": ref.name}
+    return chosen
+
+
+def version_record(instance: Instance, ref: DatasetRef) -> dict[str, Any]:
+    """``chosen_version`` as a dict with the dataset's ``name`` too."""
+    return {**asdict(chosen_version(instance, ref)), "name": ref.name}
 
 
 def version_members(instance: Instance, ref: DatasetRef) -> tuple[int, dict[str, str | None]]:
     """(version number, members) of ``ds:name[.vN]`` (the latest without a version)."""
-    record = version_record(instance, ref)
-    return record["version"], instance.catalog.collection_members(record["collection"])
+    record = chosen_version(instance, ref)
+    return record.version, instance.catalog.collection_members(record.collection)
 
 
 def version_info(instance: Instance, ref: DatasetRef) -> dict:
@@ -94,7 +103,7 @@ class Snapshot:
     transforms: dict[str, list[str]]
 
 
-def _parent_record(instance: Instance, ws: Workspace) -> dict | None:
+def _parent_record(instance: Instance, ws: Workspace) -> DatasetVersion | None:
     if ws.parent is None:
         return None
     versions = instance.catalog.dataset_versions(ws.dataset_name)
@@ -113,11 +122,11 @@ def parent_members(instance: Instance, ws: Workspace) -> dict[str, str | None]:
     return parent_snapshot(instance, ws).members
 
 
-def _snapshot(instance: Instance, record: dict) -> Snapshot:
+def _snapshot(instance: Instance, record: DatasetVersion) -> Snapshot:
     catalog = instance.catalog
     return Snapshot(
-        catalog.collection_members(record["collection"]),
-        catalog.transform_mapping(record["transform_mapping"]),
+        catalog.collection_members(record.collection),
+        catalog.transform_mapping(record.transform_mapping),
     )
 
 
@@ -130,7 +139,7 @@ def dataset_members(instance: Instance, sources: Sequence[str]) -> list[Member]:
         ref = parse_ref(source)
         if ref.name == "root":
             raise SelectionError("ds:root cannot be combined with other datasets")
-        snapshot = _snapshot(instance, version_record(instance, ref))
+        snapshot = _snapshot(instance, chosen_version(instance, ref))
         for oid, aid in snapshot.members.items():
             if oid not in combined or combined[oid] is None:
                 combined[oid] = aid
@@ -184,13 +193,13 @@ def stage(instance: Instance, identifier: str, target: Path, force: bool = False
             raise DatasetError(f"{ref} does not exist. To stage a new dataset, use ds:{ref.name}")
         Workspace(target, ref.name, staged_time=now_iso()).save()
         return f"Staged new dataset ds:{ref.name} at {str(target)!r}"
-    record = version_record(instance, ref)
-    number, snapshot = record["version"], _snapshot(instance, record)
+    record = chosen_version(instance, ref)
+    number, snapshot = record.version, _snapshot(instance, record)
     ws = Workspace(
         target,
         ref.name,
         number,
-        bool(record["auto_pull"]),
+        record.auto_pull,
         now_iso(),
         snapshot.members,
         snapshot.transforms,
@@ -234,8 +243,8 @@ def is_dirty(instance: Instance, ws: Workspace) -> bool:
     if record is None:
         return ws.parent is not None or bool(ws.members)
     return (
-        collection_id(instance, ws.members) != record["collection_id"]
-        or mapping_id(instance, ws.transforms) != record["transform_mapping_id"]
+        collection_id(instance, ws.members) != record.collection_id
+        or mapping_id(instance, ws.transforms) != record.transform_mapping_id
     )
 
 
@@ -352,7 +361,7 @@ def _add_version(
     with instance.catalog.transaction():
         try:
             collection = instance.catalog.save_collection(members_id, ws.members)
-        except ValueError:
+        except NotIndexedError:
             raise DatasetError(
                 "Cannot commit: the working dataset holds objects that are no longer indexed "
                 "(removed with ldb unindex); take them out with ldb del, or index them again"
@@ -377,12 +386,12 @@ def _settle_pending_commit(instance: Instance, ws: Workspace) -> bool:
     found = False
     for record in instance.catalog.dataset_versions(pending["dataset"]):
         if (
-            record["committed"] == pending["committed"]
-            and record["collection_id"] == pending["collection_id"]
+            record.committed == pending["committed"]
+            and record.collection_id == pending["collection_id"]
         ):
             ws.dataset_name = pending["dataset"]
-            ws.parent = record["version"]
-            ws.auto_pull = bool(record["auto_pull"])
+            ws.parent = record.version
+            ws.auto_pull = record.auto_pull
             found = True
             break
     ws.pending_commit = None
@@ -418,7 +427,7 @@ def resolve_snapshot(instance: Instance, source: str) -> Snapshot:
     ref = parse_ref(source)
     if ref.name == "root":
         return Snapshot({oid: aid for oid, aid, _ in instance.catalog.root_members()}, {})
-    return _snapshot(instance, version_record(instance, ref))
+    return _snapshot(instance, chosen_version(instance, ref))
 
 
 def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]:
@@ -426,27 +435,38 @@ def resolve_collection(instance: Instance, source: str) -> dict[str, str | None]
     return resolve_snapshot(instance, source).members
 
 
-def diff(instance: Instance, old: Snapshot, new: Snapshot) -> list[DiffRow]:
-    """Additions, deletions and modifications from ``old`` to ``new``, by object id.
+def changes(old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+    """(kind, object id) of every object that differs from ``old`` to ``new``, by id:
+    ``+`` added, ``-`` deleted, ``m`` modified (its annotation or its transform set)."""
+    before, after = old.members, new.members
+    result = []
+    for oid in sorted(before.keys() | after.keys()):
+        if oid not in before:
+            result.append(("+", oid))
+        elif oid not in after:
+            result.append(("-", oid))
+        elif before[oid] != after[oid] or old.transforms.get(oid) != new.transforms.get(oid):
+            result.append(("m", oid))
+    return result
 
-    An object is modified when its annotation or its transform set changed.
-    """
+
+def change_counts(old: Snapshot, new: Snapshot) -> tuple[int, int, int]:
+    """(additions, deletions, modifications) going from ``old`` to ``new``."""
+    kinds = [kind for kind, _ in changes(old, new)]
+    return kinds.count("+"), kinds.count("-"), kinds.count("m")
+
+
+def diff(instance: Instance, old: Snapshot, new: Snapshot) -> list[DiffRow]:
+    """``changes`` with the annotation version numbers on each side, by object id."""
     before_members, after_members = old.members, new.members
     pairs = [(o, a) for o, a in before_members.items() if a]
     pairs += [(o, a) for o, a in after_members.items() if a]
     numbers = instance.catalog.version_numbers(pairs)
     rows = []
-    for oid in sorted(before_members.keys() | after_members.keys()):
+    for kind, oid in changes(old, new):
         before = numbers.get((oid, before_members[oid])) if before_members.get(oid) else None
         after = numbers.get((oid, after_members[oid])) if after_members.get(oid) else None
-        if oid not in before_members:
-            rows.append(DiffRow("+", oid, None, after))
-        elif oid not in after_members:
-            rows.append(DiffRow("-", oid, before, None))
-        elif before_members[oid] != after_members[oid] or old.transforms.get(
-            oid
-        ) != new.transforms.get(oid):
-            rows.append(DiffRow("m", oid, before, after))
+        rows.append(DiffRow(kind, oid, before, after))
     return rows
 
 

@@ -54,3 +54,7 @@ def scrub(text: str) -> str:
 class CatalogError(LdbError):
     """A request the catalog cannot honour as asked (it names objects that are not
     indexed, an annotation whose text it was not given)."""
+
+
+class NotIndexedError(CatalogError):
+    """Something names data objects that are not (or no longer) indexed."""

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ldb_clone.catalog.predicates import FieldEquals
 from ldb_clone.errors import LdbError, ObjectNotFoundError
 from ldb_clone.fs import LOCAL, join_url
 from ldb_clone.instance import Instance
@@ -106,9 +107,10 @@ def _seconds(text: Any) -> float:
     return seconds
 
 
-def sql_condition(expression: str) -> tuple[str, list[Any]] | None:
-    """An SQLite condition on an annotation's JSON ``value`` equivalent to ``expression``,
-    for the simple form ``a.b == literal`` (string, number or boolean); else None.
+def query_predicate(expression: str) -> FieldEquals | None:
+    """A catalog predicate equivalent to the query ``expression`` when it has the simple
+    form ``a.b == literal`` (string, number or boolean), for the catalog to answer in its
+    database; else None.
 
     Both query flavours agree on it: a missing key, or a step through something that is
     not an object, does not match.
@@ -131,20 +133,10 @@ def sql_condition(expression: str) -> tuple[str, list[Any]] | None:
     if right.get("type") != "literal":
         return None
     keys = _field_chain(left)
-    if keys is None:
-        return None
-    path = "$" + "".join(f'."{key}"' for key in keys)
     literal = right["value"]
-    if isinstance(literal, bool):
-        return "json_type(value, ?) = ?", [path, "true" if literal else "false"]
-    if isinstance(literal, str):
-        return "json_type(value, ?) = 'text' AND json_extract(value, ?) = ?", [path, path, literal]
-    if isinstance(literal, (int, float)):
-        return (
-            "json_type(value, ?) IN ('integer', 'real') AND json_extract(value, ?) = ?",
-            [path, path, literal],
-        )
-    return None
+    if keys is None or not isinstance(literal, (str, int, float, bool)):
+        return None
+    return FieldEquals(tuple(keys), literal)
 
 
 def select_filtered(
@@ -157,15 +149,15 @@ def select_filtered(
 ) -> list[Member]:
     """The sources' members after the filters, in command-line order.
 
-    NOTE: ``ds:root`` followed by a query SQLite can answer is one SQL statement: only the
-    matching objects are loaded (the common ``ldb add --query 'label == `cat`'``).
+    NOTE: ``ds:root`` followed by a query the catalog can answer is one database query:
+    only the matching objects are loaded (the common ``ldb add --query 'label == `cat`'``).
     """
     if list(sources) == [ROOT] and filters and filters[0].kind == "query":
-        pushed = sql_condition(filters[0].arg)
+        pushed = query_predicate(filters[0].arg)
         if pushed is not None:
             pipeline = Pipeline(instance, filters[1:], warn)
             pipeline._compile(filters[0].arg, strict=True)  # checks the expression
-            members = [Member(*row) for row in instance.catalog.root_members(*pushed)]
+            members = [Member(*row) for row in instance.catalog.root_members(pushed)]
             return pipeline.run(members)
     members = select_members(instance, sources, auto_index, reporter)
     return Pipeline(instance, filters, warn).run(members) if filters else members
@@ -296,13 +288,12 @@ class Pipeline:
 
     def _query(self, expression: str, members: list[Member], strict: bool = True) -> list[Member]:
         query = self._compile(expression, strict)
-        pushed = sql_condition(expression)
+        pushed = query_predicate(expression)
         if pushed is not None and not self._values:
-            # NOTE: `field == literal` is answered by SQLite over the stored JSON, without
-            # loading and parsing every annotation in Python (10x faster on 50,000).
-            condition, params = pushed
+            # NOTE: `field == literal` is answered by the catalog over the stored JSON,
+            # without loading and parsing every annotation in Python (10x faster on 50,000).
             matching = self.instance.catalog.annotations_matching(
-                {m.annotation_id for m in members if m.annotation_id}, condition, params
+                {m.annotation_id for m in members if m.annotation_id}, pushed
             )
             return [m for m in members if m.annotation_id in matching]
         self.load_values(members)

@@ -54,12 +54,12 @@ def dataset_log(instance: Instance) -> list[VersionEntry]:
     return [
         VersionEntry(
             name,
-            record["version"],
-            record["message"] or "",
-            record["committed_by"] or "",
-            record["committed"],
-            record["size"],
-            record["parent"],
+            record.version,
+            record.message or "",
+            record.committed_by or "",
+            record.committed,
+            record.size,
+            record.parent,
         )
         for name, _ in catalog.dataset_names()
         for record in catalog.dataset_versions(name)

@@ -36,6 +36,7 @@ from ldb_clone.fs import (
 from ldb_clone.instance import Instance, current_user
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
+from ldb_clone.stat_cache import JSON_KIND, OBJECT_KIND, cached_digests
 from ldb_clone.storage import (
     ReadAddCopier,
     StorageLocation,
@@ -48,8 +49,6 @@ from ldb_clone.storage import (
 from ldb_clone.strict_json import value_problem
 
 BATCH_SIZE = 2000
-OBJECT_KIND = "object"
-JSON_KIND = "json"
 UPDATE_STRATEGIES = ("replace", "merge")
 TAG_PATTERN = re.compile(r"^[^\s,]+$")
 GLOB_PREFIX = re.compile(r"[*?\[]")
@@ -726,21 +725,9 @@ class Indexer:
         texts[aid] = text
         return aid
 
-    # hashing with the stat cache -------------------------------------------------------
-
     def _cached(self, entries: list[FileEntry], kind: str) -> dict[tuple[str, str], str]:
         """Digests of the entries whose size and mtime match the stat cache."""
-        by_protocol: dict[str, list[tuple[str, int, int]]] = {}
-        for entry in entries:
-            if entry.mtime_ns is not None:
-                by_protocol.setdefault(entry.protocol, []).append(
-                    (entry.path, entry.size, entry.mtime_ns)
-                )
-        result: dict[tuple[str, str], str] = {}
-        for protocol, files in by_protocol.items():
-            for path, digest in self.catalog.unchanged_files(protocol, kind, files).items():
-                result[(protocol, path)] = digest
-        return result
+        return cached_digests(self.catalog, entries, kind)
 
 
 @dataclass(slots=True)

@@ -312,9 +312,9 @@ def _migrate_datasets(
         converted = [_version_content(instance, upstream, ids, v) for v in versions]
         for number, (members, transforms) in enumerate(converted[: len(ours)], start=1):
             record = ours[number - 1]
-            same = record["collection_id"] == collection_id(instance, members) and record[
-                "transform_mapping_id"
-            ] == mapping_id(instance, transforms)
+            same = record.collection_id == collection_id(
+                instance, members
+            ) and record.transform_mapping_id == mapping_id(instance, transforms)
             if not same:
                 raise MigrationError(
                     f"ds:{name}.v{number} already exists here with other contents; rename "

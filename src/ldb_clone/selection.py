@@ -139,6 +139,7 @@ def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str
     """
     from ldb_clone.confine import real_local_roots
     from ldb_clone.fs import LOCAL, FileEntry, list_path, read_bytes
+    from ldb_clone.stat_cache import OBJECT_KIND, cached_digests
     from ldb_clone.storage import load_locations, options_for
 
     locations = load_locations(instance)
@@ -151,23 +152,17 @@ def path_object_ids(instance: Instance, sources: Sequence[str]) -> dict[str, str
         for listing in list_path(source, options, real_local_roots(locations)):
             entries.extend(e for e in listing.entries if not e.is_json)
     hasher = instance.hasher
+    cached = cached_digests(instance.catalog, entries, OBJECT_KIND)
     ids: dict[str, str] = {}
-    by_protocol: dict[str, list[FileEntry]] = {}
     for entry in entries:
-        by_protocol.setdefault(entry.protocol, []).append(entry)
-    for protocol, group in by_protocol.items():
-        cached = instance.catalog.unchanged_files(
-            protocol, "object", [(e.path, e.size, e.mtime_ns) for e in group if e.mtime_ns]
-        )
-        for entry in group:
-            oid = cached.get(entry.path)
-            if oid is None:
-                if entry.protocol == LOCAL:
-                    oid = hasher.file_digest(entry.path, entry.size)
-                else:
-                    data = read_bytes(entry, options(entry.protocol, entry.path))
-                    oid = hasher.bytes_digest(data)
-            ids[entry.url] = oid
+        oid = cached.get((entry.protocol, entry.path))
+        if oid is None:
+            if entry.protocol == LOCAL:
+                oid = hasher.file_digest(entry.path, entry.size)
+            else:
+                data = read_bytes(entry, options(entry.protocol, entry.path))
+                oid = hasher.bytes_digest(data)
+        ids[entry.url] = oid
     return ids
 
 

@@ -200,7 +200,7 @@ class Status:
     workspace: str | None = None  # the workspace directory, for a working dataset
     changes: tuple[int, int, int] | None = None  # additions, deletions, modifications
     message: str | None = None
-    # members whose annotation its format declares unlabelled (formats.UNLABELLED_SQL)
+    # members whose annotation its format declares unlabelled (formats.UNLABELLED)
     unlabelled_annotations: int = 0
 
     @property
@@ -272,16 +272,9 @@ class Status:
 def collection_changes(old: Any, new: Any) -> tuple[int, int, int]:
     """(additions, deletions, modifications) going from snapshot ``old`` to ``new``
     (``datasets.Snapshot``: members and transform mapping)."""
-    before, after = old.members, new.members
-    additions = sum(1 for oid in after if oid not in before)
-    deletions = sum(1 for oid in before if oid not in after)
-    modifications = sum(
-        1
-        for oid, aid in after.items()
-        if oid in before
-        and (before[oid] != aid or old.transforms.get(oid) != new.transforms.get(oid))
-    )
-    return additions, deletions, modifications
+    from ldb_clone.datasets import change_counts
+
+    return change_counts(old, new)
 
 
 def status_of(name: str, members: Sequence[Member], instance: Instance | None = None) -> Status:
@@ -296,14 +289,14 @@ def status_of(name: str, members: Sequence[Member], instance: Instance | None = 
 def count_unlabelled(instance: Instance, members: Sequence[Member]) -> int:
     """How many members have an annotation that a format declares unlabelled.
 
-    NOTE: answered by SQLite over the stored JSON (formats.UNLABELLED_SQL), so status
-    parses no annotation in Python and imports no format module.
+    NOTE: answered by the catalog over the stored JSON (``formats.unlabelled_predicate``),
+    so status parses no annotation in Python and imports no format module.
     """
-    from ldb_clone.formats import unlabelled_condition
+    from ldb_clone.formats import unlabelled_predicate
 
-    condition = unlabelled_condition()
-    if condition is None:
+    predicate = unlabelled_predicate()
+    if predicate is None:
         return 0
     ids = {m.annotation_id for m in members if m.annotation_id}
-    matching = instance.catalog.annotations_matching(ids, condition, ())
+    matching = instance.catalog.annotations_matching(ids, predicate)
     return sum(1 for m in members if m.annotation_id in matching) if matching else 0

@@ -297,7 +297,7 @@ def test_no_meta_json_always_reads(instance, data_dir, cats):
     result, _ = index_platform(instance, data_dir / "cats")
 
     assert result.found_objects == 4
-    keys = instance.catalog.db.execute(
+    keys = instance.catalog._db.execute(
         "SELECT count(*) FROM settings WHERE key LIKE ?", (MEMORY_PREFIX + "%",)
     ).fetchone()[0]
     assert keys == 0

@@ -7,8 +7,9 @@ the hex ids of data objects, annotations, collections and transforms; timestamps
 whole command stamps one time.
 
 Errors: a catalog that cannot be opened or used raises ``InstanceError``; asking for
-something inconsistent (a collection naming objects that are not indexed, a version
-whose annotation text was not given) raises ``CatalogError``; a write on a read-only
+something inconsistent (a collection naming objects that are not indexed: its subclass
+``NotIndexedError``; a version whose annotation text was not given) raises
+``CatalogError``; a write on a read-only
 catalog raises ``InstanceError`` (see ``require_writable``). Backends never let their
 driver's exceptions escape for conditions a user can meet.
 """
@@ -192,8 +193,8 @@ class CatalogBackend(Protocol):
 
     def save_collection(self, collection_id: str, members: dict[str, str | None]) -> int:
         """Store a collection (object id -> annotation id or None) once, under its
-        content id; return the backend's key for it. Raises ``CatalogError`` when a
-        member names an object that is not indexed."""
+        content id; return the backend's key for it. Raises ``NotIndexedError`` (a
+        ``CatalogError``) when a member names an object that is not indexed."""
 
     def collection_members(self, collection: int) -> dict[str, str | None]:
         """object id -> annotation id or None, by object id, of a stored collection."""

@@ -15,14 +15,18 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ldb_clone.catalog.predicates import Predicate, evaluate
+from ldb_clone.catalog.protocol import RootMember
 from ldb_clone.catalog.records import (
+    DatasetVersion,
     ObjectInfo,
     ObjectRecord,
     RecordCounts,
     StorageRow,
 )
 from ldb_clone.catalog.schema import MIGRATIONS, SCHEMA_VERSION
-from ldb_clone.errors import InstanceError
+from ldb_clone.catalog.sqlite_predicates import NotCompilable, compile_predicate
+from ldb_clone.errors import CatalogError, InstanceError, NotIndexedError
 
 # A version's annotation, joined by the object's integer key.
 _CURRENT = (
@@ -91,15 +95,15 @@ class SQLiteCatalog:
         self.read_only = not create and not _writable(path)
         try:
             if self.read_only:
-                self.db = _connect_read_only(path)
+                self._db = _connect_read_only(path)
             else:
-                self.db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=60000")
-            self.db.execute("PRAGMA cache_size=-65536")
-            self.db.execute("PRAGMA temp_store=MEMORY")
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=60.0)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=60000")
+            self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute("PRAGMA temp_store=MEMORY")
             if not create:
                 self._check_not_blank()
             if self.read_only:
@@ -114,22 +118,22 @@ class SQLiteCatalog:
         self._depth = 0
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     def _check_not_blank(self) -> None:
         """An existing catalog always has a schema; one without any (a file that SQLite
         reads as a new, empty database) is never filled in silently."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if version == 0 and tables == 0:
-            self.db.close()
+            self._db.close()
             raise InstanceError(f"The catalog '{self.path}' holds no data; {_hint(self.path)}")
 
     def _check_current(self) -> None:
         """A read-only catalog cannot be migrated: its schema must be this ldb's."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
-            self.db.close()
+            self._db.close()
             raise InstanceError(
                 f"The catalog '{self.path}' has schema version {version} and this ldb "
                 f"needs {SCHEMA_VERSION}; it is read-only for you, so run ldb once as a "
@@ -137,7 +141,7 @@ class SQLiteCatalog:
             )
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise InstanceError(
                 f"The catalog '{self.path}' has schema version {version}, newer than this "
@@ -145,17 +149,17 @@ class SQLiteCatalog:
             )
         if version == SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self.db.execute("COMMIT")
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
 
     @contextlib.contextmanager
@@ -166,13 +170,13 @@ class SQLiteCatalog:
         pages back into the database and syncs; for 100,000 objects that was a third of
         the run. Each transaction still commits on its own.
         """
-        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         try:
             yield
         finally:
-            self.db.execute("PRAGMA wal_autocheckpoint=1000")
+            self._db.execute("PRAGMA wal_autocheckpoint=1000")
             with contextlib.suppress(sqlite3.OperationalError):
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -185,15 +189,15 @@ class SQLiteCatalog:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
         else:
-            self.db.execute("COMMIT")
+            self._db.execute("COMMIT")
         finally:
             self._depth = 0
 
@@ -208,19 +212,19 @@ class SQLiteCatalog:
     # settings ---------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def settings_with_prefix(self, prefix: str) -> dict[str, str]:
         """key -> value of the settings whose key starts with ``prefix``."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
         )
         return dict(rows.fetchall())
 
     def set_setting(self, key: str, value: str) -> None:
         with self.transaction():
-            self.db.execute(
+            self._db.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
@@ -229,15 +233,15 @@ class SQLiteCatalog:
     # storage locations --------------------------------------------------------------------
 
     def storage_locations(self) -> list[StorageRow]:
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT protocol, path, read_add, options FROM storage_locations ORDER BY position"
         )
         return [StorageRow(p, path, bool(ra), json.loads(opts)) for p, path, ra, opts in rows]
 
     def replace_storage_locations(self, locations: Sequence[StorageRow]) -> None:
         with self.transaction():
-            self.db.execute("DELETE FROM storage_locations")
-            self.db.executemany(
+            self._db.execute("DELETE FROM storage_locations")
+            self._db.executemany(
                 "INSERT INTO storage_locations (protocol, path, read_add, options, position) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [
@@ -251,7 +255,7 @@ class SQLiteCatalog:
         path of ``protocol``): the objects a storage location alone holds."""
         root = root.rstrip("/")
         prefix = root + "/"
-        return self.db.execute(
+        return self._db.execute(
             "SELECT count(*) FROM objects o "
             "WHERE EXISTS (SELECT 1 FROM object_paths p WHERE p.object = o.pk) "
             "AND NOT EXISTS (SELECT 1 FROM object_paths p WHERE p.object = o.pk AND NOT "
@@ -267,7 +271,7 @@ class SQLiteCatalog:
         """path -> recorded digest, for the (path, size, mtime_ns) files whose size and
         mtime are exactly as last recorded: the stat cache."""
         # NOTE: compared in SQL, so only hits come back to Python
-        rows = self.db.execute(
+        rows = self._db.execute(
             # CROSS JOIN keeps json_each outside, so each file is one primary-key lookup
             "SELECT f.path, f.digest FROM json_each(?) j CROSS JOIN file_states f "
             "ON f.protocol = ? AND f.path = json_extract(j.value, '$[0]') AND f.kind = ? "
@@ -280,7 +284,7 @@ class SQLiteCatalog:
     def put_file_states(self, kind: str, rows: Iterable[tuple[str, str, int, int, str]]) -> None:
         """Record (protocol, path, size, mtime_ns, digest) rows of one kind."""
         with self.transaction():
-            self.db.executemany(
+            self._db.executemany(
                 "INSERT INTO file_states (protocol, path, kind, size, mtime_ns, digest) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (protocol, path, kind) DO UPDATE SET "
                 "size = excluded.size, mtime_ns = excluded.mtime_ns, digest = excluded.digest",
@@ -290,12 +294,12 @@ class SQLiteCatalog:
     # objects and annotations --------------------------------------------------------------
 
     def known_objects(self, object_ids: Iterable[str]) -> set[str]:
-        rows = self.db.execute(f"SELECT id FROM objects WHERE id {IN_IDS}", (_ids(object_ids),))
+        rows = self._db.execute(f"SELECT id FROM objects WHERE id {IN_IDS}", (_ids(object_ids),))
         return {row[0] for row in rows}
 
     def current_annotations(self, object_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         """object id -> (version, annotation id) of its current annotation, if it has one."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT o.id, v.version, a.id FROM objects o {_CURRENT} "
             f"WHERE o.id {IN_IDS} AND a.id IS NOT NULL",
             (_ids(object_ids),),
@@ -307,7 +311,7 @@ class SQLiteCatalog:
     ) -> dict[str, tuple[str, str]]:
         """path -> (object id, current annotation text) of objects whose current path is
         one of ``paths`` and that have an annotation."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT o.path, o.id, a.value FROM objects o {_CURRENT} "
             f"WHERE o.protocol = ? AND o.path {IN_IDS} AND a.id IS NOT NULL",
             (protocol, _ids(paths)),
@@ -316,7 +320,7 @@ class SQLiteCatalog:
 
     def object_states(self, object_ids: Iterable[str]) -> dict[str, tuple]:
         """object id -> (current annotation id or None, protocol, path, type), if known."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT o.id, a.id, o.protocol, o.path, o.type FROM objects o {_CURRENT} "
             f"WHERE o.id {IN_IDS}",
             (_ids(object_ids),),
@@ -331,12 +335,12 @@ class SQLiteCatalog:
             return
         ids = _ids(object_ids)
         with self.transaction():
-            self.db.execute(
+            self._db.execute(
                 f"UPDATE objects SET last_indexed = ?, last_indexed_by = ? WHERE id {IN_IDS}",
                 (now, user, ids),
             )
             for tag in tags:
-                self.db.execute(
+                self._db.execute(
                     "INSERT OR IGNORE INTO object_tags (object, tag) "
                     f"SELECT pk, ? FROM objects WHERE id {IN_IDS}",
                     (tag, ids),
@@ -344,7 +348,7 @@ class SQLiteCatalog:
 
     def annotation_texts(self, annotation_ids: Iterable[str]) -> dict[str, str]:
         """annotation id -> canonical JSON text."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT id, value FROM annotations WHERE id {IN_IDS}", (_ids(annotation_ids),)
         )
         return dict(rows.fetchall())
@@ -364,7 +368,7 @@ class SQLiteCatalog:
         counts = RecordCounts()
         if not records:
             return counts
-        db = self.db
+        db = self._db
         with self.transaction():
             # id -> (pk, current version, its annotation id, type, protocol, path)
             existing: dict[str, tuple] = {}
@@ -507,7 +511,7 @@ class SQLiteCatalog:
                     )
                 missing = needed - annotation_pks.keys()
                 if missing:
-                    raise ValueError(f"no text given for new annotation {sorted(missing)[0]}")
+                    raise CatalogError(f"no text given for new annotation {sorted(missing)[0]}")
                 for row in new_versions:
                     row[0] = pks[row[0]]
                     row[2] = annotation_pks[row[2]]
@@ -535,7 +539,7 @@ class SQLiteCatalog:
         """Insert the annotations not stored yet; return the integer key of each."""
         if not texts:
             return {}
-        db = self.db
+        db = self._db
         pks = dict(db.execute(f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (_ids(texts),)))
         new = [aid for aid in texts if aid not in pks]
         next_pk = db.execute("SELECT coalesce(max(pk), 0) FROM annotations").fetchone()[0] + 1
@@ -546,7 +550,7 @@ class SQLiteCatalog:
 
     def version_numbers(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """(object id, annotation id) -> that annotation's version number for the object."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, a.id, v.version FROM objects o "
             "JOIN annotation_versions v ON v.object = o.pk "
             f"JOIN annotations a ON a.pk = v.annotation WHERE o.id {IN_IDS}",
@@ -565,25 +569,27 @@ class SQLiteCatalog:
         Annotations stay (they are shared and content-addressed)."""
         ids = _ids(object_ids)
         with self.transaction():
-            self.db.execute(
+            self._db.execute(
                 "DELETE FROM file_states WHERE kind = 'object' AND (protocol, path) IN "
                 "(SELECT p.protocol, p.path FROM object_paths p JOIN objects o ON o.pk = p.object "
                 f"WHERE o.id {IN_IDS})",
                 (ids,),
             )
-            return self.db.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
+            return self._db.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
 
-    def annotations_matching(
-        self, annotation_ids: Collection[str], condition: str, params: Sequence[Any]
-    ) -> set[str]:
-        """The annotation ids among these whose JSON ``value`` meets an SQL condition."""
+    def annotations_matching(self, annotation_ids: Collection[str], where: Predicate) -> set[str]:
+        try:
+            condition, params = compile_predicate(where, "annotations.value")
+        except NotCompilable:
+            texts = self.annotation_texts(annotation_ids)
+            return {aid for aid, text in texts.items() if evaluate(where, json.loads(text))}
         if len(annotation_ids) > SCAN_THRESHOLD:
             # NOTE: for many ids, one scan of the table beats looking each id up (3x at
             # 50,000 annotations); the intersection happens in Python
-            rows = self.db.execute(f"SELECT id FROM annotations WHERE {condition}", params)
+            rows = self._db.execute(f"SELECT id FROM annotations WHERE {condition}", params)
             wanted = annotation_ids if isinstance(annotation_ids, set) else set(annotation_ids)
             return {row[0] for row in rows if row[0] in wanted}
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT id FROM annotations WHERE id {IN_IDS} AND ({condition})",
             (_ids(annotation_ids), *params),
         )
@@ -594,39 +600,38 @@ class SQLiteCatalog:
     def save_collection(self, collection_id: str, members: dict[str, str | None]) -> int:
         """Store a collection (object id -> annotation id or None) once; return its key."""
         with self.transaction():
-            row = self.db.execute(
+            row = self._db.execute(
                 "SELECT pk FROM collections WHERE id = ?", (collection_id,)
             ).fetchone()
             if row is not None:
                 return row[0]
-            pk = self.db.execute(
+            pk = self._db.execute(
                 "INSERT INTO collections (id, size) VALUES (?, ?)", (collection_id, len(members))
             ).lastrowid
-            self.db.execute(
+            self._db.execute(
                 "INSERT INTO collection_members (collection, object, annotation) "
                 "SELECT ?, o.pk, a.pk FROM json_each(?) j "
                 "JOIN objects o ON o.id = j.key "
                 "LEFT JOIN annotations a ON a.id = j.value",
                 (pk, json.dumps(members)),
             )
-            stored = self.db.execute(
+            stored = self._db.execute(
                 "SELECT count(*) FROM collection_members WHERE collection = ?", (pk,)
             ).fetchone()[0]
             if stored != len(members):
-                raise ValueError("a collection names objects that are not indexed")
+                raise NotIndexedError("a collection names objects that are not indexed")
             return pk
 
     def collection_members(self, collection: int) -> dict[str, str | None]:
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, a.id FROM collection_members m JOIN objects o ON o.pk = m.object "
             "LEFT JOIN annotations a ON a.pk = m.annotation WHERE m.collection = ? ORDER BY o.id",
             (collection,),
         )
         return dict(rows.fetchall())
 
-    def dataset_versions(self, name: str) -> list[dict[str, Any]]:
-        """Every version of a dataset, oldest first (empty when there is no such dataset)."""
-        rows = self.db.execute(
+    def dataset_versions(self, name: str) -> list[DatasetVersion]:
+        rows = self._db.execute(
             "SELECT v.version, v.collection, c.id, c.size, v.parent, v.auto_pull, v.message, "
             "v.committed, v.committed_by, v.transform_mapping, t.id FROM dataset_versions v "
             "JOIN datasets d ON d.pk = v.dataset JOIN collections c ON c.pk = v.collection "
@@ -634,20 +639,12 @@ class SQLiteCatalog:
             "WHERE d.name = ? ORDER BY v.version",
             (name,),
         )
-        keys = (
-            "version",
-            "collection",
-            "collection_id",
-            "size",
-            "parent",
-            "auto_pull",
-            "message",
-            "committed",
-            "committed_by",
-            "transform_mapping",
-            "transform_mapping_id",
-        )
-        return [dict(zip(keys, row)) for row in rows]
+        return [
+            DatasetVersion(
+                version, collection, cid, size, parent, bool(auto), message, when, who, tm, tmid
+            )
+            for version, collection, cid, size, parent, auto, message, when, who, tm, tmid in rows
+        ]
 
     def add_dataset_version(
         self,
@@ -662,18 +659,18 @@ class SQLiteCatalog:
     ) -> int:
         """Append a version to a dataset (creating the dataset); return its number."""
         with self.transaction():
-            self.db.execute(
+            self._db.execute(
                 "INSERT OR IGNORE INTO datasets (name, created, created_by) VALUES (?, ?, ?)",
                 (name, now, user),
             )
-            dataset = self.db.execute("SELECT pk FROM datasets WHERE name = ?", (name,)).fetchone()[
-                0
-            ]
-            version = self.db.execute(
+            dataset = self._db.execute(
+                "SELECT pk FROM datasets WHERE name = ?", (name,)
+            ).fetchone()[0]
+            version = self._db.execute(
                 "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset = ?",
                 (dataset,),
             ).fetchone()[0]
-            self.db.execute(
+            self._db.execute(
                 "INSERT INTO dataset_versions (dataset, version, collection, parent, auto_pull, "
                 "message, committed, committed_by, transform_mapping) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -696,13 +693,13 @@ class SQLiteCatalog:
     def save_transforms(self, transforms: dict[str, str]) -> None:
         """Store transforms (id -> canonical JSON) that are not stored yet."""
         with self.transaction():
-            self.db.executemany(
+            self._db.executemany(
                 "INSERT OR IGNORE INTO transforms (id, value) VALUES (?, ?)", transforms.items()
             )
 
     def transform_values(self, transform_ids: Iterable[str]) -> dict[str, Any]:
         """transform id -> its value (``{"transform_type": ..., "value": ...}``)."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT id, value FROM transforms WHERE id {IN_IDS}", (_ids(transform_ids),)
         )
         return {tid: json.loads(value) for tid, value in rows}
@@ -710,11 +707,11 @@ class SQLiteCatalog:
     def save_transform_mapping(self, mapping_id: str, text: str) -> int:
         """Store a transform mapping (its canonical JSON) once; return its key."""
         with self.transaction():
-            self.db.execute(
+            self._db.execute(
                 "INSERT OR IGNORE INTO transform_mappings (id, value) VALUES (?, ?)",
                 (mapping_id, text),
             )
-            return self.db.execute(
+            return self._db.execute(
                 "SELECT pk FROM transform_mappings WHERE id = ?", (mapping_id,)
             ).fetchone()[0]
 
@@ -722,13 +719,13 @@ class SQLiteCatalog:
         """The mapping a dataset version points at (empty for None)."""
         if key is None:
             return {}
-        row = self.db.execute("SELECT value FROM transform_mappings WHERE pk = ?", (key,))
+        row = self._db.execute("SELECT value FROM transform_mappings WHERE pk = ?", (key,))
         found = row.fetchone()
         return json.loads(found[0]) if found else {}
 
     def dataset_names(self) -> list[tuple[str, int]]:
         """(name, latest version) of every dataset, by name."""
-        return self.db.execute(
+        return self._db.execute(
             "SELECT d.name, max(v.version) FROM datasets d JOIN dataset_versions v "
             "ON v.dataset = d.pk GROUP BY d.pk ORDER BY d.name"
         ).fetchall()
@@ -736,11 +733,11 @@ class SQLiteCatalog:
     def delete_dataset(self, name: str) -> bool:
         """Remove a dataset name and its versions; collections no version uses go too."""
         with self.transaction():
-            deleted = self.db.execute("DELETE FROM datasets WHERE name = ?", (name,)).rowcount
-            self.db.execute(
+            deleted = self._db.execute("DELETE FROM datasets WHERE name = ?", (name,)).rowcount
+            self._db.execute(
                 "DELETE FROM collections WHERE pk NOT IN (SELECT collection FROM dataset_versions)"
             )
-            self.db.execute(
+            self._db.execute(
                 "DELETE FROM transform_mappings WHERE pk NOT IN (SELECT transform_mapping "
                 "FROM dataset_versions WHERE transform_mapping IS NOT NULL)"
             )
@@ -748,7 +745,7 @@ class SQLiteCatalog:
 
     def datasets_containing(self, object_ids: Iterable[str]) -> dict[str, list[str]]:
         """object id -> ``ds:name.vN`` of every saved dataset version that contains it."""
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, d.name, v.version FROM objects o "
             "JOIN collection_members m ON m.object = o.pk "
             "JOIN dataset_versions v ON v.collection = m.collection "
@@ -764,32 +761,36 @@ class SQLiteCatalog:
     # reading ------------------------------------------------------------------------------
 
     def count_objects(self) -> int:
-        return self.db.execute("SELECT count(*) FROM objects").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM objects").fetchone()[0]
 
-    def root_members(
-        self, condition: str | None = None, params: Sequence[Any] = ()
-    ) -> list[tuple[str, str | None, int | None]]:
-        """Every object with its current annotation: (id, annotation id, version), by id;
-        with ``condition`` (SQL on the annotation's JSON ``value``) only those meeting it."""
-        where = f" WHERE {condition}" if condition else ""
+    def root_members(self, where: Predicate | None = None) -> list[RootMember]:
+        query = f"SELECT o.id, a.id, v.version FROM objects o {_CURRENT}"
+        if where is None:
+            rows = self._db.execute(query).fetchall()
+        else:
+            try:
+                condition, params = compile_predicate(where, "a.value")
+            except NotCompilable:
+                rows = self._db.execute(query + " WHERE a.id IS NOT NULL").fetchall()
+                texts = self.annotation_texts({aid for _, aid, _ in rows})
+                rows = [row for row in rows if evaluate(where, json.loads(texts[row[1]]))]
+            else:
+                rows = self._db.execute(f"{query} WHERE {condition}", params).fetchall()
         # NOTE: sorted in Python: ORDER BY o.id walks the id index and reads table rows in
         # random order, three times slower for 50,000 objects
-        rows = self.db.execute(
-            f"SELECT o.id, a.id, v.version FROM objects o {_CURRENT}{where}", params
-        ).fetchall()
         rows.sort()
         return rows
 
     def resolve_prefix(self, prefix: str) -> list[str]:
         """Object ids starting with ``prefix`` (at most two, enough to tell ambiguity)."""
         upper = prefix + "g"  # 'g' sorts after every hex digit
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT id FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", (prefix, upper)
         )
         return [row[0] for row in rows]
 
     def object_infos(self, object_ids: Iterable[str]) -> dict[str, ObjectInfo]:
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, o.type, o.first_indexed, o.last_indexed, o.last_indexed_by, "
             "o.protocol, o.path, o.current_version, p.size, p.mtime_ns, p.atime_ns, "
             "p.ctime_ns, p.mode, p.uid, p.gid FROM objects o LEFT JOIN object_paths p "
@@ -802,7 +803,7 @@ class SQLiteCatalog:
     def object_paths(self, object_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """object id -> every (protocol, path) it was indexed at, oldest first."""
         result: dict[str, list[tuple[str, str]]] = {}
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, p.protocol, p.path FROM object_paths p JOIN objects o ON o.pk = p.object "
             f"WHERE o.id {IN_IDS} ORDER BY p.first_indexed, p.path",
             (_ids(object_ids),),
@@ -813,7 +814,7 @@ class SQLiteCatalog:
 
     def object_tags(self, object_ids: Iterable[str]) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
-        rows = self.db.execute(
+        rows = self._db.execute(
             "SELECT o.id, t.tag FROM object_tags t JOIN objects o ON o.pk = t.object "
             f"WHERE o.id {IN_IDS} ORDER BY t.tag",
             (_ids(object_ids),),
@@ -845,7 +846,7 @@ class SQLiteCatalog:
         else:
             dropped, params = IN_IDS, _ids(sorted(set(remove)))
         selected = f"SELECT pk FROM objects WHERE id {IN_IDS}"
-        db = self.db
+        db = self._db
         with self.transaction():
             # NOTE: counted before writing, in SQL: an object changes when it holds a tag
             # to drop, or lacks one of the tags to add.

@@ -13,6 +13,17 @@ import importlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ldb_clone.catalog.predicates import (
+    AllOf,
+    AnyOf,
+    EmptyArray,
+    FieldEquals,
+    FieldType,
+    HasField,
+    NoElement,
+    Not,
+    Predicate,
+)
 from ldb_clone.errors import FormatError
 
 if TYPE_CHECKING:
@@ -53,41 +64,56 @@ LABEL_STUDIO_CONVERTERS: list[str] = [
     "ldb_clone.formats.text:to_label_studio_task",
     "ldb_clone.formats.convert:to_label_studio_task",  # labels and boxes (formats.shapes)
 ]
-# An SQLite condition on an annotation's JSON ``value`` column for the annotations a
-# format stores for objects that are not labelled yet (ldb status counts them as
-# unlabelled). Kept here, not in the format modules, so that status imports none.
-UNLABELLED_SQL: dict[str, str] = {
+# What each format stores for objects that are not labelled yet (ldb status counts them
+# as unlabelled): a catalog predicate on the annotation JSON, which the catalog answers in
+# its database. Kept here, not in the format modules, so that status imports none.
+UNLABELLED: dict[str, Predicate] = {
     # a platform image record: classification with a null annotation, or detection with
-    # an empty annotations list. NOTE: instr() skips the JSON parse of every annotation
-    # that cannot be one (canonical JSON has no space after the colon); json_valid()
-    # keeps an annotation holding NaN (which SQLite's JSON functions reject) from
-    # failing the whole statement.
-    "platform": (
-        'CASE WHEN instr(value, \'"task_type":"\') > 0 AND json_valid(value) THEN '
-        "(json_extract(value, '$.task_type') = 'image_classification'"
-        " AND json_type(value, '$.annotation') = 'null')"
-        " OR (json_extract(value, '$.task_type') = 'object_detection'"
-        " AND json_type(value, '$.annotations') = 'array'"
-        " AND json_array_length(value, '$.annotations') = 0) ELSE 0 END"
+    # an empty annotations list
+    "platform": AnyOf(
+        (
+            AllOf(
+                (
+                    FieldEquals(("task_type",), "image_classification"),
+                    FieldType(("annotation",), "null"),
+                )
+            ),
+            AllOf((FieldEquals(("task_type",), "object_detection"), EmptyArray(("annotations",)))),
+        )
     ),
     # a Label Studio task whose annotations list holds none that was not cancelled (a task
-    # sent to Label Studio unlabelled, or skipped there). NOTE: the subquery names the
-    # table, since json_each has a ``value`` column of its own.
-    "label-studio": (
-        "CASE WHEN instr(value, '\"data\":{') > 0 AND json_valid(value) THEN"
-        " json_type(value, '$.data') = 'object'"
-        " AND json_type(value, '$.annotations') = 'array'"
-        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS a"
-        " WHERE a.type = 'object'"
-        " AND coalesce(json_extract(a.value, '$.was_cancelled'), 0) = 0) ELSE 0 END"
+    # sent to Label Studio unlabelled, or skipped there); was_cancelled missing, null,
+    # false or 0 is not cancelled
+    "label-studio": AllOf(
+        (
+            FieldType(("data",), "object"),
+            FieldType(("annotations",), "array"),
+            NoElement(
+                ("annotations",),
+                AllOf(
+                    (
+                        FieldType((), "object"),
+                        AnyOf(
+                            (
+                                Not(HasField(("was_cancelled",))),
+                                FieldType(("was_cancelled",), "null"),
+                                FieldEquals(("was_cancelled",), False),
+                                FieldEquals(("was_cancelled",), 0),
+                            )
+                        ),
+                    )
+                ),
+            ),
+        )
     ),
     # a text-annotation document with no annotation under any key (what a text task that
     # came back from Label Studio without annotations becomes)
-    "text": (
-        "CASE WHEN instr(value, '\"annotationsData\":{') > 0 AND json_valid(value) THEN"
-        " json_type(value, '$.annotations') = 'object'"
-        " AND NOT EXISTS (SELECT 1 FROM json_each(annotations.value, '$.annotations') AS k"
-        " WHERE k.type != 'array' OR json_array_length(k.value) > 0) ELSE 0 END"
+    "text": AllOf(
+        (
+            FieldType(("annotationsData",), "object"),
+            FieldType(("annotations",), "object"),
+            NoElement(("annotations",), Not(EmptyArray(()))),
+        )
     ),
 }
 _loaded: dict[str, Format] = {}
@@ -170,8 +196,8 @@ def instantiate_choices() -> list[str]:
     return [name for name in index_choices() if name not in ("auto", AUTO)]
 
 
-def unlabelled_condition() -> str | None:
-    """One SQLite condition matching every format's unlabelled annotations (or None)."""
-    if not UNLABELLED_SQL:
+def unlabelled_predicate() -> Predicate | None:
+    """One predicate matching every format's unlabelled annotations (or None)."""
+    if not UNLABELLED:
         return None
-    return " OR ".join(f"({condition})" for condition in UNLABELLED_SQL.values())
+    return AnyOf(tuple(UNLABELLED.values()))

@@ -11,7 +11,7 @@
 Every image entry becomes the annotation of its data object, with the dataset's
 ``task_type`` and the class records its labels use added, so that instantiate can write
 the dataset back. An image whose ``annotation`` is null (classification) or whose
-``annotations`` list is empty (detection) is unlabelled; ``formats.UNLABELLED_SQL``
+``annotations`` list is empty (detection) is unlabelled; ``formats.UNLABELLED``
 says so to ``ldb status``.
 
 When meta.json's content hash equals the one remembered from this folder's last
