@@ -218,6 +218,8 @@ def init_instance(
         raise InstanceError(f"Not a directory: {shown}")
     # a server catalog is made (or checked) before the folder changes
     created = _create_catalog(path, url, hash_algorithm) if url else []
+    if not catalog:  # chosen by LDB_CATALOG: init prints what it prints for SQLite
+        created = [line for line in created if not line.startswith("Created the catalog")]
     if replace:
         messages.append(f"Removing existing LDB instance at {shown}")
         shutil.rmtree(path)
