@@ -8,8 +8,8 @@ server that did not start never passes as skipped tests.
 from __future__ import annotations
 
 import os
-import urllib.parse
 import time
+import urllib.parse
 import uuid
 import warnings
 from collections.abc import Iterator
