@@ -60,7 +60,10 @@ def check_url(url: str) -> str:
             f"Unsupported catalog {mask_url(url)!r}: expected a URL like "
             "postgresql://USER@HOST:PORT/DATABASE"
         )
-    if not urllib.parse.urlsplit(url).path.strip("/"):
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    if not parts.path.strip("/") and not ({"dbname", "service"} & query.keys()):
+        # NOTE: with service=NAME, libpq reads the database from the service file
         raise ConfigError(f"The catalog URL {mask_url(url)!r} names no database")
     return url
 

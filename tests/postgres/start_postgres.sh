@@ -10,6 +10,8 @@ set -euo pipefail
 DIR="${1:?usage: start_postgres.sh DIR}"
 DB_USER=ldb
 DB_NAME=ldb_test
+PW_USER=ldb_pw
+PW_PASSWORD=ldb-test-password  # a throwaway server's; the password tests read it here
 
 find_bindir() {
     for candidate in "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
@@ -55,6 +57,11 @@ as_server "$BINDIR/initdb" -D "$DIR/data" -A trust -U postgres -E UTF8 --no-loca
     cat "$DIR/initdb.log" >&2
     exit 1
 }
+# a role that must give a password (scram), for the tests of libpq's password sources;
+# every other connection on loopback is trusted
+{ echo "host all $PW_USER 127.0.0.1/32 scram-sha-256"; cat "$DIR/data/pg_hba.conf"; } >"$DIR/pg_hba.new"
+as_server cp "$DIR/pg_hba.new" "$DIR/data/pg_hba.conf"
+rm -f "$DIR/pg_hba.new"
 # fsync off: a throwaway test server; a crash only loses the tests' data
 as_server "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
     -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
@@ -67,5 +74,6 @@ echo "$BINDIR" >"$DIR/bindir"
 psql_admin() { "$BINDIR/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql_admin -c "CREATE ROLE $DB_USER LOGIN CREATEDB" >&2
 psql_admin -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" >&2
+psql_admin -c "CREATE ROLE $PW_USER LOGIN CREATEDB PASSWORD '$PW_PASSWORD'" >&2
 
 echo "postgresql://$DB_USER@127.0.0.1:$PORT/$DB_NAME"
