@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 
@@ -172,8 +173,25 @@ _CURRENT = (
 LOCAL_PROTOCOL = "file"
 # NOTE: id lists are one array parameter, joined as a set (a hashed semi-join), not
 # "= ANY(array)", which compares each row with every element of a long list.
-IN_IDS = "IN (SELECT unnest(%s::text[]))"
-IN_KEYS = "IN (SELECT unnest(%s::bigint[]))"
+IN_IDS = "IN (SELECT json_array_elements_text(%s::json))"
+IN_KEYS = "IN (SELECT json_array_elements_text(%s::json)::bigint)"
+
+
+def _json(values: Iterable[Any]) -> str:
+    """A list as one JSON text parameter: psycopg adapts one string many times faster
+    than a list (an array) of the same values."""
+    return orjson.dumps(values if isinstance(values, list) else list(values)).decode()
+
+
+def _table(*types: str) -> str:
+    """Rows from one JSON parameter holding a list of lists, as columns c0, c1, ... of
+    the given SQL types."""
+    columns = ", ".join(f"(r->>{i})::{kind} AS c{i}" for i, kind in enumerate(types))
+    return f"(SELECT {columns} FROM json_array_elements(%s::json) AS r)"
+
+
+# object_paths rows: object, protocol, path, seven stat numbers, first/last indexed
+PATH_ROWS = _table("bigint", "text", "text", *["bigint"] * 7, "text", "text")
 
 
 def content_key(content_id: str) -> int:
@@ -416,13 +434,11 @@ class PostgresCatalog:
     ) -> dict[str, str]:
         if not files:
             return {}
-        paths, sizes, mtimes = zip(*files)
         rows = self._rows(
-            "SELECT f.path, f.digest FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) "
-            "AS j(path, size, mtime_ns) JOIN file_states f ON f.host = %s AND f.protocol = %s "
-            "AND f.path = j.path AND f.kind = %s "
-            "WHERE f.size = j.size AND f.mtime_ns = j.mtime_ns",
-            (list(paths), list(sizes), list(mtimes), self._host_of(protocol), protocol, kind),
+            f"SELECT f.path, f.digest FROM {_table('text', 'bigint', 'bigint')} AS j "
+            "JOIN file_states f ON f.host = %s AND f.protocol = %s AND f.path = j.c0 "
+            "AND f.kind = %s WHERE f.size = j.c1 AND f.mtime_ns = j.c2",
+            (_json(files), self._host_of(protocol), protocol, kind),
         )
         return dict(rows)
 
@@ -434,28 +450,26 @@ class PostgresCatalog:
             self._write(self._put_file_states, kind, sorted(latest.values()))
 
     def _put_file_states(self, kind: str, rows: list[tuple]) -> None:
-        columns = list(zip(*rows))
         self.conn.execute(
             "INSERT INTO file_states (host, protocol, path, kind, size, mtime_ns, digest) "
-            "SELECT CASE WHEN j.protocol = %s THEN %s ELSE '' END, j.protocol, j.path, %s, "
-            "j.size, j.mtime_ns, j.digest FROM unnest(%s::text[], %s::text[], %s::bigint[], "
-            "%s::bigint[], %s::text[]) AS j(protocol, path, size, mtime_ns, digest) "
+            "SELECT CASE WHEN j.c0 = %s THEN %s ELSE '' END, j.c0, j.c1, %s, j.c2, j.c3, j.c4 "
+            f"FROM {_table('text', 'text', 'bigint', 'bigint', 'text')} AS j "
             "ON CONFLICT (host, protocol, path, kind) DO UPDATE SET size = excluded.size, "
             "mtime_ns = excluded.mtime_ns, digest = excluded.digest",
-            (LOCAL_PROTOCOL, self.host, kind, *map(list, columns)),
+            (LOCAL_PROTOCOL, self.host, kind, _json(rows)),
         )
 
     # objects and annotations --------------------------------------------------------------
 
     def known_objects(self, object_ids: Iterable[str]) -> set[str]:
-        rows = self._rows(f"SELECT id FROM objects WHERE id {IN_IDS}", (list(object_ids),))
+        rows = self._rows(f"SELECT id FROM objects WHERE id {IN_IDS}", (_json(object_ids),))
         return {row[0] for row in rows}
 
     def current_annotations(self, object_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         rows = self._rows(
             f"SELECT o.id, v.version, a.id FROM objects o {_CURRENT} "
             f"WHERE o.id {IN_IDS} AND a.id IS NOT NULL",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         return {oid: (version, aid) for oid, version, aid in rows}
 
@@ -465,7 +479,7 @@ class PostgresCatalog:
         rows = self._rows(
             f"SELECT o.path, o.id, a.value FROM objects o {_CURRENT} "
             f"WHERE o.protocol = %s AND o.path {IN_IDS} AND a.id IS NOT NULL",
-            (protocol, list(paths)),
+            (protocol, _json(paths)),
         )
         return {path: (oid, value) for path, oid, value in rows}
 
@@ -473,7 +487,7 @@ class PostgresCatalog:
         rows = self._rows(
             f"SELECT o.id, a.id, o.protocol, o.path, o.type FROM objects o {_CURRENT} "
             f"WHERE o.id {IN_IDS}",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         return {row[0]: row[1:] for row in rows}
 
@@ -487,14 +501,14 @@ class PostgresCatalog:
         self._lock_objects(ids)
         self.conn.execute(
             f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
-            (now, user, ids),
+            (now, user, _json(ids)),
         )
         if tags:
             self.conn.execute(
                 "INSERT INTO object_tags (object, tag) SELECT o.pk, t.tag FROM objects o "
                 f"CROSS JOIN unnest(%s::text[]) AS t(tag) WHERE o.id {IN_IDS} "
                 "ORDER BY o.id, t.tag ON CONFLICT DO NOTHING",
-                (tags, ids),
+                (tags, _json(ids)),
             )
 
     def _lock_objects(self, ids: list[str]) -> None:
@@ -502,13 +516,13 @@ class PostgresCatalog:
         queue up instead of deadlocking."""
         self.conn.execute(
             f"SELECT 1 FROM objects WHERE id {IN_IDS} ORDER BY id FOR UPDATE",
-            (ids,),
+            (_json(ids),),
         )
 
     def annotation_texts(self, annotation_ids: Iterable[str]) -> dict[str, str]:
         rows = self._rows(
             f"SELECT id, value FROM annotations WHERE id {IN_IDS}",
-            (list(annotation_ids),),
+            (_json(annotation_ids),),
         )
         return dict(rows)
 
@@ -541,10 +555,9 @@ class PostgresCatalog:
             row[0]
             for row in conn.execute(
                 "INSERT INTO objects (id, type, first_indexed, last_indexed, last_indexed_by, "
-                "protocol, path) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[], %s::text[], %s::text[]) ORDER BY 1 "
+                f"protocol, path) SELECT * FROM {_table(*['text'] * 7)} AS j ORDER BY 1 "
                 "ON CONFLICT (id) DO NOTHING RETURNING id",
-                [list(column) for column in zip(*new_rows)],
+                (_json(new_rows),),
             ).fetchall()
         }
         counts.new_objects = len(inserted)
@@ -555,7 +568,7 @@ class PostgresCatalog:
                 "SELECT o.id, o.pk, o.current_version, a.id, o.type, o.protocol, o.path "
                 f"FROM objects o {_CURRENT} WHERE o.id {IN_IDS} ORDER BY o.id "
                 "FOR UPDATE OF o",
-                (oids,),
+                (_json(oids),),
             )
         }
         pks = {oid: row[0] for oid, row in existing.items()}
@@ -573,7 +586,7 @@ class PostgresCatalog:
                 for pk, protocol, path, size, mtime in conn.execute(
                     "SELECT object, protocol, path, size, mtime_ns FROM object_paths "
                     f"WHERE object {IN_KEYS}",
-                    (path_pks,),
+                    (_json(path_pks),),
                 )
             }
         version_pks = sorted(
@@ -591,7 +604,7 @@ class PostgresCatalog:
                 "SELECT o.id, v.version, a.id FROM annotation_versions v "
                 "JOIN objects o ON o.pk = v.object JOIN annotations a ON a.pk = v.annotation "
                 f"WHERE v.object {IN_KEYS}",
-                (version_pks,),
+                (_json(version_pks),),
             ):
                 versions.setdefault(oid, {})[aid] = version
         for oid, (_, version, aid, *_) in existing.items():
@@ -656,28 +669,26 @@ class PostgresCatalog:
                 "UPDATE objects o SET type = CASE WHEN u.type = '' THEN o.type ELSE u.type END, "
                 "last_indexed = u.now, last_indexed_by = u.usr, "
                 "protocol = coalesce(u.protocol, o.protocol), path = coalesce(u.path, o.path) "
-                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[]) AS u(type, now, usr, protocol, path, id) WHERE o.id = u.id",
-                [list(column) for column in zip(*object_updates.values())],
+                f"FROM (SELECT c0 AS type, c1 AS now, c2 AS usr, c3 AS protocol, c4 AS path, "
+                f"c5 AS id FROM {_table(*['text'] * 6)} AS j) AS u WHERE o.id = u.id",
+                (_json(list(object_updates.values())),),
             )
         again = sorted(seen_again - object_updates.keys())
         if again:
             conn.execute(
                 f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
-                (now, user, again),
+                (now, user, _json(again)),
             )
         if path_rows:
             conn.execute(
                 "INSERT INTO object_paths (object, protocol, path, size, mtime_ns, atime_ns, "
                 "ctime_ns, mode, uid, gid, first_indexed, last_indexed) "
-                "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], "
-                "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
-                "%s::bigint[], %s::text[], %s::text[]) "
+                f"SELECT * FROM {PATH_ROWS} AS j "
                 "ON CONFLICT (object, protocol, path) DO UPDATE SET size = excluded.size, "
                 "mtime_ns = excluded.mtime_ns, atime_ns = excluded.atime_ns, "
                 "ctime_ns = excluded.ctime_ns, mode = excluded.mode, uid = excluded.uid, "
                 "gid = excluded.gid, last_indexed = excluded.last_indexed",
-                [list(column) for column in zip(*sorted(path_rows.values()))],
+                (_json(sorted(path_rows.values())),),
             )
         if new_versions:
             needed = {row[2] for row in new_versions} - annotation_pks.keys()
@@ -685,7 +696,7 @@ class PostgresCatalog:
                 annotation_pks.update(
                     conn.execute(
                         f"SELECT id, pk FROM annotations WHERE id {IN_IDS}",
-                        (sorted(needed),),
+                        (_json(sorted(needed)),),
                     ).fetchall()
                 )
             missing = {row[2] for row in new_versions} - annotation_pks.keys()
@@ -694,9 +705,9 @@ class PostgresCatalog:
             rows = [(pk, v, annotation_pks[aid], t, m) for pk, v, aid, t, m in new_versions]
             conn.execute(
                 "INSERT INTO annotation_versions (object, version, annotation, first_indexed, "
-                "mtime_ns) SELECT * FROM unnest(%s::bigint[], %s::int[], %s::bigint[], "
-                "%s::text[], %s::bigint[])",
-                [list(column) for column in zip(*rows)],
+                "mtime_ns) SELECT * FROM "
+                f"{_table('bigint', 'int', 'bigint', 'text', 'bigint')} AS j",
+                (_json(rows),),
             )
         changed = [
             (existing[oid][0], version)
@@ -705,15 +716,16 @@ class PostgresCatalog:
         ]
         if changed:
             conn.execute(
-                "UPDATE objects o SET current_version = c.version FROM unnest(%s::bigint[], "
-                "%s::int[]) AS c(pk, version) WHERE o.pk = c.pk",
-                [list(column) for column in zip(*changed)],
+                "UPDATE objects o SET current_version = c.c1 "
+                f"FROM {_table('bigint', 'int')} AS c WHERE o.pk = c.c0",
+                (_json(changed),),
             )
         if tag_rows:
             conn.execute(
-                "INSERT INTO object_tags (object, tag) SELECT * FROM unnest(%s::bigint[], "
-                "%s::text[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-                [list(column) for column in zip(*sorted(tag_rows))],
+                "INSERT INTO object_tags (object, tag) "
+                f"SELECT * FROM {_table('bigint', 'text')} AS j ORDER BY 1, 2 "
+                "ON CONFLICT DO NOTHING",
+                (_json(sorted(tag_rows)),),
             )
         return counts
 
@@ -723,19 +735,19 @@ class PostgresCatalog:
             return {}
         ids = sorted(texts)
         self.conn.execute(
-            "INSERT INTO annotations (id, value, doc) SELECT j.id, j.value, j.doc::jsonb "
-            "FROM unnest(%s::text[], %s::text[], %s::text[]) AS j(id, value, doc) "
-            "ORDER BY j.id ON CONFLICT (id) DO NOTHING",
-            (ids, [texts[i] for i in ids], [jsonb_text(texts[i]) for i in ids]),
+            "INSERT INTO annotations (id, value, doc) SELECT j.c0, j.c1, j.c2::jsonb "
+            f"FROM {_table('text', 'text', 'text')} AS j ORDER BY j.c0 "
+            "ON CONFLICT (id) DO NOTHING",
+            (_json([(i, texts[i], jsonb_text(texts[i])) for i in ids]),),
         )
-        return dict(self._rows(f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (ids,)))
+        return dict(self._rows(f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (_json(ids),)))
 
     def version_numbers(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         rows = self._rows(
             "SELECT o.id, a.id, v.version FROM objects o "
             "JOIN annotation_versions v ON v.object = o.pk "
             f"JOIN annotations a ON a.pk = v.annotation WHERE o.id {IN_IDS}",
-            (sorted({oid for oid, _ in pairs}),),
+            (_json({oid for oid, _ in pairs}),),
         )
         return {(oid, aid): version for oid, aid, version in rows}
 
@@ -753,16 +765,16 @@ class PostgresCatalog:
             "DELETE FROM file_states f USING object_paths p, objects o "
             "WHERE f.kind = 'object' AND f.protocol = p.protocol AND f.path = p.path "
             f"AND p.object = o.pk AND o.id {IN_IDS}",
-            (ids,),
+            (_json(ids),),
         )
-        return self.conn.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (ids,)).rowcount
+        return self.conn.execute(f"DELETE FROM objects WHERE id {IN_IDS}", (_json(ids),)).rowcount
 
     def annotations_matching(self, annotation_ids: Collection[str], where: Predicate) -> set[str]:
         """The annotation ids among these whose value meets ``where``."""
         condition, params = compile_predicate(where, "a.doc")
         rows = self._rows(
             f"SELECT a.id FROM annotations a WHERE a.id {IN_IDS} AND {condition}",
-            (list(annotation_ids), *params),
+            (_json(annotation_ids), *params),
         )
         return {row[0] for row in rows}
 
@@ -783,9 +795,9 @@ class PostgresCatalog:
         oids = sorted(members)
         stored = self.conn.execute(
             "INSERT INTO collection_members (collection, object, annotation) "
-            "SELECT %s, o.pk, a.pk FROM unnest(%s::text[], %s::text[]) AS j(oid, aid) "
-            "JOIN objects o ON o.id = j.oid LEFT JOIN annotations a ON a.id = j.aid",
-            (pk, oids, [members[oid] for oid in oids]),
+            f"SELECT %s, o.pk, a.pk FROM {_table('text', 'text')} AS j "
+            "JOIN objects o ON o.id = j.c0 LEFT JOIN annotations a ON a.id = j.c1",
+            (pk, _json([(oid, members[oid]) for oid in oids])),
         ).rowcount
         if stored != len(members):
             raise CatalogError("a collection names objects that are not indexed")
@@ -876,15 +888,15 @@ class PostgresCatalog:
 
     def _save_transforms(self, items: list[tuple[str, str]]) -> None:
         self.conn.execute(
-            "INSERT INTO transforms (id, value) SELECT * FROM unnest(%s::text[], %s::text[]) "
+            f"INSERT INTO transforms (id, value) SELECT * FROM {_table('text', 'text')} AS j "
             "ORDER BY 1 ON CONFLICT (id) DO NOTHING",
-            [list(column) for column in zip(*items)],
+            (_json(items),),
         )
 
     def transform_values(self, transform_ids: Iterable[str]) -> dict[str, Any]:
         rows = self._rows(
             f"SELECT id, value FROM transforms WHERE id {IN_IDS}",
-            (list(transform_ids),),
+            (_json(transform_ids),),
         )
         return {tid: json.loads(value) for tid, value in rows}
 
@@ -933,7 +945,7 @@ class PostgresCatalog:
             "JOIN dataset_versions v ON v.collection = m.collection "
             f"JOIN datasets d ON d.pk = v.dataset WHERE o.id {IN_IDS} "
             "ORDER BY d.name, v.version",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         result: dict[str, list[str]] = {}
         for oid, name, version in rows:
@@ -970,7 +982,7 @@ class PostgresCatalog:
             "p.ctime_ns, p.mode, p.uid, p.gid FROM objects o LEFT JOIN object_paths p "
             "ON p.object = o.pk AND p.protocol = o.protocol AND p.path = o.path "
             f"WHERE o.id {IN_IDS}",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         return {row[0]: ObjectInfo(*row) for row in rows}
 
@@ -979,7 +991,7 @@ class PostgresCatalog:
         rows = self._rows(
             "SELECT o.id, p.protocol, p.path FROM object_paths p JOIN objects o ON o.pk = p.object "
             f"WHERE o.id {IN_IDS} ORDER BY p.first_indexed, p.path",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         for oid, protocol, path in rows:
             result.setdefault(oid, []).append((protocol, path))
@@ -990,7 +1002,7 @@ class PostgresCatalog:
         rows = self._rows(
             "SELECT o.id, t.tag FROM object_tags t JOIN objects o ON o.pk = t.object "
             f"WHERE o.id {IN_IDS} ORDER BY t.tag",
-            (list(object_ids),),
+            (_json(object_ids),),
         )
         for oid, tag in rows:
             result.setdefault(oid, []).append(tag)
@@ -1019,26 +1031,28 @@ class PostgresCatalog:
         self, ids: list[str], added: list[str], removed: list[str], replace: bool
     ) -> int:
         self._lock_objects(ids)
-        dropped = "<> ALL(%s::text[])" if replace else IN_IDS
+        # tag lists are short: plain arrays
+        dropped = "<> ALL(%s::text[])" if replace else "= ANY(%s::text[])"
         dropped_param = added if replace else removed
         selected = f"SELECT pk FROM objects WHERE id {IN_IDS}"
+        object_ids = _json(ids)
         changed = self._scalar(
             f"SELECT count(*) FROM ({selected}) s WHERE EXISTS ("
             f"SELECT 1 FROM object_tags t WHERE t.object = s.pk AND t.tag {dropped}) "
             "OR (SELECT count(*) FROM object_tags t WHERE t.object = s.pk "
-            f"AND t.tag {IN_IDS}) < cardinality(%s::text[])",
-            (ids, dropped_param, added, added),
+            "AND t.tag = ANY(%s::text[])) < cardinality(%s::text[])",
+            (object_ids, dropped_param, added, added),
         )
         if changed:
             self.conn.execute(
                 f"DELETE FROM object_tags WHERE object IN ({selected}) AND tag {dropped}",
-                (ids, dropped_param),
+                (object_ids, dropped_param),
             )
             self.conn.execute(
                 "INSERT INTO object_tags (object, tag) SELECT s.pk, t.tag "
                 f"FROM ({selected}) s CROSS JOIN unnest(%s::text[]) AS t(tag) "
                 "ON CONFLICT DO NOTHING",
-                (ids, added),
+                (object_ids, added),
             )
         return changed
 
