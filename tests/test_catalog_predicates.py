@@ -182,18 +182,36 @@ def test_fragments_narrow_the_common_shapes():
     assert required_fragments(FieldEquals(('qu"ote',), 1)) == set()  # escaped: no fragment
 
 
-def test_compiled_sql_in_plain_sqlite():
+def test_guarded_sql_skips_text_sqlite_cannot_parse():
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (value TEXT)")
     values = [canonical_json(v) for v in CORPUS] + [None, '{"label":NaN}', '{"n":-Infinity}']
     db.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
-    sql, params = compile_predicate(FieldEquals(("label",), "cat"), "value")
-    assert db.execute(f"SELECT count(*) FROM t WHERE {sql}", params).fetchone()[0] == 1
-    # NULL, and NaN or infinities (which older catalogs may hold), match nothing and fail
-    # nothing
-    sql, params = compile_predicate(Not(HasField(("zzz",))), "value")
+    predicate = Not(HasField(("zzz",)))  # true for every parsed value
+    sql, params = compile_predicate(predicate, "value")
+    with pytest.raises(sqlite3.OperationalError, match="malformed JSON"):
+        db.execute(f"SELECT count(*) FROM t WHERE {sql}", params).fetchone()
+    sql, params = compile_predicate(predicate, "value", guard=True)
     count = db.execute(f"SELECT count(*) FROM t WHERE {sql}", params).fetchone()[0]
-    assert count == len(CORPUS)
+    assert count == len(CORPUS)  # not NULL, not NaN, not Infinity
+
+
+def test_catalog_with_a_nan_annotation_answers_predicates(tmp_path):
+    # catalogs written before canonical JSON refused NaN may hold one
+    catalog = open_catalog(tmp_path / "catalog.db", create=True)
+    try:
+        aid, text = HASHER.annotation_id({"label": "cat"})
+        nan_id = "e" * 32
+        records = [
+            ObjectRecord("a" * 32, annotation_id=aid),
+            ObjectRecord("b" * 32, annotation_id=nan_id),
+        ]
+        catalog.record_objects(records, {aid: text, nan_id: '{"label":NaN}'}, NOW, "t")
+        predicate = FieldEquals(("label",), "cat")
+        assert catalog.root_members(predicate) == [("a" * 32, aid, 1)]
+        assert catalog.annotations_matching({aid, nan_id}, predicate) == {aid}
+    finally:
+        catalog.close()
 
 
 def test_keys_sqlite_cannot_spell_are_evaluated_in_python(filled):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ldb_clone.catalog.records import PathRecord
 from ldb_clone.errors import StorageError
 
 LOCAL = "file"
@@ -22,16 +23,9 @@ GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 @dataclass(slots=True)
-class FileEntry:
-    protocol: str
-    path: str  # absolute local path, or the fsspec path without protocol ("bucket/key")
-    size: int
-    mtime_ns: int | None = None
-    atime_ns: int | None = None
-    ctime_ns: int | None = None
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
+class FileEntry(PathRecord):
+    """A file as a listing finds it: a ``PathRecord`` (the catalog records it as is) with
+    helpers. Listings always know ``size``."""
 
     @property
     def url(self) -> str:
@@ -119,13 +113,13 @@ def _entry_from_stat(path: str, st: os.stat_result) -> FileEntry:
     return FileEntry(
         LOCAL,
         path,
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_atime_ns,
-        st.st_ctime_ns,
-        st.st_mode,
-        st.st_uid,
-        st.st_gid,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        atime_ns=st.st_atime_ns,
+        ctime_ns=st.st_ctime_ns,
+        mode=st.st_mode,
+        uid=st.st_uid,
+        gid=st.st_gid,
     )
 
 
@@ -247,7 +241,9 @@ def _remote_entry(protocol: str, info: dict[str, Any]) -> FileEntry:
         mtime_ns = int(mtime.timestamp() * 1e9)
     elif isinstance(mtime, (int, float)):
         mtime_ns = int(mtime * 1e9)
-    return FileEntry(protocol, info["name"].rstrip("/"), int(info.get("size") or 0), mtime_ns)
+    return FileEntry(
+        protocol, info["name"].rstrip("/"), size=int(info.get("size") or 0), mtime_ns=mtime_ns
+    )
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import os
 import random
 import shutil
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,11 +22,8 @@ MASK = "****"
 
 
 @dataclass(slots=True)
-class StorageLocation:
-    protocol: str
-    path: str
-    read_add: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
+class StorageLocation(StorageRow):
+    """A storage location as the catalog keeps it, with helpers."""
 
     @property
     def url(self) -> str:
@@ -156,9 +153,7 @@ def add_storage(
     if has_secrets:
         instance.catalog.require_writable()
         make_private(instance.path)  # before the credentials are written
-    instance.catalog.replace_storage_locations(
-        [StorageRow(loc.protocol, loc.path, loc.read_add, loc.options) for loc in locations]
-    )
+    instance.catalog.replace_storage_locations(locations)
     if has_secrets and reporter is not None:
         reporter.warn(CREDENTIALS_NOTE.format(path=instance.path))
     if protocol == LOCAL and not os.path.isdir(path) and reporter is not None:
@@ -218,13 +213,7 @@ def remove_storage(instance: Instance, url: str, force: bool = False) -> str:
                 f"{needed} indexed data objects are stored only in {found.url!r} and could no "
                 "longer be read without it; use --force to remove it anyway"
             )
-        instance.catalog.replace_storage_locations(
-            [
-                StorageRow(x.protocol, x.path, x.read_add, x.options)
-                for x in locations
-                if x is not found
-            ]
-        )
+        instance.catalog.replace_storage_locations([x for x in locations if x is not found])
     message = f"Removed storage location {found.url!r}"
     if needed:
         message += f" ({needed} indexed data objects now have no path in storage)"

@@ -10,16 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True)
-class PathRecord:
-    """Where an object was seen and what the file system said about it.
+@dataclass(slots=True, kw_only=True)
+class FileStat:
+    """What the file system said about a file; any of it may be unknown (None)."""
 
-    ``ldb_clone.fs.FileEntry`` is a ``PathRecord`` (with helpers for listings), so a
-    listing is recorded without copying.
-    """
-
-    protocol: str
-    path: str  # absolute local path, or the fsspec path without protocol ("bucket/key")
     size: int | None = None
     mtime_ns: int | None = None
     atime_ns: int | None = None
@@ -27,6 +21,18 @@ class PathRecord:
     mode: int | None = None
     uid: int | None = None
     gid: int | None = None
+
+
+@dataclass(slots=True)
+class PathRecord(FileStat):
+    """Where an object was seen, with what the file system said about it (keywords).
+
+    ``ldb_clone.fs.FileEntry`` is a ``PathRecord`` (with helpers for listings), so a
+    listing is recorded without copying.
+    """
+
+    protocol: str
+    path: str  # absolute local path, or the fsspec path without protocol ("bucket/key")
 
 
 @dataclass(slots=True)
@@ -65,9 +71,9 @@ class StorageRow:
 
 
 @dataclass(slots=True)
-class ObjectInfo:
+class ObjectInfo(FileStat):
     """What the catalog knows of one object: its identity, when it was indexed, and its
-    current path with that path's file-system metadata (``None`` when it has no path)."""
+    current path (None when it has none) with that path's file-system metadata."""
 
     id: str
     type: str
@@ -77,13 +83,6 @@ class ObjectInfo:
     protocol: str | None
     path: str | None
     current_version: int | None
-    size: int | None = None
-    mtime_ns: int | None = None
-    atime_ns: int | None = None
-    ctime_ns: int | None = None
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
 
 
 @dataclass(slots=True)

@@ -2,15 +2,18 @@
 
 Every compiled piece is 0 or 1, never NULL, so that ``Not`` means "does not hold" even
 where a key is missing; ``CASE`` (whose order SQLite keeps, unlike ``AND``'s) checks a
-value's type before a JSON function reads it. Two things keep a large scan cheap:
+value's type before a JSON function reads it.
 
-- a text pre-check: canonical JSON (sorted keys, no spaces, ``"key":value``) must hold
-  certain fragments for a predicate to hold (``FieldEquals(("task_type",), "x")`` needs
-  ``"task_type":"``), and ``instr`` finds them without parsing; only annotations that
-  have them are parsed;
-- a validity guard: SQLite's JSON functions reject ``NaN`` and ``Infinity`` (which older
-  catalogs may hold) and would fail the whole statement; text that may hold them is
-  checked with ``json_valid`` first, and never matches when invalid.
+- A text pre-check for compound rules: canonical JSON (sorted keys, no spaces,
+  ``"key":value``) must hold certain fragments for a predicate to hold
+  (``FieldEquals(("task_type",), "x")`` needs ``"task_type":"``); ``instr`` finds them
+  without parsing, so most annotations are never parsed for a rule such as a format's
+  unlabelled test. A single test (one JSON function) goes without: SQLite's ``instr`` is
+  a plain scan that costs about as much as the parse it would save.
+- Validity: SQLite's JSON functions reject ``NaN`` and ``Infinity``, which catalogs
+  written before canonical JSON refused them may hold, and fail the whole statement.
+  The fast condition assumes valid JSON; ``guard=True`` adds ``json_valid`` (an extra
+  parse per row), for the backend to rerun a statement that failed so.
 """
 
 from __future__ import annotations
@@ -216,14 +219,29 @@ def _common(sets: list[set[str]]) -> set[str]:
     return set.intersection(*sets) if sets else set()
 
 
-def compile_predicate(predicate: Predicate, column: str) -> tuple[str, list[Any]]:
-    """An SQLite condition (0 or 1) and its parameters: whether the JSON text in
-    ``column`` meets ``predicate``; NULL text never does. Raises ``NotCompilable``."""
+_SINGLE_TESTS = (FieldEquals, FieldIn, FieldType, HasField, EmptyArray)
+
+
+def _branch(predicate: Predicate, column: str, guard: bool) -> tuple[str, list[Any]]:
     sql, params = _compile(predicate, _Context(column))
-    fragments = sorted(required_fragments(predicate), key=lambda f: (-len(f), f))
+    fragments: list[str] = []
+    if not isinstance(predicate, _SINGLE_TESTS):
+        fragments = sorted(required_fragments(predicate), key=lambda f: (-len(f), f))
     checks = [f"instr({column}, ?) > 0" for _ in fragments]
-    valid = (
-        f"(instr({column}, 'NaN') = 0 AND instr({column}, 'Infinity') = 0 OR json_valid({column}))"
-    )
-    guard = " AND ".join([*checks, f"{column} IS NOT NULL", valid])
-    return f"CASE WHEN {guard} THEN {sql} ELSE 0 END", [*fragments, *params]
+    if guard:
+        checks.append(f"json_valid({column})")
+    if not checks:
+        return sql, params
+    return f"CASE WHEN {' AND '.join(checks)} THEN {sql} ELSE 0 END", [*fragments, *params]
+
+
+def compile_predicate(
+    predicate: Predicate, column: str, guard: bool = False
+) -> tuple[str, list[Any]]:
+    """An SQLite condition (0 or 1) and its parameters: whether the JSON text in
+    ``column`` meets ``predicate``; NULL never does. With ``guard``, text SQLite cannot
+    parse never does either (and fails nothing). Raises ``NotCompilable``."""
+    parts = predicate.parts if isinstance(predicate, AnyOf) and predicate.parts else (predicate,)
+    pieces = [_branch(part, column, guard) for part in parts]
+    sql = " OR ".join(piece for piece, _ in pieces)
+    return f"({column} IS NOT NULL AND ({sql}))", [p for _, params in pieces for p in params]
