@@ -984,7 +984,8 @@ class PostgresCatalog:
             f"WHERE o.id {IN_IDS}",
             (_json(object_ids),),
         )
-        return {row[0]: ObjectInfo(*row) for row in rows}
+        stat = ("size", "mtime_ns", "atime_ns", "ctime_ns", "mode", "uid", "gid")
+        return {row[0]: ObjectInfo(*row[:8], **dict(zip(stat, row[8:]))) for row in rows}
 
     def object_paths(self, object_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         result: dict[str, list[tuple[str, str]]] = {}
