@@ -71,3 +71,10 @@ def catalog(catalog_path: str):
 def _postgres_catalog_class(monkeypatch: pytest.MonkeyPatch) -> None:
     """``Catalog(location)`` in the imported tests opens the PostgreSQL catalog."""
     monkeypatch.setattr(sqlite_tests, "Catalog", open_for_tests)
+
+
+def test_the_postgres_catalog_is_a_catalog_backend(catalog):
+    from ldb_clone.catalog import CatalogBackend
+
+    assert isinstance(catalog, CatalogBackend)
+    assert catalog.read_only is False
