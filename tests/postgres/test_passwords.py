@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres.fixtures import server_url
+from tests.postgres.fixtures import pg_url, server_url  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 ROLE, PASSWORD = "ldb_pw", "ldb-test-password"
@@ -39,6 +39,11 @@ def protected(monkeypatch: pytest.MonkeyPatch):
     yield host, port, name
     with psycopg.connect(owner, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def as_user(url: str, user: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port}"))
 
 
 def init(ldb, tmp_path: Path, url: str, env: dict | None = None):
@@ -102,3 +107,37 @@ def test_a_password_in_the_url_is_masked_everywhere(ldb, tmp_path, protected):
     assert any("Traceback" in result.stderr for result in outputs)
     for result in outputs:
         assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_role_that_may_only_read_gets_one_line_on_writing(ldb, tmp_path, pg_url):  # noqa: F811
+    """A read-only member (SELECT only) lists the catalog; a writing command stops with
+    the server's refusal in one line, not a traceback."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(pg_url)
+    admin = urllib.parse.urlunsplit(
+        parts._replace(netloc=f"postgres@{parts.hostname}:{parts.port}")
+    )
+    reader = f"ldb_reader_{uuid.uuid4().hex[:8]}"
+    created = ldb("init", "--catalog", pg_url, str(tmp_path / "owner"))
+    assert created.returncode == 0, created.stderr
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {reader} LOGIN")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}")
+    try:
+        url = urllib.parse.urlunsplit(
+            parts._replace(netloc=f"{reader}@{parts.hostname}:{parts.port}")
+        )
+        joined = ldb("init", "--catalog", url, str(tmp_path / "reader"))
+        assert joined.returncode == 0, joined.stderr
+        env = {"LDB_DIR": str(tmp_path / "reader")}
+        assert ldb("list", "ds:root", env=env).returncode == 0
+        refused = ldb("add-storage", str(tmp_path), env=env)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("error: The catalog ")
+        assert "permission denied" in refused.stderr
+        assert refused.stderr.count("\n") == 1
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {reader}")
+            conn.execute(f"DROP ROLE {reader}")

@@ -273,11 +273,21 @@ class PostgresCatalog:
             )
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        return row[0] if row else None
+        rows = self._rows(sql, params)
+        return rows[0][0] if rows else None
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self.conn.execute(sql, params).fetchall()
+        if self._depth:  # a transaction's errors are handled (retried) by it
+            return self.conn.execute(sql, params).fetchall()
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise self._server_error(exc) from exc
+
+    def _server_error(self, exc: psycopg.Error) -> InstanceError:
+        """What the server refused (no permission, connection lost), as one line."""
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return InstanceError(f"The catalog {self.location!r} failed: {scrub(detail)}")
 
     # transactions -------------------------------------------------------------------------
 
@@ -301,15 +311,18 @@ class PostgresCatalog:
         self._depth = 1
         self._journal = []
         try:
-            yield
-        except BaseException:
-            self._rollback()
-            raise
-        else:
-            self._commit_with_retries()
-        finally:
-            self._depth = 0
-            self._journal = []
+            try:
+                yield
+            except BaseException:
+                self._rollback()
+                raise
+            else:
+                self._commit_with_retries()
+            finally:
+                self._depth = 0
+                self._journal = []
+        except psycopg.Error as exc:
+            raise self._server_error(exc) from exc
 
     def require_writable(self) -> None:
         """A server catalog is writable for anyone who may connect (the server's roles
