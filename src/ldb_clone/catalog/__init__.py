@@ -9,7 +9,10 @@ is written outside this package.
 - ``records``    the dataclasses a catalog takes and returns
 - ``predicates`` conditions on annotation JSON that a backend answers in its database
 - ``schema``     the tables and the migrations between schema versions
-- ``sqlite``     the embedded default backend (one SQLite file in the instance folder)
+- ``sqlite``     the embedded default backend (one SQLite file in the instance folder),
+  with ``sqlite_open`` (opening, checks, migrations), ``sqlite_record`` (writing an
+  indexed batch), ``sqlite_predicates`` (predicates -> SQL) and ``sqlite_sql`` (shared
+  SQL fragments)
 """
 
 from __future__ import annotations
