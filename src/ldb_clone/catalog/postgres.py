@@ -42,7 +42,7 @@ from ldb_clone.catalog.records import (
 )
 from ldb_clone.catalog.sql_postgres import compile_predicate
 from ldb_clone.catalog_url import check_url, mask_url
-from ldb_clone.errors import CatalogError, InstanceError, LdbError, scrub
+from ldb_clone.errors import CatalogError, InstanceError, LdbError, NotIndexedError, scrub
 
 SCHEMA_VERSION = 1
 _MIGRATION_LOCK = 0x1DB_C47A  # pg_advisory_xact_lock key while the schema is created
@@ -813,7 +813,7 @@ class PostgresCatalog:
             (pk, _json([(oid, members[oid]) for oid in oids])),
         ).rowcount
         if stored != len(members):
-            raise CatalogError("a collection names objects that are not indexed")
+            raise NotIndexedError("a collection names objects that are not indexed")
         return pk
 
     def collection_members(self, collection: int) -> dict[str, str | None]:
