@@ -137,10 +137,10 @@ class Instance:
     @cached_property
     def catalog(self) -> CatalogBackend:
         from ldb_clone.catalog import open_catalog
-        from ldb_clone.catalog_url import configured_url
 
-        # a team catalog (LDB_CATALOG, core.catalog), else the SQLite file in the folder
-        return open_catalog(configured_url(self.config) or self.path / CATALOG_FILENAME)
+        # a team catalog (LDB_CATALOG, core.catalog), else the SQLite file in the folder.
+        # NOTE: read without caching self.config, which would then miss later edits
+        return open_catalog(catalog_url(self.path) or self.path / CATALOG_FILENAME)
 
     @cached_property
     def hash_algorithm(self) -> str:
