@@ -235,6 +235,7 @@ class PostgresCatalog:
             raise _connection_error(url, exc) from None
         self._depth = 0
         self._journal: list[tuple[Callable[..., Any], tuple]] = []
+        self.retries = 0  # transactions run again after the server aborted them
         try:
             self._prepare_schema(create)
         except BaseException:
@@ -342,6 +343,7 @@ class PostgresCatalog:
                 return
             except RETRYABLE:
                 self._rollback()
+                self.retries += 1
                 if attempt == RETRIES - 1:
                     raise
                 self._replay(attempt, self._journal)
@@ -358,6 +360,7 @@ class PostgresCatalog:
                 return
             except RETRYABLE:
                 self._rollback()
+                self.retries += 1
                 if retry == RETRIES - 1:
                     raise
         raise LdbError("the catalog server kept aborting the transaction")  # pragma: no cover
@@ -374,6 +377,7 @@ class PostgresCatalog:
                 return fn(*args)
             except RETRYABLE:
                 self._rollback()
+                self.retries += 1
                 if attempt == RETRIES - 1:
                     raise
                 self._replay(attempt, self._journal[:-1])
