@@ -257,21 +257,26 @@ class PostgresCatalog:
                 f"'ldb init --catalog URL PATH'"
             )
         if not exists:
-            with self.conn.transaction():
-                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-                if not self._scalar("SELECT to_regclass('ldb_schema') IS NOT NULL"):
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
-                            self.conn.execute(statement)
-                    self.conn.execute(
-                        "INSERT INTO ldb_schema (version) VALUES (%s)", (SCHEMA_VERSION,)
-                    )
+            try:
+                self._create_schema()
+            except psycopg.Error as exc:  # no CREATE permission in the database, ...
+                raise self._server_error(exc) from exc
         version = self._scalar("SELECT max(version) FROM ldb_schema")
         if version != SCHEMA_VERSION:
             raise InstanceError(
                 f"The catalog {self.location!r} has schema version {version}; this ldb "
                 f"understands {SCHEMA_VERSION}: use the same ldb_clone version as your team"
             )
+
+    def _create_schema(self) -> None:
+        """Create the tables once, however many ``ldb init`` run at the same time."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            if self.conn.execute("SELECT to_regclass('ldb_schema')").fetchone()[0] is None:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute("INSERT INTO ldb_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self._rows(sql, params)
