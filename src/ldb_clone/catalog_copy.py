@@ -125,7 +125,7 @@ TABLES: tuple[tuple[str, str, str], ...] = (
 
 def _target_params(table: str, row: tuple) -> tuple:
     """A source row in the order of the table's INSERT placeholders."""
-    from ldb_clone.catalog.postgres import content_key
+    from ldb_clone.catalog.postgres_sql import content_key
 
     if table == "object_paths":
         return (*row[1:], row[0])
@@ -250,7 +250,7 @@ def _insert(writer: Any, postgres: bool, table: str, insert: str, rows: list) ->
 def _insert_annotations(writer: Any, postgres: bool, rows: list) -> int:
     before = _count(writer, "annotations")
     if postgres:
-        from ldb_clone.catalog.postgres import jsonb_text
+        from ldb_clone.catalog.postgres_sql import jsonb_text
 
         with writer.cursor() as cursor:
             cursor.executemany(
