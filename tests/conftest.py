@@ -52,6 +52,22 @@ def click_commands_built_once() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def backend_catalog(monkeypatch: pytest.MonkeyPatch):
+    """With LDB_TEST_BACKEND=postgres, every instance a test creates keeps its catalog
+    in a fresh PostgreSQL database (LDB_CATALOG), so the same tests run on both backends."""
+    from tests.postgres.fixtures import create_database, drop_database, postgres_backend_requested
+
+    if not postgres_backend_requested():
+        monkeypatch.delenv("LDB_CATALOG", raising=False)
+        yield None
+        return
+    url = create_database()
+    monkeypatch.setenv("LDB_CATALOG", url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(autouse=True)
 def fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI keeps -v/-q in a module dict; in-process runs must not leak it."""
     state = cli_state()

@@ -118,10 +118,23 @@ def _ids(predicates):
 
 
 # backend name -> opener of a fresh, writable catalog; a new backend adds itself here
-BACKENDS = {"sqlite": lambda tmp: open_catalog(tmp / "catalog.db", create=True)}
+def _open_postgres(tmp):
+    from tests.postgres.fixtures import create_database  # a fresh database on the test server
+
+    return open_catalog(create_database(), create=True)
 
 
-@pytest.fixture(scope="module", params=sorted(BACKENDS))
+BACKENDS = {
+    "sqlite": lambda tmp: open_catalog(tmp / "catalog.db", create=True),
+    "postgres": _open_postgres,
+}
+MARKS = {"postgres": pytest.mark.postgres}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(name, marks=MARKS.get(name, ())) for name in sorted(BACKENDS)],
+)
 def filled(request, tmp_path_factory):
     """A catalog holding one object per corpus value, plus one without annotation."""
     catalog = BACKENDS[request.param](tmp_path_factory.mktemp(request.param))

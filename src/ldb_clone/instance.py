@@ -45,8 +45,18 @@ def current_user() -> str:
         return ""
 
 
+def catalog_url(path: Path) -> str | None:
+    """The PostgreSQL catalog of the instance folder at ``path`` (``LDB_CATALOG``, else
+    ``core.catalog`` in its config), or None for the SQLite file in the folder."""
+    from ldb_clone.catalog_url import configured_url
+
+    return configured_url(config.load(path / config.CONFIG_FILENAME))
+
+
 def is_instance(path: Path) -> bool:
-    return (path / config.CONFIG_FILENAME).is_file() and (path / CATALOG_FILENAME).is_file()
+    if not (path / config.CONFIG_FILENAME).is_file():
+        return False
+    return (path / CATALOG_FILENAME).is_file() or catalog_url(path) is not None
 
 
 def lost_its_catalog(path: Path) -> bool:
@@ -55,6 +65,7 @@ def lost_its_catalog(path: Path) -> bool:
         (path / config.CONFIG_FILENAME).is_file()
         and (path / "custom_code").is_dir()
         and not (path / CATALOG_FILENAME).exists()
+        and catalog_url(path) is None
     )
 
 
@@ -127,7 +138,9 @@ class Instance:
     def catalog(self) -> CatalogBackend:
         from ldb_clone.catalog import open_catalog
 
-        return open_catalog(self.path / CATALOG_FILENAME)
+        # a team catalog (LDB_CATALOG, core.catalog), else the SQLite file in the folder.
+        # NOTE: read without caching self.config, which would then miss later edits
+        return open_catalog(catalog_url(self.path) or self.path / CATALOG_FILENAME)
 
     @cached_property
     def hash_algorithm(self) -> str:
@@ -176,9 +189,17 @@ def init_instance(
     hash_algorithm: str = DEFAULT_ALGORITHM,
     read_any_cloud_location: bool = False,
     auto_index: bool = False,
+    catalog: str | None = None,
 ) -> list[str]:
-    """Create an instance at ``path``; return the lines to report."""
-    from ldb_clone.catalog import open_catalog
+    """Create an instance at ``path``; return the lines to report.
+
+    ``catalog``: a PostgreSQL URL (else ``LDB_CATALOG``) puts the catalog in that
+    database, shared with every instance folder pointed at it; an existing catalog there
+    is joined, never emptied (``force`` replaces only the folder).
+    """
+    from ldb_clone.catalog_url import check_url, configured_url
+
+    url = check_url(catalog) if catalog else configured_url({})
 
     if hash_algorithm not in ALGORITHMS:
         raise InstanceError(
@@ -187,7 +208,8 @@ def init_instance(
     path = Path(os.path.normpath(path))
     shown = repr(os.fspath(path))
     messages = []
-    if path.is_dir() and next(path.iterdir(), None) is not None:
+    replace = path.is_dir() and next(path.iterdir(), None) is not None
+    if replace:
         if not (is_instance(path) or lost_its_catalog(path)):
             raise InstanceError(
                 f"Directory not empty: {shown}. "
@@ -198,15 +220,22 @@ def init_instance(
                 f"Initialization failed: an LDB instance already exists at {shown}. "
                 "Use the --force option to remove it"
             )
-        messages.append(f"Removing existing LDB instance at {shown}")
-        shutil.rmtree(path)
     elif path.exists() and not path.is_dir():
         raise InstanceError(f"Not a directory: {shown}")
+    # a server catalog is made (or checked) before the folder changes
+    created = _create_catalog(path, url, hash_algorithm) if url else []
+    if not catalog:  # chosen by LDB_CATALOG: init prints what it prints for SQLite
+        created = [line for line in created if not line.startswith("Created the catalog")]
+    if replace:
+        messages.append(f"Removing existing LDB instance at {shown}")
+        shutil.rmtree(path)
+    messages += created
     try:
         path.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIR)
         os.chmod(path, OWNER_ONLY_DIR)
-        # NOTE: created before SQLite opens it, which would use the umask's permissions
-        os.close(os.open(path / CATALOG_FILENAME, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
+        if url is None:
+            # NOTE: created before SQLite opens it, which would use the umask's permissions
+            os.close(os.open(path / CATALOG_FILENAME, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
         for sub in CUSTOM_CODE_DIRS:
             (path / sub).mkdir(parents=True, exist_ok=True)
         with config.edit(path / config.CONFIG_FILENAME) as doc:
@@ -214,13 +243,35 @@ def init_instance(
             config.set_key(doc, "core.auto_index", auto_index)
             # informational: the catalog holds the algorithm, which never changes
             config.set_key(doc, "core.hash_algorithm", hash_algorithm)
-        catalog = open_catalog(path / CATALOG_FILENAME, create=True)
-        catalog.set_setting("hash_algorithm", hash_algorithm)
-        catalog.close()
+            if catalog:
+                config.set_key(doc, "core.catalog", catalog)
+        if url is None:
+            _create_catalog(path, None, hash_algorithm)
     except OSError as exc:
         raise InstanceError(f"Unable to create an LDB instance at {shown}: {exc.strerror}") from exc
     messages.append(f"Initialized LDB instance at {shown}")
     return messages
+
+
+def _create_catalog(path: Path, url: str | None, hash_algorithm: str) -> list[str]:
+    """Create the instance's catalog (or join the PostgreSQL one already there)."""
+    from ldb_clone.catalog import open_catalog
+    from ldb_clone.catalog_url import mask_url
+
+    catalog = open_catalog(url or path / CATALOG_FILENAME, create=True)
+    try:
+        existing = catalog.get_setting("hash_algorithm") if url else None
+        if existing is None:
+            catalog.set_setting("hash_algorithm", hash_algorithm)
+            return [f"Created the catalog in {mask_url(url)}"] if url else []
+        if existing != hash_algorithm:
+            raise InstanceError(
+                f"The catalog {mask_url(url)!r} identifies objects with {existing!r}; "
+                f"create the instance with --hash {existing}"
+            )
+        return [f"Using the existing catalog in {mask_url(url)}"]
+    finally:
+        catalog.close()
 
 
 def remember_instance(path: Path) -> str:

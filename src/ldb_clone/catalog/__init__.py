@@ -31,6 +31,7 @@ from ldb_clone.catalog.records import (
 )
 from ldb_clone.catalog.schema import SCHEMA_VERSION
 from ldb_clone.catalog.sqlite import SQLiteCatalog
+from ldb_clone.catalog_url import is_postgres_url
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -58,4 +59,8 @@ def open_catalog(location: str | os.PathLike[str], create: bool = False) -> Cata
     NOTE: the one place that chooses a backend; a server URL (a team catalog) is told
     apart here from a file path.
     """
+    if isinstance(location, str) and is_postgres_url(location):
+        from ldb_clone.catalog_url import open_postgres  # imports psycopg only now
+
+        return open_postgres(location, create=create)
     return SQLiteCatalog(Path(location), create=create)

@@ -43,6 +43,7 @@ register(
         view_cmds.stats_,
         view_cmds.view_,
         setup_cmds.migrate,
+        setup_cmds.copy_catalog,
         setup_cmds.formats_,
         setup_cmds.completion,
     ],

@@ -28,12 +28,21 @@ def init(
             help="Object id algorithm: xxh3 (fast, default) or md5 (upstream LDB's ids).",
         ),
     ] = "xxh3",
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            metavar="URL",
+            help="Keep the catalog in this PostgreSQL database "
+            "(postgresql://USER@HOST:PORT/DB), shared by a team.",
+        ),
+    ] = None,
 ) -> None:
     """Create a new LDB instance at PATH and make it the default one."""
     from ldb_clone.instance import init_instance, remember_instance
 
     check_choice(hash_algorithm, ("xxh3", "md5"), "--hash")
-    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm):
+    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm, catalog=catalog):
         print(line)
     print(remember_instance(path))
 
@@ -118,6 +127,22 @@ def migrate(
 
     result = migrate(open_default(), source, reporter())
     emit(json_out, result, result.summary(source.absolute()))
+
+
+@command("copy-catalog")
+def copy_catalog(
+    source: Annotated[str, typer.Argument(help="Instance folder or postgresql:// URL.")],
+    target: Annotated[str, typer.Argument(help="Instance folder or postgresql:// URL.")],
+    json_out: JsonOut = False,
+) -> None:
+    """Copy a catalog between an instance's SQLite file and a PostgreSQL database, in
+    either direction; only rows the target lacks are added, so running it twice adds
+    nothing."""
+    from ldb_clone.catalog_copy import copy_catalog as copy
+    from ldb_clone.catalog_copy import summary
+
+    added = copy(source, target)
+    emit(json_out, added, summary(source, target, added))
 
 
 @command("formats")

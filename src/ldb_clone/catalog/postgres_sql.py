@@ -1,0 +1,58 @@
+"""SQL fragments and parameter helpers the PostgreSQL catalog modules share."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+CURRENT = (
+    "LEFT JOIN annotation_versions v ON v.object = o.pk AND v.version = o.current_version "
+    "LEFT JOIN annotations a ON a.pk = v.annotation"
+)
+LOCAL_PROTOCOL = "file"
+# NOTE: id lists are one JSON parameter (see json_param), joined as a set (a hashed semi-join), not
+# "= ANY(array)", which compares each row with every element of a long list.
+IN_IDS = "IN (SELECT json_array_elements_text(%s::json))"
+IN_KEYS = "IN (SELECT json_array_elements_text(%s::json)::bigint)"
+
+
+def json_param(values: Iterable[Any]) -> str:
+    """A list as one JSON text parameter: psycopg adapts one string many times faster
+    than a list (an array) of the same values."""
+    return orjson.dumps(values if isinstance(values, list) else list(values)).decode()
+
+
+def json_rows(*types: str) -> str:
+    """Rows from one JSON parameter holding a list of lists, as columns c0, c1, ... of
+    the given SQL types."""
+    columns = ", ".join(f"(r->>{i})::{kind} AS c{i}" for i, kind in enumerate(types))
+    return f"(SELECT {columns} FROM json_array_elements(%s::json) AS r)"
+
+
+# object_paths rows: object, protocol, path, seven stat numbers, first/last indexed
+PATH_ROWS = json_rows("bigint", "text", "text", *["bigint"] * 7, "text", "text")
+
+
+def content_key(content_id: str) -> int:
+    """A positive 60-bit key derived from a content id: the same on every retry."""
+    return int(hashlib.blake2b(content_id.encode(), digest_size=8).hexdigest()[:15], 16)
+
+
+def jsonb_text(text: str) -> str | None:
+    """The annotation text when PostgreSQL's JSONB can hold it, else None (NaN and
+    infinities, a NUL character): such an annotation is never matched in SQL."""
+    if "\\u0000" in text:
+        return None
+    try:
+        json.loads(text, parse_constant=reject_constant)
+    except ValueError:
+        return None
+    return text
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(name)
