@@ -38,6 +38,7 @@ from ldb_clone.instance import Instance, current_user
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
 from ldb_clone.stat_cache import JSON_KIND, OBJECT_KIND, cached_digests
+from ldb_clone.stats import keep_summaries
 from ldb_clone.storage import (
     ReadAddCopier,
     StorageLocation,
@@ -551,6 +552,7 @@ class Indexer:
             with self.catalog.transaction():
                 self.catalog.touch_objects(unchanged, self.now, self.user, self.tags)
                 counts = self.catalog.record_objects(records, texts, self.now, self.user)
+                keep_summaries(self.catalog, texts)
                 self.catalog.put_file_states(OBJECT_KIND, object_states)
                 self.catalog.put_file_states(JSON_KIND, json_states)
         result.replaced_annotations += _count_replaced(records, before)

@@ -242,7 +242,11 @@ def _migrate_objects(
     user = current_user()
 
     def flush() -> None:
-        counts = catalog.record_objects(records, texts, now, user)
+        from ldb_clone.stats import keep_summaries
+
+        with catalog.transaction():
+            counts = catalog.record_objects(records, texts, now, user)
+            keep_summaries(catalog, texts)
         result.new_data_objects += counts.new_objects
         result.new_annotation_versions += counts.new_annotations
         records.clear()

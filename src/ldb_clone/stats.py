@@ -207,6 +207,37 @@ def summary_texts(instance: Instance, annotation_ids: Collection[str]) -> dict[s
     return texts
 
 
+def keep_summaries(catalog: Any, texts: dict[str, str]) -> None:
+    """Summarise annotations as they are stored (``ldb index``, ``ldb migrate``: annotation
+    id -> canonical JSON), so that the first ``ldb stats`` of a large catalog reads stored
+    summaries instead of parsing every annotation. Called inside the storing transaction."""
+    if not texts or catalog.read_only:
+        return
+    import orjson
+
+    from ldb_clone.catalog.predicates import evaluate
+    from ldb_clone.formats.summary import summarize
+
+    flag = _unlabelled()
+    computed = {}
+    for aid, text in texts.items():
+        value = _parse(text)
+        unlabelled = flag is not None and evaluate(flag, value)
+        computed[aid] = orjson.dumps([*summarize(value).to_list(), unlabelled]).decode()
+    catalog.store_annotation_summaries(computed, SUMMARY_KIND)
+
+
+def _parse(text: str) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity: canonical JSON may hold them
+        import json
+
+        return json.loads(text)
+
+
 def _summarised_batches(batches: Iterable[list], count: int) -> Iterator[dict[str, str]]:
     """Each batch of (id, JSON text, unlabelled) rows as {id: summary text}.
 
@@ -255,11 +286,5 @@ def _summarise(rows: Iterable[tuple[str, str, Any]]) -> Iterable[tuple[str, str]
     from ldb_clone.formats.summary import summarize
 
     for aid, value, unlabelled in rows:
-        try:
-            annotation = orjson.loads(value)
-        except orjson.JSONDecodeError:  # NaN or Infinity: canonical JSON may hold them
-            import json
-
-            annotation = json.loads(value)
-        summary = summarize(annotation)
+        summary = summarize(_parse(value))
         yield aid, orjson.dumps([*summary.to_list(), bool(unlabelled)]).decode()

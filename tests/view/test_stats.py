@@ -119,3 +119,20 @@ def test_many_missing_summaries_are_read_by_one_scan(instance, sample, monkeypat
     monkeypatch.setattr(catalog_module, "SCAN_THRESHOLD", 1)
     monkeypatch.setattr(stats_module, "BATCH", 2)  # stores between reads of the scan
     assert selection_stats(instance, members).to_json() == expected
+
+
+def test_indexing_keeps_the_summaries_stats_reads(instance, sample):
+    """ldb index stores each new annotation's summary with it, so a first ldb stats of a
+    large catalog parses nothing; the stored ones equal what stats computes itself."""
+    stored = dict(
+        instance.catalog._db.execute(
+            "SELECT a.id, s.summary FROM annotation_summaries s "
+            "JOIN annotations a ON a.pk = s.annotation"
+        )
+    )
+    annotation_ids = {m.annotation_id for m in select_filtered(instance, ["ds:root"], [])}
+    assert stored.keys() == annotation_ids - {None}
+    instance.catalog._db.execute("DELETE FROM annotation_summaries")
+    from ldb_clone.stats import summary_texts
+
+    assert summary_texts(instance, stored.keys()) == stored

@@ -28,7 +28,7 @@ def init(
             help="Object id algorithm: xxh3 (fast, default) or md5 (upstream LDB's ids).",
         ),
     ] = "xxh3",
-    catalog: Annotated[
+    catalog_url: Annotated[
         str | None,
         typer.Option(
             "--catalog",
@@ -42,7 +42,9 @@ def init(
     from ldb_clone.instance import init_instance, remember_instance
 
     check_choice(hash_algorithm, ("xxh3", "md5"), "--hash")
-    for line in init_instance(path, force=force, hash_algorithm=hash_algorithm, catalog=catalog):
+    for line in init_instance(
+        path, force=force, hash_algorithm=hash_algorithm, catalog=catalog_url
+    ):
         print(line)
     print(remember_instance(path))
 
