@@ -318,7 +318,8 @@ class Indexer:
         result.format = name
         rep.echo("Indexing data...")
         try:
-            assert fmt_obj.parse is not None
+            if fmt_obj.parse is None:
+                raise FormatError(f"The format {name!r} cannot index: it only instantiates")
             items = list(fmt_obj.parse(ctx, listings))
             self._check_locations(items)
             if self.guarded:
@@ -471,7 +472,8 @@ class Indexer:
         oids = []
         for item in batch:
             if item.data is None:
-                assert item.object_id is not None
+                if item.object_id is None:
+                    raise IndexingError("The format found an item with neither a file nor an id")
                 oids.append(item.object_id)
                 continue
             oid = self._object_id(item.data, plan, loaded)
@@ -700,7 +702,8 @@ class Indexer:
         """The annotation id of an item's annotation file: from the stat cache, from the
         loader's parse, or (remote files) read here."""
         entry = item.annotation_file
-        assert entry is not None
+        if entry is None:
+            raise IndexingError("An item without an annotation file was read as having one")
         key = (entry.protocol, entry.path)
         cached = plan.annotation_ids.get(key)
         if cached is not None:

@@ -506,7 +506,10 @@ class _Writer:
             _write_bytes(dest, out.data)
             return
         item = out.item
-        assert item is not None
+        if item is None:
+            raise InstantiateError(
+                f"The format planned '{out.path}' with neither data nor an object"
+            )
         self._copy_object(item.url, dest)
 
     def _copy_object(self, url: str, dest: str) -> None:
@@ -522,7 +525,8 @@ class _Writer:
         fs.get_file(path, dest)
 
     def _copy_from_other_paths(self, out: OutFile) -> bool:
-        assert out.item is not None
+        if out.item is None:
+            return False
         paths = self.instance.catalog.object_paths([out.item.object_id]).get(out.item.object_id, [])
         for protocol, path in reversed(paths):
             url = join_url(protocol, path)

@@ -183,7 +183,8 @@ class Loader:
         """Start loading local paths (path, size) and JSON paths, and remote entries."""
         if not (remote_data or remote_annotations):
             return self._submit_local(data, annotations)
-        assert fs_for is not None
+        if fs_for is None:
+            raise TypeError("fs_for is needed to load remote entries")
         if self._coordinator is None:
             from concurrent.futures import ThreadPoolExecutor
 

@@ -272,7 +272,8 @@ class ReadAddCopier:
                 f"Unable to copy '{entry.url}' to read-add storage: {exc.strerror or exc}"
             ) from exc
         copied = stat_local(target)
-        assert copied is not None
+        if copied is None:
+            raise StorageError(f"'{target}' vanished right after it was copied to read-add storage")
         return copied
 
     def _upload(self, entry: FileEntry, target: str, options: dict[str, Any] | None) -> FileEntry:
@@ -336,7 +337,8 @@ def store_in_read_add(location: StorageLocation, relpath: str, data: bytes) -> F
             os.unlink(tmp)
         raise StorageError(f"Unable to write '{target}': {exc.strerror or exc}") from exc
     written = stat_local(target)
-    assert written is not None
+    if written is None:
+        raise StorageError(f"'{target}' vanished right after it was written")
     return written
 
 

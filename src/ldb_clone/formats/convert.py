@@ -186,7 +186,8 @@ def to_label_studio_task(ctx: ExportContext, item: ExportItem) -> dict[str, Any]
     if shapes is None:
         return None
     shapes = item_shapes(ctx, item)
-    assert shapes is not None
+    if shapes is None:
+        return None
     results = _ls_results(ctx, item, shapes)
     info = {ctx.id_key: item.object_id, "path_key": LS_IMAGE_KEY}
     return {

@@ -85,7 +85,8 @@ class ObjectUrls:
 
     def _below_root(self, path: str, item: ExportItem) -> str:
         root = self.local_files_root
-        assert root is not None
+        if root is None:
+            raise FormatError("local-files-root is not set: no path below it to name")
         relative = posixpath.relpath(normalize_local(path), root)
         if relative == "." or relative.startswith("../") or relative == "..":
             raise FormatError(
