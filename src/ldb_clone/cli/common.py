@@ -72,6 +72,17 @@ def select(
     return instance, select_filtered(instance, sources, filters, warn_to, auto_index, progress)
 
 
+def count_selected(sources: list[str] | None, ctx: click.Context) -> int:
+    """How many members ``select`` would return. ``ds:root`` without filters is counted
+    by the catalog without loading one member (``ldb list -s ds:root`` on a million
+    objects)."""
+    from ldb_clone.selection import ROOT
+
+    if sources and set(sources) == {ROOT} and not given_filters(ctx):
+        return open_default().catalog.count_objects()
+    return len(select(sources, ctx)[1])
+
+
 def selected_ids(ctx: click.Context, sources: list[str]) -> list[str]:
     """The object ids ``del`` removes: ``id:`` sources without filters are taken as
     given (those in the index, as upstream), anything else is selected."""
