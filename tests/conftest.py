@@ -59,7 +59,9 @@ def backend_catalog(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     from tests.postgres.fixtures import DatabasePerInstance, postgres_backend_requested
 
     monkeypatch.delenv("LDB_CATALOG", raising=False)
-    if not postgres_backend_requested():
+    # NOTE: the postgres-marked tests choose their catalogs themselves (copy-catalog
+    # moves an SQLite file's catalog to PostgreSQL)
+    if not postgres_backend_requested() or request.node.get_closest_marker("postgres"):
         yield None
         return
     marker = request.node.get_closest_marker("sqlite_only")

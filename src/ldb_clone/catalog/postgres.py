@@ -42,7 +42,7 @@ from ldb_clone.catalog.postgres_sql import (
     json_param,
     json_rows,
 )
-from ldb_clone.catalog.postgres_stats import PostgresStatsQueries
+from ldb_clone.catalog.postgres_stats import CREATE_SUMMARIES, PostgresStatsQueries
 from ldb_clone.catalog.predicates import Predicate
 from ldb_clone.catalog.protocol import RootMember
 from ldb_clone.catalog.records import (
@@ -121,6 +121,7 @@ class PostgresCatalog(PostgresStatsQueries):
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
+                self.conn.execute(CREATE_SUMMARIES)
                 self.conn.execute("INSERT INTO ldb_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -222,21 +222,31 @@ def record_batch(
 
 
 def store_annotations(conn: psycopg.Connection, texts: dict[str, str]) -> dict[str, int]:
-    """Insert the annotations not stored yet (in id order); return each one's key."""
+    """Insert the annotations not stored yet (in id order); return each one's key.
+
+    One round trip: the keys of the rows inserted come back from the insert, those of
+    the rows already there from the same statement's snapshot."""
     if not texts:
         return {}
     ids = sorted(texts)
-    conn.execute(
-        "INSERT INTO annotations (id, value, doc) SELECT j.c0, j.c1, j.c2::jsonb "
-        f"FROM {json_rows('text', 'text', 'text')} AS j ORDER BY j.c0 "
-        "ON CONFLICT (id) DO NOTHING",
-        (json_param([(i, texts[i], jsonb_text(texts[i])) for i in ids]),),
-    )
-    return dict(
+    keys = dict(
         conn.execute(
-            f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (json_param(ids),)
+            "WITH new AS (INSERT INTO annotations (id, value, doc) "
+            "SELECT j.c0, j.c1, j.c2::jsonb "
+            f"FROM {json_rows('text', 'text', 'text')} AS j ORDER BY j.c0 "
+            "ON CONFLICT (id) DO NOTHING RETURNING id, pk) "
+            f"SELECT id, pk FROM new UNION ALL SELECT id, pk FROM annotations WHERE id {IN_IDS}",
+            (json_param([(i, texts[i], jsonb_text(texts[i])) for i in ids]), json_param(ids)),
         ).fetchall()
     )
+    late = [i for i in ids if i not in keys]
+    if late:  # inserted by a concurrent writer after the statement's snapshot was taken
+        keys.update(
+            conn.execute(
+                f"SELECT id, pk FROM annotations WHERE id {IN_IDS}", (json_param(late),)
+            ).fetchall()
+        )
+    return keys
 
 
 def _object_row(rec: ObjectRecord, now: str, user: str) -> tuple:
