@@ -366,9 +366,11 @@ class PostgresCatalog(PostgresStatsQueries):
             self._write(self._touch_objects, sorted(object_ids), now, user, list(tags))
 
     def _touch_objects(self, ids: list[str], now: str, user: str, tags: list[str]) -> None:
-        self._lock_objects(ids)
+        # locked in id order by the subquery (as _lock_objects), updated in the same trip
         self.conn.execute(
-            f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
+            "UPDATE objects o SET last_indexed = %s, last_indexed_by = %s "
+            f"FROM (SELECT pk FROM objects WHERE id {IN_IDS} ORDER BY id FOR UPDATE) AS l "
+            "WHERE o.pk = l.pk",
             (now, user, json_param(ids)),
         )
         if tags:

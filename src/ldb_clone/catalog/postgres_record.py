@@ -43,13 +43,16 @@ def record_batch(
     for rec in records:
         first.setdefault(rec.object_id, rec)
     oids = sorted(first)
-    new_rows = [_object_row(first[oid], now, user) for oid in oids]
+    # a new object's current version is known before it is inserted: the versions
+    # below number its batch's annotations from 1 (saves an UPDATE of every new object)
+    as_new = _versions_if_new(records)
+    new_rows = [(*_object_row(first[oid], now, user), as_new.get(oid)) for oid in oids]
     inserted = {
         row[0]
         for row in conn.execute(
             "INSERT INTO objects (id, type, first_indexed, last_indexed, last_indexed_by, "
-            f"protocol, path) SELECT * FROM {json_rows(*['text'] * 7)} AS j ORDER BY 1 "
-            "ON CONFLICT (id) DO NOTHING RETURNING id",
+            f"protocol, path, current_version) SELECT * FROM {json_rows(*['text'] * 7, 'int')} "
+            "AS j ORDER BY 1 ON CONFLICT (id) DO NOTHING RETURNING id",
             (json_param(new_rows),),
         ).fetchall()
     }
@@ -247,6 +250,18 @@ def store_annotations(conn: psycopg.Connection, texts: dict[str, str]) -> dict[s
             ).fetchall()
         )
     return keys
+
+
+def _versions_if_new(records: Sequence[ObjectRecord]) -> dict[str, int]:
+    """Each object's current version in this batch if none of its annotations is
+    stored yet: its distinct annotations numbered from 1, the last one current."""
+    numbered: dict[str, dict[str, int]] = {}
+    current: dict[str, int] = {}
+    for rec in records:
+        if rec.annotation_id is not None:
+            versions = numbered.setdefault(rec.object_id, {})
+            current[rec.object_id] = versions.setdefault(rec.annotation_id, len(versions) + 1)
+    return current
 
 
 def _object_row(rec: ObjectRecord, now: str, user: str) -> tuple:
