@@ -73,14 +73,13 @@ def select(
 
 
 def count_selected(sources: list[str] | None, ctx: click.Context) -> int:
-    """How many members ``select`` would return. ``ds:root`` without filters is counted
-    by the catalog without loading one member (``ldb list -s ds:root`` on a million
-    objects)."""
-    from ldb_clone.selection import ROOT
+    """How many members ``select`` would return (``ds:root`` counted by the catalog)."""
+    from ldb_clone.filters import count_filtered
+    from ldb_clone.workspace import default_workspace_source
 
-    if sources and set(sources) == {ROOT} and not given_filters(ctx):
-        return open_default().catalog.count_objects()
-    return len(select(sources, ctx)[1])
+    return count_filtered(
+        open_default(), sources or [default_workspace_source()], given_filters(ctx)
+    )
 
 
 def selected_ids(ctx: click.Context, sources: list[str]) -> list[str]:
