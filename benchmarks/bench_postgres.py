@@ -88,7 +88,13 @@ class Server:
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             for name in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                for attempt in range(5):  # FORCE may not end an autovacuum worker: wait
+                    try:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                        break
+                    except psycopg.Error as exc:
+                        print(f"note: database {name}: {exc}", file=sys.stderr)
+                        time.sleep(0.5 * (attempt + 1))
 
 
 def new_instance(home: Path, name: str, catalog: str | None, storage: Path | None) -> dict:
@@ -285,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale_objects:
             bench_scale(server, args.scale_objects, args.runs, rows)
     finally:
+        print(report(rows, args))
         server.drop_all()
-    print(report(rows, args))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

@@ -52,19 +52,25 @@ def click_commands_built_once() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def backend_catalog(monkeypatch: pytest.MonkeyPatch):
+def backend_catalog(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """With LDB_TEST_BACKEND=postgres, every instance a test creates keeps its catalog
-    in a fresh PostgreSQL database (LDB_CATALOG), so the same tests run on both backends."""
-    from tests.postgres.fixtures import create_database, drop_database, postgres_backend_requested
+    in a PostgreSQL database of its own (tests/postgres/fixtures.py), so the same tests
+    run on both backends; ``@pytest.mark.sqlite_only(reason)`` tests are skipped then."""
+    from tests.postgres.fixtures import DatabasePerInstance, postgres_backend_requested
 
-    if not postgres_backend_requested():
-        monkeypatch.delenv("LDB_CATALOG", raising=False)
+    monkeypatch.delenv("LDB_CATALOG", raising=False)
+    # NOTE: the postgres-marked tests choose their catalogs themselves (copy-catalog
+    # moves an SQLite file's catalog to PostgreSQL)
+    if not postgres_backend_requested() or request.node.get_closest_marker("postgres"):
         yield None
         return
-    url = create_database()
-    monkeypatch.setenv("LDB_CATALOG", url)
-    yield url
-    drop_database(url)
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker is not None:
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'its catalog file'}")
+    backend = DatabasePerInstance()
+    backend.install(monkeypatch)
+    yield backend
+    backend.drop_all()
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,16 @@ SUMMARY_LABELS = (
 )
 
 
+def catalog_sql(catalog: Any, sql: str, params: Any = (), postgres: str | None = None) -> list:
+    """Run ``sql`` (SQLite's dialect, ``?`` parameters) on a catalog of either backend,
+    for the tests that look inside its tables; ``postgres``: the statement for PostgreSQL
+    where the dialects differ. The rows it returns (none for a change)."""
+    if hasattr(catalog, "conn"):  # the PostgreSQL backend
+        cursor = catalog.conn.execute(postgres or sql.replace("?", "%s"), params)
+        return cursor.fetchall() if cursor.description else []
+    return catalog._db.execute(sql, params).fetchall()
+
+
 def run_index(instance: Instance, *paths: Path | str, **kwargs: Any):
     """Index through the library API; return (IndexResult, Reporter)."""
     reporter = Reporter()

@@ -1,4 +1,5 @@
-"""The SQLite catalog, through its Python interface."""
+"""The catalog, through its Python interface (on PostgreSQL too with
+``LDB_TEST_BACKEND=postgres``; the tests of SQLite's own file are ``sqlite_only``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from ldb_clone.catalog import (
     PathRecord,
     RecordCounts,
     StorageRow,
+    open_catalog,
 )
 from ldb_clone.errors import CatalogError, InstanceError
 from ldb_clone.hashing import Hasher
+from tests.helpers import catalog_sql
 
 NOW = "2024-01-01T00:00:00+00:00"
 LATER = "2024-01-02T00:00:00+00:00"
@@ -43,7 +46,7 @@ def catalog_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def catalog(catalog_path: Path):
-    cat = Catalog(catalog_path, create=True)
+    cat = open_catalog(catalog_path, create=True)
     yield cat
     cat.close()
 
@@ -63,17 +66,27 @@ def record(catalog: Catalog, oid: str, value=None, path: str | None = "/d/a.png"
     return catalog.record_objects([rec], texts, NOW, "tester"), aid
 
 
+def schema_version(catalog) -> int:
+    rows = catalog_sql(
+        catalog, "PRAGMA user_version", postgres="SELECT max(version) FROM ldb_schema"
+    )
+    return rows[0][0]
+
+
 def version_rows(catalog: Catalog, oid: str) -> list[tuple[int, str]]:
-    return catalog._db.execute(
+    rows = catalog_sql(
+        catalog,
         "SELECT v.version, a.id FROM annotation_versions v JOIN objects o ON o.pk = v.object "
         "JOIN annotations a ON a.pk = v.annotation WHERE o.id = ? ORDER BY v.version",
         (oid,),
-    ).fetchall()
+    )
+    return [tuple(row) for row in rows]
 
 
 # opening and the schema -------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("a missing SQLite file")
 def test_missing_catalog_is_an_instance_error(catalog_path: Path):
     with pytest.raises(InstanceError, match="Catalog not found"):
         Catalog(catalog_path)
@@ -82,9 +95,10 @@ def test_missing_catalog_is_an_instance_error(catalog_path: Path):
 
 def test_schema_version_is_recorded(catalog: Catalog):
     assert SCHEMA_VERSION >= 1
-    assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert schema_version(catalog) == SCHEMA_VERSION
 
 
+@pytest.mark.sqlite_only("SQLite's connection settings")
 def test_wal_mode_and_foreign_keys_are_on(catalog: Catalog, catalog_path: Path):
     assert catalog._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert catalog._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -101,15 +115,16 @@ def test_reopening_keeps_data_and_schema(catalog: Catalog, catalog_path: Path):
     catalog.set_setting("hash_algorithm", "md5")
     record(catalog, OID_A, {"label": "cat"})
     catalog.close()
-    again = Catalog(catalog_path)
+    again = open_catalog(catalog_path)
     try:
         assert again.get_setting("hash_algorithm") == "md5"
         assert again.count_objects() == 1
-        assert again._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert schema_version(again) == SCHEMA_VERSION
     finally:
         again.close()
 
 
+@pytest.mark.sqlite_only("SQLite's user_version")
 def test_newer_schema_version_is_refused(catalog_path: Path):
     db = sqlite3.connect(catalog_path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -118,6 +133,7 @@ def test_newer_schema_version_is_refused(catalog_path: Path):
         Catalog(catalog_path)
 
 
+@pytest.mark.sqlite_only("an empty SQLite file")
 def test_empty_database_file_is_an_error_unless_creating(catalog_path: Path):
     """Opening an existing instance never fills in an empty file (issue 10, item 8);
     only creating one (``ldb init``) does."""
@@ -136,12 +152,14 @@ def test_empty_database_file_is_an_error_unless_creating(catalog_path: Path):
         cat.close()
 
 
+@pytest.mark.sqlite_only("a damaged SQLite file")
 def test_a_file_that_is_not_a_database_is_an_instance_error(catalog_path: Path):
     catalog_path.write_bytes(b"this is not an SQLite database, just some text" * 100)
     with pytest.raises(InstanceError, match="Unable to open the catalog"):
         Catalog(catalog_path)
 
 
+@pytest.mark.sqlite_only("SQLite's foreign key pragma")
 def test_foreign_keys_are_enforced(catalog: Catalog):
     with pytest.raises(sqlite3.IntegrityError):
         catalog._db.execute("INSERT INTO object_tags (object, tag) VALUES (?, ?)", (12345, "x"))
@@ -244,7 +262,7 @@ def test_same_annotation_on_two_objects_is_stored_once(catalog: Catalog):
     ]
     counts = catalog.record_objects(recs, texts, NOW, "tester")
     assert counts == RecordCounts(new_objects=2, new_annotations=2, new_paths=2)
-    assert catalog._db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 1
+    assert catalog_sql(catalog, "SELECT count(*) FROM annotations") == [(1,)]
     assert catalog.current_annotations([OID_A, OID_B]) == {OID_A: (1, aid), OID_B: (1, aid)}
 
 
@@ -275,7 +293,7 @@ def test_new_paths_are_counted_once_per_object_and_path(catalog: Catalog):
         ("file", "/d/copy-of-a.png"),
     ]
     assert catalog.object_paths([OID_B]) == {OID_B: [("file", "/d/a.png")]}
-    count = catalog._db.execute("SELECT count(*) FROM object_paths").fetchone()[0]
+    count = catalog_sql(catalog, "SELECT count(*) FROM object_paths")[0][0]
     assert count == 3
 
 
@@ -362,7 +380,7 @@ def test_transaction_rolls_back_on_exception(catalog: Catalog, catalog_path: Pat
     assert catalog.count_objects() == 0
     assert catalog.annotation_texts([aid]) == {}
     assert catalog.storage_locations() == []
-    other = Catalog(catalog_path)
+    other = open_catalog(catalog_path)
     try:
         assert other.count_objects() == 0
     finally:
@@ -392,11 +410,11 @@ def test_failure_inside_record_objects_writes_nothing(catalog: Catalog):
     with pytest.raises(CatalogError, match="no text given"):
         catalog.record_objects(recs, {}, NOW, "tester")
     assert catalog.count_objects() == 0
-    assert catalog._db.execute("SELECT count(*) FROM object_paths").fetchone()[0] == 0
+    assert catalog_sql(catalog, "SELECT count(*) FROM object_paths") == [(0,)]
 
 
 def test_two_connections_can_both_write(catalog: Catalog, catalog_path: Path):
-    other = Catalog(catalog_path)
+    other = open_catalog(catalog_path)
     try:
         record(catalog, OID_A, {"label": "cat"})
         record(other, OID_B, {"label": "dog"})
@@ -410,6 +428,7 @@ def test_two_connections_can_both_write(catalog: Catalog, catalog_path: Path):
         other.close()
 
 
+@pytest.mark.sqlite_only("SQLite's WAL snapshots")
 def test_a_reader_does_not_block_a_writer(catalog: Catalog, catalog_path: Path):
     record(catalog, OID_A, None)
     reader = Catalog(catalog_path)
@@ -442,11 +461,11 @@ def test_resolve_prefix(catalog: Catalog):
 def test_concurrent_writers_do_not_fail(catalog_path: Path):
     import threading
 
-    Catalog(catalog_path, create=True).close()
+    open_catalog(catalog_path, create=True).close()
     errors: list[BaseException] = []
 
     def writer(prefix: str) -> None:
-        cat = Catalog(catalog_path)
+        cat = open_catalog(catalog_path)
         try:
             for i in range(30):
                 aid, texts = annotation({"writer": prefix, "i": i})
@@ -463,14 +482,15 @@ def test_concurrent_writers_do_not_fail(catalog_path: Path):
     for thread in threads:
         thread.join()
     assert errors == []
-    cat = Catalog(catalog_path)
+    cat = open_catalog(catalog_path)
     try:
         assert cat.count_objects() == 90
-        assert cat._db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 90
+        assert catalog_sql(cat, "SELECT count(*) FROM annotations") == [(90,)]
     finally:
         cat.close()
 
 
+@pytest.mark.sqlite_only("SQLite's query plan")
 def test_stat_cache_lookup_uses_the_primary_key(catalog: Catalog):
     """One primary-key search per listed file; a scan of file_states per file would make
     re-indexing quadratic."""

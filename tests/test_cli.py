@@ -267,6 +267,21 @@ def test_list_summary(objects):
     assert run("list", "--summary", "ds:root").stdout == "3\n"
 
 
+def test_list_summary_of_ds_root_is_counted_by_the_catalog(objects, instance, monkeypatch):
+    """``list -s ds:root`` asks the catalog for the count (one object has no annotation)
+    and loads no member, which on a million objects takes seconds; with a filter the
+    members are selected as before."""
+
+    def no_members(*args, **kwargs):
+        raise AssertionError("list -s ds:root loaded the members")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(type(instance.catalog), "root_members", no_members)
+        assert run("list", "-s", "ds:root").stdout == "3\n"
+        assert run("list", "-s", "ds:root", "ds:root").stdout == "3\n"
+    assert run("list", "-s", "ds:root", "--query", "label == `cat`").stdout == "1\n"
+
+
 @pytest.mark.parametrize(
     "args", [("-v", "list", "ds:root"), ("list", "-v", "ds:root")], ids=["before", "after"]
 )

@@ -225,11 +225,8 @@ def test_hash_algorithm_survives_reopening(tmp_path: Path):
     path = tmp_path / "inst"
     init_instance(path, hash_algorithm="md5")
     assert Instance(path).hasher.algorithm == "md5"
-    catalog = Catalog(path / CATALOG_FILENAME)
-    try:
-        assert catalog.get_setting("hash_algorithm") == "md5"
-    finally:
-        catalog.close()
+    with Instance(path) as reopened:
+        assert reopened.catalog.get_setting("hash_algorithm") == "md5"
 
 
 def test_init_unknown_hash_is_a_usage_error(tmp_path: Path, ldb):
@@ -356,6 +353,7 @@ def filled(tmp_path: Path, make_image) -> Path:
     return path
 
 
+@pytest.mark.sqlite_only("an empty SQLite catalog file")
 def test_an_empty_catalog_is_an_error_and_stays_as_it_is(filled: Path, ldb):
     catalog = filled / CATALOG_FILENAME
     catalog.write_bytes(b"")
@@ -381,6 +379,7 @@ def test_a_missing_catalog_is_an_error_that_init_force_repairs(filled: Path, ldb
     assert ldb("list", "ds:root", env={"LDB_DIR": str(filled)}, check=True).returncode == 0
 
 
+@pytest.mark.sqlite_only("a damaged SQLite catalog file")
 def test_a_catalog_that_is_not_a_database_is_kept(filled: Path, ldb):
     catalog = filled / CATALOG_FILENAME
     catalog.write_bytes(b"this is not SQLite" * 100)

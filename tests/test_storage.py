@@ -405,6 +405,7 @@ def test_a_new_instance_is_readable_by_its_owner_only(tmp_path: Path):
     assert mode(tmp_path / "inst" / CATALOG_FILENAME) == 0o600
 
 
+@pytest.mark.sqlite_only("the permissions of the SQLite catalog file and its WAL side files")
 def test_adding_credentials_makes_an_open_instance_private(instance: Instance, dirs):
     """An instance made readable by others (an older ldb, a chmod) is tightened, the
     catalog's WAL and SHM side files included, before credentials are written."""

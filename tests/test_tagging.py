@@ -148,6 +148,7 @@ def test_no_objects_is_a_no_op(instance, pets):
     assert all(t == [] for t in tags_of(instance).values())
 
 
+@pytest.mark.sqlite_only("fails a statement on SQLite's connection")
 def test_failed_edit_rolls_back(instance, pets, monkeypatch):
     ids = all_ids(instance)
     tag_objects(instance, ids, TagUpdate.parse(["keep"]))
@@ -194,6 +195,7 @@ def tag_three_ways(instance, ids: list[str]) -> tuple[TagResult, TagResult, TagR
     return added, removed, replaced
 
 
+@pytest.mark.sqlite_only("counts the statements SQLite traces")
 def test_many_objects_are_tagged_in_bulk(sql_log):
     """As many SQL statements for 5,000 objects as for 50: nothing runs per object (so
     50,000 cost no more statements either)."""

@@ -19,7 +19,7 @@ from ldb_clone.transforms import (
     self_transform,
 )
 from ldb_clone.workspace import load_workspace
-from tests.helpers import run_index
+from tests.helpers import catalog_sql, run_index
 
 CONFIG = """
 [transform.rot90]
@@ -186,9 +186,9 @@ def test_ds_del_drops_unused_transform_mappings(instance, ldb, ws, monkeypatch):
     ldb_ws(ldb, ws, monkeypatch, "transform", "-a", "rot90")
     ldb_ws(ldb, ws, monkeypatch, "commit")
     count = "SELECT count(*) FROM transform_mappings"
-    assert instance.catalog._db.execute(count).fetchone()[0] == 1
+    assert catalog_sql(instance.catalog, count) == [(1,)]
     ldb_ws(ldb, ws, monkeypatch, "ds", "del", "ds:pets")
-    assert instance.catalog._db.execute(count).fetchone()[0] == 0
+    assert catalog_sql(instance.catalog, count) == [(0,)]
 
 
 def test_annotation_only_round_trip_keeps_transform_sets(instance, ldb, ws, tmp_path, monkeypatch):

@@ -165,6 +165,20 @@ def select_filtered(
     return Pipeline(instance, filters, warn).run(members) if filters else members
 
 
+def count_filtered(
+    instance: Instance,
+    sources: Sequence[str],
+    filters: Sequence[Filter],
+    warn: Callable[[str], None] | None = None,
+) -> int:
+    """How many members ``select_filtered`` returns. ``ds:root`` without filters is
+    counted by the catalog without loading one member (``ldb list -s ds:root`` on a
+    million objects)."""
+    if sources and set(sources) == {ROOT} and not filters:
+        return instance.catalog.count_objects()
+    return len(select_filtered(instance, sources, filters, warn))
+
+
 def _field_chain(node: dict[str, Any]) -> list[str] | None:
     if node.get("type") == "field":
         key = node["value"]

@@ -19,7 +19,7 @@ from ldb_clone.reporting import Reporter
 from ldb_clone.selection import select_members
 from ldb_clone.views import status_of
 from tests.conftest import write_image
-from tests.helpers import current, ldb_in, oid_of, run_index
+from tests.helpers import catalog_sql, current, ldb_in, oid_of, run_index
 
 CAT = {"id": 0, "name": "cat", "color": "#FF6B6B"}
 DOG = {"id": 1, "name": "dog", "color": "#4ECDC4"}
@@ -297,10 +297,10 @@ def test_no_meta_json_always_reads(instance, data_dir, cats):
     result, _ = index_platform(instance, data_dir / "cats")
 
     assert result.found_objects == 4
-    keys = instance.catalog._db.execute(
-        "SELECT count(*) FROM settings WHERE key LIKE ?", (MEMORY_PREFIX + "%",)
-    ).fetchone()[0]
-    assert keys == 0
+    keys = catalog_sql(
+        instance.catalog, "SELECT count(*) FROM settings WHERE key LIKE ?", (MEMORY_PREFIX + "%",)
+    )
+    assert keys == [(0,)]
 
 
 def test_a_failed_run_remembers_nothing(instance, data_dir, cats, make_image):

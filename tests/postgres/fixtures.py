@@ -72,3 +72,46 @@ def pg_url() -> Iterator[str]:
 
 def postgres_backend_requested() -> bool:
     return os.environ.get(BACKEND_VAR, "sqlite") == "postgres"
+
+
+class DatabasePerInstance:
+    """``LDB_TEST_BACKEND=postgres``: every instance folder a test creates keeps its
+    catalog in a database of its own on the test server, so that tests with several
+    instances (a source and a destination, two users) see what they would see with one
+    SQLite file per folder.
+
+    Replaces ``ldb_clone.catalog.open_catalog`` for SQLite paths: creating the catalog of
+    a folder creates a fresh database (``ldb init -f`` starts over, as with a new file);
+    opening it opens that database. An instance folder keeps its (empty) ``catalog.db``, so
+    a folder whose file was deleted is still reported as lost, as on SQLite; a catalog
+    file the test made some other way (a copied folder) is opened as SQLite.
+    """
+
+    def __init__(self) -> None:
+        import ldb_clone.catalog
+
+        self._module = ldb_clone.catalog
+        self._real_open = ldb_clone.catalog.open_catalog
+        self.databases: dict[str, str] = {}  # real path of the catalog file -> URL
+        self._dropped: list[str] = []
+
+    def open_catalog(self, location, create: bool = False):
+        from ldb_clone.catalog_url import is_postgres_url
+
+        if isinstance(location, str) and is_postgres_url(location):
+            return self._real_open(location, create=create)
+        key = os.path.realpath(location)
+        if create:
+            if key in self.databases:
+                self._dropped.append(self.databases.pop(key))
+            self.databases[key] = create_database()
+            return self._real_open(self.databases[key], create=True)
+        url = self.databases.get(key)
+        return self._real_open(url if url is not None else location)
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(self._module, "open_catalog", self.open_catalog)
+
+    def drop_all(self) -> None:
+        for url in [*self._dropped, *self.databases.values()]:
+            drop_database(url)

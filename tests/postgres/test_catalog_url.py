@@ -80,6 +80,7 @@ def test_a_catalog_key_that_is_not_a_string_is_a_config_error(monkeypatch):
         configured_url({"core": {"catalog": 5}})
 
 
+@pytest.mark.sqlite_only("an instance with an SQLite catalog in a new process")
 def test_the_sqlite_path_never_imports_psycopg(instance_dir: Path):
     """``ldb list ds:root`` on a SQLite instance loads no PostgreSQL driver (start-up time)."""
     result = subprocess.run(

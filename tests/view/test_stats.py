@@ -11,6 +11,7 @@ from ldb_clone.cli import app
 from ldb_clone.filters import select_filtered
 from ldb_clone.stats import selection_stats, weighted_median
 from ldb_clone.stats_render import bar
+from tests.helpers import catalog_sql
 from tests.view.conftest import IMAGES
 
 BOX_LABELS = Counter(box[0] for _, boxes in IMAGES for box in boxes)
@@ -41,10 +42,13 @@ def test_stats_of_root_counts_every_kind_of_object(instance, sample):
 def test_summaries_are_kept_and_reused(instance, sample):
     members = select_filtered(instance, ["ds:root"], [])
     first = selection_stats(instance, members).to_json()
-    stored = instance.catalog._db.execute("SELECT count(*) FROM annotation_summaries").fetchone()
-    assert stored[0] == len(IMAGES) + 1
-    instance.catalog._db.execute(
-        "UPDATE annotation_summaries SET summary = json_set(summary, '$[0]', 'kept')"
+    stored = catalog_sql(instance.catalog, "SELECT count(*) FROM annotation_summaries")
+    assert stored[0][0] == len(IMAGES) + 1
+    catalog_sql(
+        instance.catalog,
+        "UPDATE annotation_summaries SET summary = json_set(summary, '$[0]', 'kept')",
+        postgres="UPDATE annotation_summaries "
+        "SET summary = jsonb_set(summary::jsonb, '{0}', '\"kept\"')::text",
     )
     again = selection_stats(instance, members).to_json()
     assert again["labels"] == {"kept": len(IMAGES) + 1}  # read back, not recomputed
@@ -91,7 +95,7 @@ def test_a_pool_of_processes_summarises_many_batches_alike(instance, sample, mon
 
     members = select_filtered(instance, ["ds:root"], [])
     serial = selection_stats(instance, members).to_json()
-    instance.catalog._db.execute("DELETE FROM annotation_summaries")
+    catalog_sql(instance.catalog, "DELETE FROM annotation_summaries")
     monkeypatch.setattr(stats_module, "BATCH", 2)
     monkeypatch.setattr(stats_module, "POOL_MIN_BATCHES", 1)
     assert selection_stats(instance, members).to_json() == serial
@@ -102,7 +106,7 @@ def test_root_stats_in_sql_equal_the_member_count(instance, sample):
 
     assert run("tag", f"id:{sample.image_ids[0]}", "--add", "hard").exit_code == 0
     by_members = selection_stats(instance, select_filtered(instance, ["ds:root"], [])).to_json()
-    instance.catalog._db.execute("DELETE FROM annotation_summaries")
+    catalog_sql(instance.catalog, "DELETE FROM annotation_summaries")
     assert root_stats(instance).to_json() == by_members
     assert root_stats(instance).to_json() == by_members  # with the summaries kept
     result = run("stats", "ds:root", "--json")
@@ -115,7 +119,7 @@ def test_many_missing_summaries_are_read_by_one_scan(instance, sample, monkeypat
 
     members = select_filtered(instance, ["ds:root"], [])
     expected = selection_stats(instance, members).to_json()
-    instance.catalog._db.execute("DELETE FROM annotation_summaries")
+    catalog_sql(instance.catalog, "DELETE FROM annotation_summaries")
     monkeypatch.setattr(catalog_module, "SCAN_THRESHOLD", 1)
     monkeypatch.setattr(stats_module, "BATCH", 2)  # stores between reads of the scan
     assert selection_stats(instance, members).to_json() == expected
@@ -125,14 +129,15 @@ def test_indexing_keeps_the_summaries_stats_reads(instance, sample):
     """ldb index stores each new annotation's summary with it, so a first ldb stats of a
     large catalog parses nothing; the stored ones equal what stats computes itself."""
     stored = dict(
-        instance.catalog._db.execute(
+        catalog_sql(
+            instance.catalog,
             "SELECT a.id, s.summary FROM annotation_summaries s "
-            "JOIN annotations a ON a.pk = s.annotation"
+            "JOIN annotations a ON a.pk = s.annotation",
         )
     )
     annotation_ids = {m.annotation_id for m in select_filtered(instance, ["ds:root"], [])}
     assert stored.keys() == annotation_ids - {None}
-    instance.catalog._db.execute("DELETE FROM annotation_summaries")
+    catalog_sql(instance.catalog, "DELETE FROM annotation_summaries")
     from ldb_clone.stats import summary_texts
 
     assert summary_texts(instance, stored.keys()) == stored

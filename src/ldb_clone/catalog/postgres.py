@@ -42,7 +42,7 @@ from ldb_clone.catalog.postgres_sql import (
     json_param,
     json_rows,
 )
-from ldb_clone.catalog.postgres_stats import PostgresStatsQueries
+from ldb_clone.catalog.postgres_stats import CREATE_SUMMARIES, PostgresStatsQueries
 from ldb_clone.catalog.predicates import Predicate
 from ldb_clone.catalog.protocol import RootMember
 from ldb_clone.catalog.records import (
@@ -121,6 +121,7 @@ class PostgresCatalog(PostgresStatsQueries):
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
+                self.conn.execute(CREATE_SUMMARIES)
                 self.conn.execute("INSERT INTO ldb_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -365,9 +366,11 @@ class PostgresCatalog(PostgresStatsQueries):
             self._write(self._touch_objects, sorted(object_ids), now, user, list(tags))
 
     def _touch_objects(self, ids: list[str], now: str, user: str, tags: list[str]) -> None:
-        self._lock_objects(ids)
+        # locked in id order by the subquery (as _lock_objects), updated in the same trip
         self.conn.execute(
-            f"UPDATE objects SET last_indexed = %s, last_indexed_by = %s WHERE id {IN_IDS}",
+            "UPDATE objects o SET last_indexed = %s, last_indexed_by = %s "
+            f"FROM (SELECT pk FROM objects WHERE id {IN_IDS} ORDER BY id FOR UPDATE) AS l "
+            "WHERE o.pk = l.pk",
             (now, user, json_param(ids)),
         )
         if tags:

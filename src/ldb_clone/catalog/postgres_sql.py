@@ -28,9 +28,12 @@ def json_param(values: Iterable[Any]) -> str:
 
 def json_rows(*types: str) -> str:
     """Rows from one JSON parameter holding a list of lists, as columns c0, c1, ... of
-    the given SQL types."""
+    the given SQL types.
+
+    NOTE: read as JSONB, parsed once; ``->>`` on a JSON (text) row parses the row again
+    for every column, which made a 12-column batch insert twice as slow."""
     columns = ", ".join(f"(r->>{i})::{kind} AS c{i}" for i, kind in enumerate(types))
-    return f"(SELECT {columns} FROM json_array_elements(%s::json) AS r)"
+    return f"(SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS r)"
 
 
 # object_paths rows: object, protocol, path, seven stat numbers, first/last indexed
@@ -48,9 +51,12 @@ def jsonb_text(text: str) -> str | None:
     if "\\u0000" in text:
         return None
     try:
-        json.loads(text, parse_constant=reject_constant)
-    except ValueError:
-        return None
+        orjson.loads(text)  # strict JSON: refuses NaN and infinities
+    except orjson.JSONDecodeError:  # those, or what orjson cannot hold (huge integers)
+        try:
+            json.loads(text, parse_constant=reject_constant)
+        except ValueError:
+            return None
     return text
 
 

@@ -1,17 +1,19 @@
 """The queries ``ldb stats`` asks of a PostgreSQL catalog (mixed into ``PostgresCatalog``);
-the same contract as ``sqlite_stats``: one summary per annotation, kept in a table made on
-first write, counted with ``GROUP BY`` in the server."""
+the same contract as ``sqlite_stats``: one summary per annotation, kept in a table made with
+the schema (or, in a catalog made before it, on first write), counted with ``GROUP BY`` in
+the server."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
+from ldb_clone.catalog.postgres_schema import MIGRATION_LOCK
 from ldb_clone.catalog.postgres_sql import IN_IDS, json_param, json_rows
 from ldb_clone.catalog.predicates import Predicate
 from ldb_clone.catalog.sql_postgres import compile_predicate
 
-_CREATE_SUMMARIES = (
+CREATE_SUMMARIES = (
     "CREATE TABLE IF NOT EXISTS annotation_summaries (annotation BIGINT PRIMARY KEY "
     "REFERENCES annotations(pk) ON DELETE CASCADE, kind INTEGER NOT NULL, "
     "summary TEXT NOT NULL)"
@@ -25,6 +27,7 @@ _CURRENT = (
 class PostgresStatsQueries:
     conn: Any
     read_only: bool
+    _summaries_ready = False  # the summary table is known to exist
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
     def _write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
@@ -58,7 +61,8 @@ class PostgresStatsQueries:
             self._write(self._store_summaries, list(summaries.items()), kind)
 
     def _store_summaries(self, items: list[tuple[str, str]], kind: int) -> None:
-        self.conn.execute(_CREATE_SUMMARIES)
+        if not self._summaries_ready:
+            self._make_summary_table()
         self.conn.execute(
             "INSERT INTO annotation_summaries (annotation, kind, summary) "
             f"SELECT a.pk, %s, r.c1 FROM {json_rows('text', 'text')} r "
@@ -66,6 +70,19 @@ class PostgresStatsQueries:
             "SET kind = excluded.kind, summary = excluded.summary",
             (kind, json_param([list(item) for item in items])),
         )
+
+    def _make_summary_table(self) -> None:
+        """Create the summary table of a catalog made before it was part of the schema.
+
+        NOTE: one creator at a time. Creating it (REFERENCES annotations) locks
+        ``annotations`` against other writers' inserts until the creator commits; four
+        indexers that all created it in their first batch queued behind each other's
+        locks (deadlocks, retries: 30 s instead of 2)."""
+        if self._summary_table_exists():
+            self._summaries_ready = True
+            return
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        self.conn.execute(CREATE_SUMMARIES)
 
     def file_type_counts(self, object_ids: Collection[str] | None) -> list[tuple[str, int, int]]:
         query = (

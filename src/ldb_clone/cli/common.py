@@ -72,6 +72,16 @@ def select(
     return instance, select_filtered(instance, sources, filters, warn_to, auto_index, progress)
 
 
+def count_selected(sources: list[str] | None, ctx: click.Context) -> int:
+    """How many members ``select`` would return (``ds:root`` counted by the catalog)."""
+    from ldb_clone.filters import count_filtered
+    from ldb_clone.workspace import default_workspace_source
+
+    return count_filtered(
+        open_default(), sources or [default_workspace_source()], given_filters(ctx)
+    )
+
+
 def selected_ids(ctx: click.Context, sources: list[str]) -> list[str]:
     """The object ids ``del`` removes: ``id:`` sources without filters are taken as
     given (those in the index, as upstream), anything else is selected."""

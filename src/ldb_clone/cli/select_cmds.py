@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ldb_clone.cli.app import command
-from ldb_clone.cli.common import select
+from ldb_clone.cli.common import count_selected, select
 from ldb_clone.cli.options import (
     Indent,
     JsonOut,
@@ -35,10 +35,10 @@ def list_(
     from ldb_clone.console import terminal_columns
     from ldb_clone.views import format_list, list_rows
 
-    instance, members = select(paths, ctx)
     if summary and not json_out:
-        print(len(members))
+        print(count_selected(paths, ctx))
         return
+    instance, members = select(paths, ctx)
     rows = list_rows(instance, members)
     table = format_list(rows, verbose=verbose(), columns=terminal_columns())
     emit(json_out, rows, chain(table, ["", f"{len(rows)} matching data objects"]))
