@@ -132,3 +132,12 @@ def test_a_failed_write_is_a_config_error_and_leaves_the_old_file(tmp_path, monk
         config.set_key(doc, "x", 2)
     assert path.read_text(encoding="utf-8") == "x = 1\n"
     assert [p.name for p in path.parent.iterdir()] == ["config"]  # the temporary file is gone
+
+
+def test_edit_of_a_folder_in_place_of_the_file_says_so(tmp_path: Path):
+    path = tmp_path / "config"
+    path.mkdir()
+    expected = f"Unable to read config file '{path}': Is a directory"
+    with pytest.raises(ConfigError, match=expected), config.edit(path) as doc:
+        config.set_key(doc, "core.x", 1)
+    assert path.is_dir()

@@ -61,6 +61,8 @@ def edit(path: Path) -> Iterator[Any]:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         doc = tomlkit.document()
+    except OSError as exc:  # a folder, no permission: not a question of TOML
+        raise ConfigError(f"Unable to read config file '{path}': {exc.strerror or exc}") from exc
     except Exception as exc:
         raise ConfigError(f"Invalid TOML in config file '{path}': {exc}") from exc
     yield doc
