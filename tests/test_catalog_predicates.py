@@ -20,6 +20,7 @@ from ldb_clone.catalog.predicates import (
     NoElement,
     Not,
     evaluate,
+    required_keys,
 )
 from ldb_clone.catalog.sqlite_predicates import (
     NotCompilable,
@@ -172,6 +173,23 @@ def test_annotations_matching_agrees_with_evaluate(filled, predicate):
 
 # predicates that hold for nothing or everything by their nature
 CONSTANT = {AllOf(()), AnyOf(()), FieldIn(("label",), ()), FieldEquals(("missing",), "cat")}
+
+
+@pytest.mark.parametrize("predicate", PREDICATES, ids=_ids(PREDICATES))
+def test_annotations_without_the_required_keys_never_match(predicate):
+    keys = required_keys(predicate)
+    if keys is None:
+        return
+    for value in CORPUS:
+        if not (isinstance(value, dict) and not keys.isdisjoint(value)):
+            assert not evaluate(predicate, value), value
+
+
+def test_required_keys_of_the_unlabelled_rules():
+    assert required_keys(unlabelled_predicate()) == {"task_type", "data", "annotationsData"}
+    assert required_keys(Not(HasField(("a",)))) is None
+    assert required_keys(AllOf((Not(HasField(("a",))), FieldType(("b",), "null")))) == {"b"}
+    assert required_keys(AnyOf(())) == frozenset()
 
 
 def test_the_corpus_tells_each_predicate_apart():

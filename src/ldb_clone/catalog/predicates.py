@@ -162,3 +162,27 @@ def evaluate(predicate: Predicate, value: Any) -> bool:
     if isinstance(predicate, Not):
         return not evaluate(predicate.part, value)
     raise TypeError(f"not a catalog predicate: {predicate!r}")
+
+
+def required_keys(predicate: Predicate) -> frozenset[str] | None:
+    """Top-level keys of which an annotation must hold at least one for ``predicate`` to
+    hold (an annotation that is not an object holds none), or None when there is no such
+    set (under ``Not``, or a condition on the whole value). Lets a caller skip evaluating
+    the many annotations that cannot match, as ``evaluate`` would answer them."""
+    if isinstance(predicate, (FieldEquals, FieldIn, FieldType, HasField, EmptyArray, NoElement)):
+        return frozenset(predicate.path[:1]) or None
+    if isinstance(predicate, AllOf):
+        for part in predicate.parts:
+            keys = required_keys(part)
+            if keys is not None:
+                return keys
+        return None
+    if isinstance(predicate, AnyOf):
+        union: frozenset[str] = frozenset()
+        for part in predicate.parts:
+            keys = required_keys(part)
+            if keys is None:
+                return None
+            union |= keys
+        return union
+    return None
