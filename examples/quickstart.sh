@@ -94,3 +94,10 @@ echo "== get: one step from a query to files in a new folder =="
 cd "$work"
 ldb get ds:root --query 'label == `dog`' -m annot -t "$work/dogs"
 ls "$work/dogs"
+
+echo "== what the instance holds: ldb stats (labels, boxes per class, entities, splits) =="
+ldb stats ds:root
+
+echo "== a page to look at: ldb view writes index.html and thumbnails (opens offline) =="
+ldb view ds:root -o "$work/view"
+ls "$work/view" | head -n 5
