@@ -14,6 +14,7 @@ from ldb_clone.fs import (
     FileEntry,
     Skipped,
     escaped,
+    folder_names,
     is_below,
     is_hidden_below,
     is_utf8,
@@ -21,7 +22,7 @@ from ldb_clone.fs import (
     list_path,
     read_bytes,
     remote_reason,
-    sibling_entries,
+    sibling_entry,
     split_url,
     stat_local,
     stat_url,
@@ -226,16 +227,21 @@ def test_list_path_of_a_name_that_is_not_utf8_lists_nothing(tmp_path: Path):
     assert skipped.not_utf8 == [f"{tmp_path}/bad-\\xff.png"]
 
 
-def test_sibling_entries(tmp_path: Path):
+def test_sibling_entry(tmp_path: Path):
     root = tree(tmp_path / "r", "a.png", "a.json", ".hidden", "sub/x.png")
     outside = tree(tmp_path / "outside", "far.json")
     (root / "link.json").symlink_to(outside / "far.json")
     entry = stat_local(str(root / "a.png"))
-    assert sorted(names(sibling_entries(entry), root)) == ["a.json"]
-    within = sibling_entries(entry, bounds=[str(outside)])
-    assert sorted(names(within, root)) == ["a.json", "link.json"]
-    assert sibling_entries(FileEntry("s3", "bucket/a.png", size=1)) == []
-    assert sibling_entries(FileEntry(LOCAL, f"{tmp_path}/gone/a.png", size=1)) == []
+    assert sibling_entry(entry, "a.json").path == f"{root}/a.json"
+    assert sibling_entry(entry, "a.png") is None  # itself
+    assert sibling_entry(entry, ".hidden") is None
+    assert sibling_entry(entry, "sub") is None  # a folder
+    assert sibling_entry(entry, "missing.json") is None
+    assert sibling_entry(entry, "link.json") is None  # leads outside storage
+    assert sibling_entry(entry, "link.json", bounds=[str(outside)]).path == f"{root}/link.json"
+    assert sibling_entry(FileEntry("s3", "bucket/a.png", size=1), "a.json") is None
+    assert sorted(folder_names(str(root))) == [".hidden", "a.json", "a.png", "link.json", "sub"]
+    assert folder_names(f"{tmp_path}/gone") == []
 
 
 def test_read_bytes_and_its_errors(tmp_path: Path):

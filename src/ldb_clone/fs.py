@@ -365,27 +365,28 @@ def _list_local(path: str, arg: str, bounds: tuple[str, ...], skipped: Skipped) 
     return Listing(arg, entry.parent, [entry], False, bounds)
 
 
-def sibling_entries(entry: FileEntry, bounds: Sequence[str] = ()) -> list[FileEntry]:
-    """Other files in the same local folder (for pulling in a pair's partner); a symlink
-    is taken only when it leads inside ``bounds`` (real paths), as in ``walk_local``."""
-    if entry.protocol != LOCAL:
-        return []
-
-    def taken(e: os.DirEntry) -> bool:
-        if e.name == entry.name or e.name.startswith(".") or not is_utf8(e.name):
-            return False
-        try:
-            if e.is_symlink() and not is_below(os.path.realpath(e.path), bounds):
-                return False
-            return e.is_file()
-        except OSError:  # a link loop
-            return False
-
+def folder_names(folder: str) -> list[str]:
+    """The names in a local folder (no stat: cheap for a folder of many files); empty when
+    it cannot be listed."""
     try:
-        with os.scandir(entry.parent or "/") as it:
-            return [_entry_from_stat(e.path.replace(os.sep, "/"), e.stat()) for e in it if taken(e)]
+        return os.listdir(folder or "/")
     except OSError:
         return []
+
+
+def sibling_entry(entry: FileEntry, name: str, bounds: Sequence[str] = ()) -> FileEntry | None:
+    """The file ``name`` beside a local ``entry``, taken as ``sibling_entries`` takes one
+    (not itself, not hidden, a UTF-8 name, a symlink only when it leads inside ``bounds``),
+    or None."""
+    if entry.protocol != LOCAL or name == entry.name or name.startswith(".") or not is_utf8(name):
+        return None
+    path = f"{entry.parent}/{name}"
+    try:
+        if os.path.islink(path) and not is_below(os.path.realpath(path), bounds):
+            return None
+    except OSError:  # a link loop
+        return None
+    return stat_local(path)
 
 
 def read_bytes(entry: FileEntry, options: dict[str, Any] | None = None) -> bytes:

@@ -153,3 +153,26 @@ def test_invalid_json_cli_keeps_earlier_content(ldb, instance, data_dir, make_im
     assert len(errors) == 1
     assert str(bad) in errors[0]
     assert by_path(instance) == {str(good): {"label": "good"}}
+
+
+def test_many_files_named_alone_read_their_folder_once(
+    instance, data_dir, make_image, make_json, monkeypatch
+):
+    """``ldb index *.json`` in a big folder: each annotation's data files are found in the
+    folder's names, listed once for all of them (it was once per file: 1,000 files named
+    in a folder of 20,000 took 100 s); a data file's partner is one name, not a listing."""
+    import ldb_clone.formats.pairs.codec as codec
+
+    for n in range(30):
+        make_image(data_dir / f"img{n}.png")
+        make_json(data_dir / f"img{n}.json", {"label": n})
+    listed = []
+    real = codec.folder_names
+    monkeypatch.setattr(codec, "folder_names", lambda folder: listed.append(folder) or real(folder))
+    jsons = [str(data_dir / f"img{n}.json") for n in range(20)]
+    index_with(instance, *jsons, fmt="strict-pairs")
+    assert listed == [str(data_dir)]
+    images = [str(data_dir / f"img{n}.png") for n in range(20, 30)]
+    index_with(instance, *images, fmt="strict-pairs")
+    assert listed == [str(data_dir)]  # no listing for data files
+    assert len(select_members(instance, ["ds:root"])) == 30

@@ -14,7 +14,7 @@ from ldb_clone.formats.exporting import (
     OutFile,
     dump_annotation,
 )
-from ldb_clone.fs import FileEntry, Listing, sibling_entries
+from ldb_clone.fs import LOCAL, FileEntry, Listing, folder_names, sibling_entry
 
 
 def stem_key(entry: FileEntry) -> tuple[str, str]:
@@ -33,29 +33,47 @@ def with_partners(listings: list[Listing]) -> list[FileEntry]:
 
     A data file named alone pulls in its annotation, and an annotation named alone
     pulls in its data files, so ``ldb index a.png`` indexes the pair.
+
+    NOTE: a data file's partner is one name, looked up directly; an annotation's are found
+    in its folder's names, listed once per folder, so that ``ldb index *.png`` in a folder
+    of 20,000 files reads the folder once, not once per file.
     """
     entries = all_entries(listings)
     if all(listing.is_dir for listing in listings):
         return entries
     seen = {(e.protocol, e.path) for e in entries}
+    stems_by_folder: dict[str, dict[str, list[str]]] = {}
     extra = []
     for listing in listings:
         if listing.is_dir:
             continue
         entry = listing.entries[0]
         stem = os.path.splitext(entry.name)[0]
-        for sibling in sibling_entries(entry, listing.bounds):
-            if (sibling.protocol, sibling.path) in seen:
+        if entry.is_json:
+            stems = stems_by_folder.get(entry.parent)
+            if stems is None:
+                stems = stems_by_folder[entry.parent] = _names_by_stem(entry)
+            candidates = [n for n in stems.get(stem, ()) if not n.endswith(".json")]
+        else:
+            candidates = [stem + ".json"]
+        for name in candidates:
+            if (entry.protocol, f"{entry.parent}/{name}") in seen:
                 continue
-            partner = (
-                not sibling.is_json and os.path.splitext(sibling.name)[0] == stem
-                if entry.is_json
-                else sibling.name == stem + ".json"
-            )
-            if partner:
+            sibling = sibling_entry(entry, name, listing.bounds)
+            if sibling is not None:
                 seen.add((sibling.protocol, sibling.path))
                 extra.append(sibling)
     return entries + extra
+
+
+def _names_by_stem(entry: FileEntry) -> dict[str, list[str]]:
+    """The names in a local entry's folder by stem (none for other protocols)."""
+    if entry.protocol != LOCAL:
+        return {}
+    stems: dict[str, list[str]] = {}
+    for name in sorted(folder_names(entry.parent)):
+        stems.setdefault(os.path.splitext(name)[0], []).append(name)
+    return stems
 
 
 def split_pairs(entries: list[FileEntry]) -> tuple[list[tuple[FileEntry, FileEntry | None]], int]:
