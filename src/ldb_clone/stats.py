@@ -213,10 +213,7 @@ def keep_summaries(catalog: Any, texts: dict[str, str]) -> None:
     summaries instead of parsing every annotation. Called inside the storing transaction."""
     if not texts or catalog.read_only:
         return
-    import orjson
-
     from ldb_clone.catalog.predicates import evaluate, required_keys
-    from ldb_clone.formats.summary import summarize
 
     flag = _unlabelled()
     # NOTE: most annotations hold none of the keys a format's "not labelled yet" rule
@@ -230,8 +227,17 @@ def keep_summaries(catalog: Any, texts: dict[str, str]) -> None:
             and (keys is None or (isinstance(value, dict) and not keys.isdisjoint(value)))
             and evaluate(flag, value)
         )
-        computed[aid] = orjson.dumps([*summarize(value).to_list(), unlabelled]).decode()
+        computed[aid] = _summary_text(value, unlabelled)
     catalog.store_annotation_summaries(computed, SUMMARY_KIND)
+
+
+def _summary_text(value: Any, unlabelled: bool) -> str:
+    """The stored summary of a parsed annotation, in the SUMMARY_KIND layout."""
+    import orjson
+
+    from ldb_clone.formats.summary import summarize
+
+    return orjson.dumps([*summarize(value).to_list(), bool(unlabelled)]).decode()
 
 
 def _parse(text: str) -> Any:
@@ -288,10 +294,5 @@ def _unlabelled():
 
 
 def _summarise(rows: Iterable[tuple[str, str, Any]]) -> Iterable[tuple[str, str]]:
-    import orjson
-
-    from ldb_clone.formats.summary import summarize
-
     for aid, value, unlabelled in rows:
-        summary = summarize(_parse(value))
-        yield aid, orjson.dumps([*summary.to_list(), bool(unlabelled)]).decode()
+        yield aid, _summary_text(_parse(value), unlabelled)

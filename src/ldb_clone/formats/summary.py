@@ -5,8 +5,8 @@
 Studio), and the entity and relation types of a text-annotator document. ``entity_spans``
 gives where each entity of a document sits in its text, for highlighting.
 
-A summary is stored per annotation id (annotations are content-addressed, so a summary
-never goes stale) as the compact JSON ``to_text`` writes.
+``ldb stats`` stores a summary per annotation id (annotations are content-addressed, so a
+summary never goes stale) as the compact JSON of ``to_list`` (see ``stats``).
 """
 
 from __future__ import annotations
