@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ldb_clone import formats
-from ldb_clone.catalog import ObjectRecord
+from ldb_clone.batch_writer import BatchWriter
+from ldb_clone.catalog import CatalogBackend, ObjectRecord, RecordCounts
 from ldb_clone.confine import StorageBounds, normalize_remote
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
 from ldb_clone.formats.base import NO_ANNOTATION, Format, IndexItem, load_json_bytes
@@ -38,7 +39,7 @@ from ldb_clone.instance import Instance, current_user
 from ldb_clone.loading import Loader, LoadResult
 from ldb_clone.reporting import NullProgress, Reporter
 from ldb_clone.stat_cache import JSON_KIND, OBJECT_KIND, cached_digests
-from ldb_clone.stats import keep_summaries
+from ldb_clone.stats import store_summaries, summaries_of
 from ldb_clone.storage import (
     ReadAddCopier,
     StorageLocation,
@@ -328,23 +329,27 @@ class Indexer:
             batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
             progress: Any = NullProgress()
+            writer: BatchWriter | None = None
             with contextlib.ExitStack() as stack:
-                if not self.dry_run:  # its checkpoint rewrites the catalog file
-                    stack.enter_context(self.catalog.bulk_writes())
                 stack.callback(loader.close)
                 stack.callback(lambda: progress.close())
+                if len(batches) > 1 and not self.dry_run and self.catalog.has_server:
+                    writer = stack.enter_context(BatchWriter(self.catalog))
+                elif not self.dry_run:  # its checkpoint rewrites the catalog file
+                    stack.enter_context(self.catalog.bulk_writes())
                 # NOTE: batch k+1 is read and hashed (in worker processes for large local
-                # runs) while batch k is written to the catalog. The progress bar starts
-                # after the first plan, so worker processes fork before its thread exists.
+                # runs) while batch k is written to the catalog (by the writer thread).
+                # The progress bar starts after the first plan, so worker processes fork
+                # before its thread exists.
                 pending: deque[tuple[list[IndexItem], _Plan]] = deque()
                 for number, batch in enumerate(batches):
                     pending.append((batch, self._plan(batch, loader)))
                     if number == 0:
                         progress = rep.progress("Indexing", len(items), total_bytes)
                     if len(pending) > 1:
-                        self._record_batch(*pending.popleft(), result, progress)
+                        self._record_batch(*pending.popleft(), result, progress, writer)
                 while pending:
-                    self._record_batch(*pending.popleft(), result, progress)
+                    self._record_batch(*pending.popleft(), result, progress, writer)
         except BaseException:
             self._echo_copied(result)
             rep.echo("")
@@ -464,8 +469,15 @@ class Indexer:
         return _Plan(object_ids, annotation_ids, future)
 
     def _record_batch(
-        self, batch: list[IndexItem], plan: _Plan, result: IndexResult, progress: Any
+        self,
+        batch: list[IndexItem],
+        plan: _Plan,
+        result: IndexResult,
+        progress: Any,
+        writer: BatchWriter | None,
     ) -> None:
+        """Work out the batch's records and store them: through ``writer`` when there is
+        one (its commit is counted later), else here."""
         loaded = plan.future.get()
         if loaded.error is not None:
             raise _load_error(*loaded.error)
@@ -483,6 +495,8 @@ class Indexer:
                     f"id:{item.expected_object_id}, the file hashes to id:{oid}"
                 )
             oids.append(oid)
+        if writer is not None:
+            writer.wait_for(oids)
         states = self.catalog.object_states(set(oids))
         known = set(states)
         before = dict(states)
@@ -548,15 +562,40 @@ class Indexer:
                 stored.path if stored is not None else (old[2] if old else None),
                 records[-1].type or (old[3] if old else ""),
             )
+
+        def counted(counts: RecordCounts | _Counts) -> None:
+            self._count_batch(batch, oids, records, before, counts, result, progress)
+
         if self.dry_run:
-            counts = self._dry_counts(records, before)
+            counted(self._dry_counts(records, before))
+            return
+        summaries = summaries_of(texts) if not self.catalog.read_only else {}
+
+        def write(catalog: CatalogBackend) -> RecordCounts:
+            with catalog.transaction():
+                catalog.touch_objects(unchanged, self.now, self.user, self.tags)
+                counts = catalog.record_objects(records, texts, self.now, self.user)
+                store_summaries(catalog, summaries)
+                catalog.put_file_states(OBJECT_KIND, object_states)
+                catalog.put_file_states(JSON_KIND, json_states)
+            return counts
+
+        if writer is None:
+            counted(write(self.catalog))
         else:
-            with self.catalog.transaction():
-                self.catalog.touch_objects(unchanged, self.now, self.user, self.tags)
-                counts = self.catalog.record_objects(records, texts, self.now, self.user)
-                keep_summaries(self.catalog, texts)
-                self.catalog.put_file_states(OBJECT_KIND, object_states)
-                self.catalog.put_file_states(JSON_KIND, json_states)
+            writer.submit(write, oids, counted)
+
+    def _count_batch(
+        self,
+        batch: list[IndexItem],
+        oids: list[str],
+        records: list[ObjectRecord],
+        before: dict[str, tuple],
+        counts: RecordCounts | _Counts,
+        result: IndexResult,
+        progress: Any,
+    ) -> None:
+        """Add a stored batch to the run's result and progress."""
         result.replaced_annotations += _count_replaced(records, before)
         # counted once the batch is stored, so a partial summary reports what was kept
         result.object_ids.update(oids)

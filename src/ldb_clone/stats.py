@@ -211,8 +211,20 @@ def keep_summaries(catalog: Any, texts: dict[str, str]) -> None:
     """Summarise annotations as they are stored (``ldb index``, ``ldb migrate``: annotation
     id -> canonical JSON), so that the first ``ldb stats`` of a large catalog reads stored
     summaries instead of parsing every annotation. Called inside the storing transaction."""
-    if not texts or catalog.read_only:
-        return
+    if not catalog.read_only:
+        store_summaries(catalog, summaries_of(texts))
+
+
+def store_summaries(catalog: Any, summaries: dict[str, str]) -> None:
+    """Store what ``summaries_of`` computed (inside the transaction storing the texts)."""
+    if summaries:
+        catalog.store_annotation_summaries(summaries, SUMMARY_KIND)
+
+
+def summaries_of(texts: dict[str, str]) -> dict[str, str]:
+    """The stored summary of each annotation (id -> canonical JSON) about to be stored."""
+    if not texts:
+        return {}
     from ldb_clone.catalog.predicates import evaluate, required_keys
 
     flag = _unlabelled()
@@ -228,7 +240,7 @@ def keep_summaries(catalog: Any, texts: dict[str, str]) -> None:
             and evaluate(flag, value)
         )
         computed[aid] = _summary_text(value, unlabelled)
-    catalog.store_annotation_summaries(computed, SUMMARY_KIND)
+    return computed
 
 
 def _summary_text(value: Any, unlabelled: bool) -> str:

@@ -22,6 +22,7 @@ helpers: ``postgres_sql``; predicates as SQL: ``sql_postgres``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import random
 import socket
@@ -32,6 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from ldb_clone.catalog.postgres_after import AfterCommit
 from ldb_clone.catalog.postgres_record import record_batch
 from ldb_clone.catalog.postgres_schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
 from ldb_clone.catalog.postgres_sql import (
@@ -69,6 +71,7 @@ class PostgresCatalog(PostgresStatsQueries):
     """An LDB catalog in the PostgreSQL database at ``url``."""
 
     read_only = False
+    has_server = True
 
     def __init__(self, url: str, create: bool = False) -> None:
         self.url = check_url(url)
@@ -80,6 +83,8 @@ class PostgresCatalog(PostgresStatsQueries):
             raise _connection_error(url, exc) from None
         self._depth = 0
         self._journal: list[tuple[Callable[..., Any], tuple]] = []
+        self._after_commit: AfterCommit | None = None  # inside bulk_writes
+        self._deferred: list[Callable[[psycopg.Connection], Any]] = []  # for after_commit
         self.retries = 0  # transactions run again after the server aborted them
         try:
             self._prepare_schema(create)
@@ -93,6 +98,9 @@ class PostgresCatalog(PostgresStatsQueries):
 
     def close(self) -> None:
         self.conn.close()
+
+    def reopen(self) -> PostgresCatalog:
+        return PostgresCatalog(self.url)
 
     def _prepare_schema(self, create: bool) -> None:
         exists = self._scalar("SELECT to_regclass('ldb_schema') IS NOT NULL")
@@ -145,8 +153,21 @@ class PostgresCatalog(PostgresStatsQueries):
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
-        """Nothing to batch on a server: each transaction commits on its own."""
-        yield
+        """Each transaction commits on its own; the stat-cache rows of each are sent on a
+        second connection once it has committed, while the next one runs (see
+        ``postgres_after``)."""
+        if self._after_commit is not None:
+            yield
+            return
+        self._after_commit = AfterCommit(self.url, RETRYABLE, RETRIES)
+        try:
+            yield
+        finally:
+            after, self._after_commit = self._after_commit, None
+            try:
+                after.close()
+            except psycopg.Error as exc:
+                raise self._server_error(exc) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -170,9 +191,12 @@ class PostgresCatalog(PostgresStatsQueries):
                 raise
             else:
                 self._commit_with_retries()
+                if self._deferred and self._after_commit is not None:
+                    self._after_commit.send(self._deferred)
             finally:
                 self._depth = 0
                 self._journal = []
+                self._deferred = []
         except psycopg.Error as exc:
             raise self._server_error(exc) from exc
 
@@ -314,11 +338,19 @@ class PostgresCatalog(PostgresStatsQueries):
         latest = {
             (p, path): (p, path, size, mtime, digest) for p, path, size, mtime, digest in rows
         }
-        if latest:
-            self._write(self._put_file_states, kind, sorted(latest.values()))
+        if not latest:
+            return
+        if self._depth and self._after_commit is not None:  # sent once this commits
+            self._deferred.append(
+                functools.partial(self._put_file_states, kind, sorted(latest.values()))
+            )
+            return
+        self._write(self._put_file_states, kind, sorted(latest.values()))
 
-    def _put_file_states(self, kind: str, rows: list[tuple]) -> None:
-        self.conn.execute(
+    def _put_file_states(
+        self, kind: str, rows: list[tuple], conn: psycopg.Connection | None = None
+    ) -> None:
+        (conn or self.conn).execute(
             "INSERT INTO file_states (host, protocol, path, kind, size, mtime_ns, digest) "
             "SELECT CASE WHEN j.c0 = %s THEN %s ELSE '' END, j.c0, j.c1, %s, j.c2, j.c3, j.c4 "
             f"FROM {json_rows('text', 'text', 'bigint', 'bigint', 'text')} AS j "

@@ -17,7 +17,9 @@ from ldb_clone.catalog.postgres_sql import (
     CURRENT,
     IN_IDS,
     IN_KEYS,
-    PATH_ROWS,
+    PATH_TYPES,
+    TEXT_KEY,
+    copied_rows,
     json_param,
     json_rows,
     jsonb_text,
@@ -47,13 +49,13 @@ def record_batch(
     # below number its batch's annotations from 1 (saves an UPDATE of every new object)
     as_new = _versions_if_new(records)
     new_rows = [(*_object_row(first[oid], now, user), as_new.get(oid)) for oid in oids]
+    table = copied_rows(conn, "new_objects", (TEXT_KEY, *["text"] * 6, "int"), new_rows)
     inserted = {
         row[0]
         for row in conn.execute(
             "INSERT INTO objects (id, type, first_indexed, last_indexed, last_indexed_by, "
-            f"protocol, path, current_version) SELECT * FROM {json_rows(*['text'] * 7, 'int')} "
-            "AS j ORDER BY 1 ON CONFLICT (id) DO NOTHING RETURNING id",
-            (json_param(new_rows),),
+            f"protocol, path, current_version) SELECT * FROM {table} "
+            "ORDER BY 1 ON CONFLICT (id) DO NOTHING RETURNING id",
         ).fetchall()
     }
     counts.new_objects = len(inserted)
@@ -174,15 +176,14 @@ def record_batch(
             (now, user, json_param(again)),
         )
     if path_rows:
+        table = copied_rows(conn, "new_paths", PATH_TYPES, sorted(path_rows.values()))
         conn.execute(
             "INSERT INTO object_paths (object, protocol, path, size, mtime_ns, atime_ns, "
-            "ctime_ns, mode, uid, gid, first_indexed, last_indexed) "
-            f"SELECT * FROM {PATH_ROWS} AS j "
+            f"ctime_ns, mode, uid, gid, first_indexed, last_indexed) SELECT * FROM {table} "
             "ON CONFLICT (object, protocol, path) DO UPDATE SET size = excluded.size, "
             "mtime_ns = excluded.mtime_ns, atime_ns = excluded.atime_ns, "
             "ctime_ns = excluded.ctime_ns, mode = excluded.mode, uid = excluded.uid, "
             "gid = excluded.gid, last_indexed = excluded.last_indexed",
-            (json_param(sorted(path_rows.values())),),
         )
     if new_versions:
         needed = {row[2] for row in new_versions} - annotation_pks.keys()
@@ -197,11 +198,12 @@ def record_batch(
         if missing:
             raise CatalogError(f"no text given for new annotation {sorted(missing)[0]}")
         rows = [(pk, v, annotation_pks[aid], t, m) for pk, v, aid, t, m in new_versions]
+        table = copied_rows(
+            conn, "new_versions", ("bigint", "int", "bigint", "text", "bigint"), rows
+        )
         conn.execute(
             "INSERT INTO annotation_versions (object, version, annotation, first_indexed, "
-            "mtime_ns) SELECT * FROM "
-            f"{json_rows('bigint', 'int', 'bigint', 'text', 'bigint')} AS j",
-            (json_param(rows),),
+            f"mtime_ns) SELECT * FROM {table}"
         )
     changed = [
         (existing[oid][0], version)
@@ -232,14 +234,14 @@ def store_annotations(conn: psycopg.Connection, texts: dict[str, str]) -> dict[s
     if not texts:
         return {}
     ids = sorted(texts)
+    rows = ((i, texts[i], jsonb_text(texts[i])) for i in ids)
+    table = copied_rows(conn, "new_annotations", (TEXT_KEY, "text", "jsonb"), rows)
     keys = dict(
         conn.execute(
             "WITH new AS (INSERT INTO annotations (id, value, doc) "
-            "SELECT j.c0, j.c1, j.c2::jsonb "
-            f"FROM {json_rows('text', 'text', 'text')} AS j ORDER BY j.c0 "
-            "ON CONFLICT (id) DO NOTHING RETURNING id, pk) "
-            f"SELECT id, pk FROM new UNION ALL SELECT id, pk FROM annotations WHERE id {IN_IDS}",
-            (json_param([(i, texts[i], jsonb_text(texts[i])) for i in ids]), json_param(ids)),
+            f"SELECT * FROM {table} ORDER BY c0 ON CONFLICT (id) DO NOTHING RETURNING id, pk) "
+            "SELECT id, pk FROM new UNION ALL "
+            f"SELECT a.id, a.pk FROM annotations a JOIN {table} j ON a.id = j.c0",
         ).fetchall()
     )
     late = [i for i in ids if i not in keys]

@@ -43,10 +43,19 @@ class CatalogBackend(Protocol):
     read_only: bool
     """True when this process may read but not write the catalog."""
 
+    has_server: bool
+    """True when a server process does the catalog's work (PostgreSQL): a thread that
+    waits for it leaves this process free to prepare the next batch (see batch_writer)."""
+
     # life cycle and transactions ----------------------------------------------------------
 
     def close(self) -> None:
         """Release the connection; the object is not used afterwards."""
+
+    def reopen(self) -> CatalogBackend:
+        """A second, independent connection to the same catalog, for another thread
+        (``ldb index`` writes batches from one thread while it reads from this one). Open,
+        use and close it in that one thread."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """A write transaction: everything inside commits together or not at all (an

@@ -33,6 +33,8 @@ from ldb_clone.errors import InstanceError, NotIndexedError
 class SQLiteCatalog(SQLiteStatsQueries):
     """The catalog in one SQLite file (see ``CatalogBackend`` for each method's contract)."""
 
+    has_server = False  # the writes run in this process: a writer thread gained nothing
+
     def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
         self._db, self.read_only = connect(path, create)
@@ -40,6 +42,9 @@ class SQLiteCatalog(SQLiteStatsQueries):
 
     def close(self) -> None:
         self._db.close()
+
+    def reopen(self) -> SQLiteCatalog:
+        return SQLiteCatalog(self.path)
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
