@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import ldb_clone.hashing
+import ldb_clone.indexing
 from ldb_clone.indexing import Indexer
 from tests.helpers import current, oid_of, run_index
 
@@ -271,3 +272,30 @@ def test_cache_is_kept_across_processes(
 
     assert (calls.hashed, calls.opened, calls.read) == ([], [], [])
     assert (result.found_objects, result.new_objects) == (2, 0)
+
+
+def test_the_stat_cache_is_read_once_per_window_of_batches(
+    instance, data_dir, make_image, make_json, monkeypatch
+):
+    monkeypatch.setattr(ldb_clone.indexing, "BATCH_SIZE", 2)
+    monkeypatch.setattr(ldb_clone.indexing, "CACHE_WINDOW", 3)
+    for n in range(11):  # six batches: two windows
+        make_image(data_dir / f"p{n}.png")
+        make_json(data_dir / f"p{n}.json", {"n": n})
+    first, _ = run_index(instance, data_dir, fmt="strict")
+    lookups, hashed = [], []
+    original = ldb_clone.indexing.cached_digests
+
+    def counting(catalog, entries, kind):
+        entries = list(entries)
+        lookups.append((kind, len(entries)))
+        return original(catalog, entries, kind)
+
+    monkeypatch.setattr(ldb_clone.indexing, "cached_digests", counting)
+    monkeypatch.setattr(
+        ldb_clone.hashing.Hasher, "file_digest", lambda *a, **k: hashed.append(a) or "x"
+    )
+    again, _ = run_index(instance, data_dir, fmt="strict")
+    assert sorted(lookups) == [("json", 5), ("json", 6), ("object", 5), ("object", 6)]
+    assert hashed == []
+    assert (first.new_objects, again.new_objects, again.found_objects) == (11, 0, 11)

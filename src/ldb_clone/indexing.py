@@ -8,6 +8,7 @@ files whose path, size and mtime are unchanged are neither read nor hashed again
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 from collections import deque
@@ -53,6 +54,7 @@ from ldb_clone.strict_json import value_problem
 from ldb_clone.tagging import parse_tags
 
 BATCH_SIZE = 2000
+CACHE_WINDOW = 10  # batches whose stat-cache rows are read in one query
 UPDATE_STRATEGIES = ("replace", "merge")
 GLOB_PREFIX = re.compile(r"[*?\[]")
 MEMORY_PREFIX = "index-memory:"  # settings keys of ParseContext.remember
@@ -326,7 +328,11 @@ class Indexer:
             if self.guarded:
                 self._check_labels_kept(items, ctx, listings, fmt_obj, fmt)
             total_bytes = sum(item.data.size for item in items if item.data is not None)
-            batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
+            # NOTE: with a writer thread, small first and last batches shorten the time
+            # when one side waits for the other (the writer before the first batch is
+            # ready, everyone for the last write)
+            edge = BATCH_SIZE // 4 if self.catalog.has_server and not self.dry_run else 0
+            batches = [items[start:end] for start, end in batch_bounds(len(items), edge)]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
             progress: Any = NullProgress()
             writer: BatchWriter | None = None
@@ -342,8 +348,9 @@ class Indexer:
                 # The progress bar starts after the first plan, so worker processes fork
                 # before its thread exists.
                 pending: deque[tuple[list[IndexItem], _Plan]] = deque()
+                cache = _CacheWindow(self.catalog, batches)
                 for number, batch in enumerate(batches):
-                    pending.append((batch, self._plan(batch, loader)))
+                    pending.append((batch, self._plan(batch, loader, cache.digests(number))))
                     if number == 0:
                         progress = rep.progress("Indexing", len(items), total_bytes)
                     if len(pending) > 1:
@@ -435,12 +442,15 @@ class Indexer:
 
     # one batch ----------------------------------------------------------------------------
 
-    def _plan(self, batch: list[IndexItem], loader: Loader) -> _Plan:
-        """Look the batch up in the stat cache and start loading what it cannot vouch for."""
+    def _plan(
+        self, batch: list[IndexItem], loader: Loader, cached: dict[str, dict[tuple[str, str], str]]
+    ) -> _Plan:
+        """Start loading what the stat cache (``cached``: kind -> (protocol, path) -> digest,
+        for this batch's files and maybe others) cannot vouch for."""
         data = [item.data for item in batch if item.data is not None]
         annotation_files = [i.annotation_file for i in batch if i.annotation_file is not None]
-        object_ids = self._cached(data, OBJECT_KIND)
-        annotation_ids = self._cached(annotation_files, JSON_KIND)
+        object_ids = _picked(cached[OBJECT_KIND], data)
+        annotation_ids = _picked(cached[JSON_KIND], annotation_files)
         local_data = {
             e.path: e.size
             for e in data
@@ -679,6 +689,10 @@ class Indexer:
         cached = plan.annotation_ids.get((entry.protocol, entry.path))
         return cached is not None and cached == state[0]
 
+    def _cached(self, entries: list[FileEntry], kind: str) -> dict[tuple[str, str], str]:
+        """Digests of the entries whose size and mtime match the stat cache."""
+        return cached_digests(self.catalog, entries, kind)
+
     def _object_id(self, entry: FileEntry, plan: _Plan, loaded: LoadResult) -> str:
         key = (entry.protocol, entry.path)
         oid = plan.object_ids.get(key)
@@ -767,9 +781,49 @@ class Indexer:
         texts[aid] = text
         return aid
 
-    def _cached(self, entries: list[FileEntry], kind: str) -> dict[tuple[str, str], str]:
-        """Digests of the entries whose size and mtime match the stat cache."""
-        return cached_digests(self.catalog, entries, kind)
+
+class _CacheWindow:
+    """The stat cache read for CACHE_WINDOW batches at a time, in one query per kind of
+    file, rather than one per batch (a server catalog answers one query of 20,000 files
+    several times faster than ten of 2,000)."""
+
+    def __init__(self, catalog: CatalogBackend, batches: list[list[IndexItem]]) -> None:
+        self.catalog = catalog
+        self.batches = batches
+        self.window = -1
+        self.found: dict[str, dict[tuple[str, str], str]] = {}
+
+    def digests(self, number: int) -> dict[str, dict[tuple[str, str], str]]:
+        """kind -> (protocol, path) -> digest, for the files of batch ``number`` (and of
+        the batches near it) whose size and mtime match the cache."""
+        window = number // CACHE_WINDOW
+        if window != self.window:
+            items = [
+                item
+                for batch in self.batches[window * CACHE_WINDOW : (window + 1) * CACHE_WINDOW]
+                for item in batch
+            ]
+            data = [item.data for item in items if item.data is not None]
+            annotations = [i.annotation_file for i in items if i.annotation_file is not None]
+            self.found = {
+                OBJECT_KIND: cached_digests(self.catalog, data, OBJECT_KIND),
+                JSON_KIND: cached_digests(self.catalog, annotations, JSON_KIND),
+            }
+            self.window = window
+        return self.found
+
+
+def _picked(
+    found: dict[tuple[str, str], str], entries: list[FileEntry]
+) -> dict[tuple[str, str], str]:
+    """The part of ``found`` about ``entries``."""
+    picked = {}
+    for entry in entries:
+        key = (entry.protocol, entry.path)
+        digest = found.get(key)
+        if digest is not None:
+            picked[key] = digest
+    return picked
 
 
 @dataclass(slots=True)
@@ -784,6 +838,18 @@ class _Plan:
     object_ids: dict[tuple[str, str], str]  # from the stat cache
     annotation_ids: dict[tuple[str, str], str]  # from the stat cache
     future: Any  # .get() -> LoadResult
+
+
+def batch_bounds(count: int, edge: int = 0) -> list[tuple[int, int]]:
+    """(start, end) of each batch of ``count`` items: BATCH_SIZE at most; when there is
+    more than one batch and ``edge`` is set, the first and the last hold ``edge``."""
+    if count <= BATCH_SIZE or not edge:
+        return [(start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE)]
+    bounds = [0, edge]
+    while count - bounds[-1] > edge:
+        bounds.append(min(bounds[-1] + BATCH_SIZE, count - edge))
+    bounds.append(count)
+    return list(itertools.pairwise(bounds))
 
 
 def _count_replaced(records: list[ObjectRecord], before: dict[str, tuple]) -> int:

@@ -40,7 +40,9 @@ from ldb_clone.catalog.postgres_sql import (
     CURRENT,
     IN_IDS,
     LOCAL_PROTOCOL,
+    TEXT_KEY,
     content_key,
+    copied_rows,
     json_param,
     json_rows,
 )
@@ -338,25 +340,35 @@ class PostgresCatalog(PostgresStatsQueries):
         latest = {
             (p, path): (p, path, size, mtime, digest) for p, path, size, mtime, digest in rows
         }
-        if not latest:
-            return
-        if self._depth and self._after_commit is not None:  # sent once this commits
-            self._deferred.append(
-                functools.partial(self._put_file_states, kind, sorted(latest.values()))
-            )
-            return
-        self._write(self._put_file_states, kind, sorted(latest.values()))
+        if latest and not self._defer_after_commit(
+            self._put_file_states, kind, sorted(latest.values())
+        ):
+            self._write(self._put_file_states, kind, sorted(latest.values()))
+
+    def _defer_after_commit(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Inside a transaction of ``bulk_writes``, keep ``fn(*args, conn)`` to be sent
+        on the second connection once the transaction commits (see postgres_after);
+        else return False: the caller writes at once."""
+        if not (self._depth and self._after_commit is not None):
+            return False
+        self._deferred.append(functools.partial(fn, *args))
+        return True
 
     def _put_file_states(
         self, kind: str, rows: list[tuple], conn: psycopg.Connection | None = None
     ) -> None:
-        (conn or self.conn).execute(
+        conn = conn or self.conn
+        table = copied_rows(
+            conn,
+            "new_file_states",
+            (TEXT_KEY, TEXT_KEY, TEXT_KEY, TEXT_KEY, "bigint", "bigint", "text"),
+            ((self._host_of(p), p, path, kind, size, mtime, d) for p, path, size, mtime, d in rows),
+        )
+        conn.execute(
             "INSERT INTO file_states (host, protocol, path, kind, size, mtime_ns, digest) "
-            "SELECT CASE WHEN j.c0 = %s THEN %s ELSE '' END, j.c0, j.c1, %s, j.c2, j.c3, j.c4 "
-            f"FROM {json_rows('text', 'text', 'bigint', 'bigint', 'text')} AS j "
+            f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4 "
             "ON CONFLICT (host, protocol, path, kind) DO UPDATE SET size = excluded.size, "
-            "mtime_ns = excluded.mtime_ns, digest = excluded.digest",
-            (LOCAL_PROTOCOL, self.host, kind, json_param(rows)),
+            "mtime_ns = excluded.mtime_ns, digest = excluded.digest"
         )
 
     # objects and annotations --------------------------------------------------------------

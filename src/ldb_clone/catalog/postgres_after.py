@@ -2,13 +2,14 @@
 second connection while the next transaction runs.
 
 Only rows that may lag behind the catalog but never run ahead of it go here: the stat
-cache of ``ldb index`` (a file's size and mtime -> its digest). Sent after the batch that
-stored those objects and annotations has committed, a cache row always names something
-the catalog holds; an entry lost to a crash in between only means that file is read and
-hashed again next time.
+cache of ``ldb index`` (a file's size and mtime -> its digest) and the stored ``ldb
+stats`` summaries of new annotations. Sent after the batch that stored those objects and
+annotations has committed, they always name something the catalog holds; rows lost to a
+crash in between only mean that a file is read and hashed again next time, or that the
+first ``ldb stats`` summarises those annotations itself.
 
-NOTE: on PostgreSQL the server's work is most of ``ldb index``; the stat cache was a
-sixth of it, and now runs on a second server process beside the next batch.
+NOTE: on PostgreSQL the server's work is most of ``ldb index``; these two were a quarter
+of it, and now run on a second server process beside the next batch.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ class AfterCommit:
         for statement in statements:
             for attempt in range(self._retries):
                 try:
-                    statement(self._conn)
+                    with self._conn.transaction():  # each in a transaction of its own
+                        statement(self._conn)
                     break
-                except self._retryable:  # each statement is its own transaction
+                except self._retryable:
                     if attempt == self._retries - 1:
                         raise
 

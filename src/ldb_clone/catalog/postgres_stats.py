@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from ldb_clone.catalog.postgres_schema import MIGRATION_LOCK
-from ldb_clone.catalog.postgres_sql import IN_IDS, json_param, json_rows
+from ldb_clone.catalog.postgres_sql import IN_IDS, TEXT_KEY, copied_rows, json_param
 from ldb_clone.catalog.predicates import Predicate
 from ldb_clone.catalog.sql_postgres import compile_predicate
 
@@ -30,6 +30,7 @@ class PostgresStatsQueries:
     _summaries_ready = False  # the summary table is known to exist
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+    def _defer_after_commit(self, fn: Callable[..., Any], *args: Any) -> bool: ...
     def _write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
     def _summary_table_exists(self) -> bool:
@@ -57,18 +58,24 @@ class PostgresStatsQueries:
         yield from ((aid, value, bool(flagged)) for aid, value, flagged in rows)
 
     def store_annotation_summaries(self, summaries: dict[str, str], kind: int) -> None:
-        if summaries and not self.read_only:
-            self._write(self._store_summaries, list(summaries.items()), kind)
-
-    def _store_summaries(self, items: list[tuple[str, str]], kind: int) -> None:
+        if not summaries or self.read_only:
+            return
         if not self._summaries_ready:
-            self._make_summary_table()
-        self.conn.execute(
+            self._write(self._make_summary_table)
+        if not self._defer_after_commit(self._insert_summaries, list(summaries.items()), kind):
+            self._write(self._insert_summaries, list(summaries.items()), kind)
+
+    def _insert_summaries(
+        self, items: list[tuple[str, str]], kind: int, conn: Any | None = None
+    ) -> None:
+        conn = conn or self.conn
+        table = copied_rows(conn, "new_summaries", (TEXT_KEY, "text"), sorted(items))
+        conn.execute(
             "INSERT INTO annotation_summaries (annotation, kind, summary) "
-            f"SELECT a.pk, %s, r.c1 FROM {json_rows('text', 'text')} r "
-            "JOIN annotations a ON a.id = r.c0 ON CONFLICT (annotation) DO UPDATE "
+            f"SELECT a.pk, %s, r.c1 FROM {table} r JOIN annotations a ON a.id = r.c0 "
+            "ORDER BY a.pk ON CONFLICT (annotation) DO UPDATE "
             "SET kind = excluded.kind, summary = excluded.summary",
-            (kind, json_param([list(item) for item in items])),
+            (kind,),
         )
 
     def _make_summary_table(self) -> None:
