@@ -112,9 +112,9 @@ def through_writer(instance, monkeypatch):
     used = []
     original = BatchWriter.__init__
 
-    def counting(self, catalog):
+    def counting(self, catalog, *lanes):
         used.append(catalog)
-        original(self, catalog)
+        original(self, catalog, *lanes)
 
     monkeypatch.setattr(BatchWriter, "__init__", counting)
     return used
@@ -170,3 +170,51 @@ def test_a_failure_in_a_later_batch_keeps_and_counts_the_committed_ones(
         "Unable to finish indexing. Partial indexing results", 4, 4, 4, 4, 4, 0
     )
     assert by_path(instance) == {str(data_dir / f"{n}.png"): {"name": n} for n in "abcd"}
+
+
+def test_two_lanes_write_two_batches_at_once_and_count_them_in_order(instance):
+    started = [threading.Event(), threading.Event()]
+    release = [threading.Event(), threading.Event()]
+    done: list[int] = []
+
+    def write(number):
+        def run(catalog):
+            started[number].set()
+            assert release[number].wait(10)
+            return number
+
+        return run
+
+    with BatchWriter(instance.catalog, lanes=2) as writer:
+        writer.submit(write(0), [A], done.append)
+        writer.submit(write(1), [B], done.append)
+        assert started[0].wait(10) and started[1].wait(10)  # both at once
+        release[1].set()  # the second finishes first ...
+        writer.wait_for([C])
+        assert done == []
+        release[0].set()
+        writer.wait_for([B])  # ... but is counted after the first
+        assert done == [0, 1]
+
+
+def test_with_two_lanes_an_error_stops_counting_and_waits_for_the_other_lane(instance):
+    release = threading.Event()
+    finished: list[str] = []
+    done: list[str] = []
+
+    def failing(catalog):
+        assert release.wait(10)
+        raise CatalogError("server gone")
+
+    def later(catalog):
+        release.set()
+        finished.append(B)
+        return B
+
+    writer = BatchWriter(instance.catalog, lanes=2)
+    with pytest.raises(CatalogError, match="server gone"), writer:
+        writer.submit(failing, [A], done.append)
+        writer.submit(later, [B], done.append)
+        writer.submit(record(C), [C], done.append)  # waits for the first: raises
+    assert done == [] and finished == [B]
+    assert instance.catalog.object_states({C}) == {}

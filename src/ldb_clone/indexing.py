@@ -8,7 +8,6 @@ files whose path, size and mtime are unchanged are neither read nor hashed again
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import re
 from collections import deque
@@ -55,6 +54,7 @@ from ldb_clone.tagging import parse_tags
 
 BATCH_SIZE = 2000
 CACHE_WINDOW = 10  # batches whose stat-cache rows are read in one query
+WRITER_LANES = 2  # batches written at once to a catalog with a server
 UPDATE_STRATEGIES = ("replace", "merge")
 GLOB_PREFIX = re.compile(r"[*?\[]")
 MEMORY_PREFIX = "index-memory:"  # settings keys of ParseContext.remember
@@ -328,11 +328,7 @@ class Indexer:
             if self.guarded:
                 self._check_labels_kept(items, ctx, listings, fmt_obj, fmt)
             total_bytes = sum(item.data.size for item in items if item.data is not None)
-            # NOTE: with a writer thread, small first and last batches shorten the time
-            # when one side waits for the other (the writer before the first batch is
-            # ready, everyone for the last write)
-            edge = BATCH_SIZE // 4 if self.catalog.has_server and not self.dry_run else 0
-            batches = [items[start:end] for start, end in batch_bounds(len(items), edge)]
+            batches = [items[i : i + BATCH_SIZE] for i in range(len(items))[::BATCH_SIZE]]
             loader = Loader(self.hasher.algorithm, expected_files=2 * len(items))
             progress: Any = NullProgress()
             writer: BatchWriter | None = None
@@ -340,7 +336,7 @@ class Indexer:
                 stack.callback(loader.close)
                 stack.callback(lambda: progress.close())
                 if len(batches) > 1 and not self.dry_run and self.catalog.has_server:
-                    writer = stack.enter_context(BatchWriter(self.catalog))
+                    writer = stack.enter_context(BatchWriter(self.catalog, WRITER_LANES))
                 elif not self.dry_run:  # its checkpoint rewrites the catalog file
                     stack.enter_context(self.catalog.bulk_writes())
                 # NOTE: batch k+1 is read and hashed (in worker processes for large local
@@ -838,18 +834,6 @@ class _Plan:
     object_ids: dict[tuple[str, str], str]  # from the stat cache
     annotation_ids: dict[tuple[str, str], str]  # from the stat cache
     future: Any  # .get() -> LoadResult
-
-
-def batch_bounds(count: int, edge: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of each batch of ``count`` items: BATCH_SIZE at most; when there is
-    more than one batch and ``edge`` is set, the first and the last hold ``edge``."""
-    if count <= BATCH_SIZE or not edge:
-        return [(start, min(start + BATCH_SIZE, count)) for start in range(0, count, BATCH_SIZE)]
-    bounds = [0, edge]
-    while count - bounds[-1] > edge:
-        bounds.append(min(bounds[-1] + BATCH_SIZE, count - edge))
-    bounds.append(count)
-    return list(itertools.pairwise(bounds))
 
 
 def _count_replaced(records: list[ObjectRecord], before: dict[str, tuple]) -> int:
