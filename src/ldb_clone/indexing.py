@@ -14,10 +14,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ldb_clone import formats
-from ldb_clone.batch_writer import BatchWriter
 from ldb_clone.catalog import CatalogBackend, ObjectRecord, RecordCounts
 from ldb_clone.confine import StorageBounds, normalize_remote
 from ldb_clone.errors import FormatError, IndexingError, LdbError, StorageError
@@ -51,6 +50,9 @@ from ldb_clone.storage import (
 )
 from ldb_clone.strict_json import value_problem
 from ldb_clone.tagging import parse_tags
+
+if TYPE_CHECKING:
+    from ldb_clone.batch_writer import BatchWriter
 
 BATCH_SIZE = 2000
 CACHE_WINDOW = 10  # batches whose stat-cache rows are read in one query
@@ -336,6 +338,8 @@ class Indexer:
                 stack.callback(loader.close)
                 stack.callback(lambda: progress.close())
                 if len(batches) > 1 and not self.dry_run and self.catalog.has_server:
+                    from ldb_clone.batch_writer import BatchWriter  # threads: only here
+
                     writer = stack.enter_context(BatchWriter(self.catalog, WRITER_LANES))
                 elif not self.dry_run:  # its checkpoint rewrites the catalog file
                     stack.enter_context(self.catalog.bulk_writes())
