@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+import ldb_clone.instantiation
 from ldb_clone.errors import FormatError, LdbError
 from ldb_clone.instantiation import STAGING_PREFIX, export_items, instantiate
 from ldb_clone.reporting import Reporter
@@ -525,3 +527,70 @@ def test_annotations_orjson_refuses_are_written_as_stored(instance, data_dir, ma
     (item,) = export_items(instance, select_members(instance, ["ds:root"]))
 
     assert item.annotation["n"] == 2**70
+
+
+# local files written by two threads, a share of whole folders each ------------------------
+
+
+def label_folders(instance, data_dir, make_image) -> None:
+    for n in range(12):
+        make_image(data_dir / "animals" / ("cat", "dog", "bird")[n % 3] / f"{n}.png")
+    run_index(instance, data_dir / "animals", fmt="infer")
+
+
+def test_two_writers_write_the_same_files_as_one(
+    instance, data_dir, make_image, tmp_path, monkeypatch
+):
+    label_folders(instance, data_dir, make_image)
+    threads: dict[str, set[str]] = {}
+    original = ldb_clone.instantiation._Writer._write_one
+
+    def recording(self, out):
+        folder = os.path.dirname(out.path)
+        threads.setdefault(threading.current_thread().name, set()).add(folder)
+        original(self, out)
+
+    monkeypatch.setattr(ldb_clone.instantiation._Writer, "_write_one", recording)
+    monkeypatch.setattr(ldb_clone.instantiation, "SHARED_WRITE_MIN", 0)
+    instantiate(instance, root(instance), str(tmp_path / "two"), "infer")
+    assert len(threads) == 2
+    first, second = threads.values()
+    assert first and second and not first & second  # whole folders each
+
+    monkeypatch.setattr(ldb_clone.instantiation, "SHARED_WRITE_MIN", 10**9)
+    threads.clear()
+    instantiate(instance, root(instance), str(tmp_path / "one"), "infer")
+    assert len(threads) == 1
+    names = files_below(tmp_path / "one")
+    assert files_below(tmp_path / "two") == names and len(names) == 12
+    for name in names:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_two_shares_keep_folders_whole_and_balance_them():
+    from ldb_clone.instantiation import _two_shares
+
+    def out(path, size):
+        return ldb_clone.instantiation.OutFile(path=path, data=b"x" * size)
+
+    files = [out(f"a/{n}", 10) for n in range(6)] + [out(f"b/{n}", 10) for n in range(5)]
+    files += [out("c/big", 400_000), out("d/0", 1)]
+    shares = _two_shares(files)
+    assert sorted(id(f) for f in shares[0] + shares[1]) == sorted(id(f) for f in files)
+    folders = [{os.path.dirname(f.path) for f in share} for share in shares]
+    assert not folders[0] & folders[1]
+    assert {"c"} in [folders[0] - {"d"}, folders[1] - {"d"}]  # the big one alone
+    assert _two_shares([out("a/1", 1), out("a/2", 1)]) is None
+
+
+def test_a_failure_in_the_second_writer_leaves_the_target_as_it_was(
+    instance, data_dir, make_image, tmp_path, monkeypatch
+):
+    label_folders(instance, data_dir, make_image)
+    monkeypatch.setattr(ldb_clone.instantiation, "SHARED_WRITE_MIN", 0)
+    for n in range(12):  # every object gone from storage, in both shares
+        (data_dir / "animals" / ("cat", "dog", "bird")[n % 3] / f"{n}.png").unlink()
+    target = tmp_path / "out"
+    with pytest.raises(LdbError, match=r"Unable to copy data object id:"):
+        instantiate(instance, root(instance), str(target), "infer")
+    assert not target.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 
 from ldb_clone.reporting import NullProgress, Progress, Reporter
 
@@ -59,14 +60,16 @@ class RichProgress:
             transient=True,
         )
         self._files = 0
+        self._lock = threading.Lock()  # advanced by the threads that write or fetch
         self._task = self._progress.add_task(
             description, total=max(total_bytes, 1), files=0, total_files=total_files
         )
         self._progress.start()
 
     def advance(self, files: int = 1, nbytes: int = 0) -> None:
-        self._files += files
-        self._progress.update(self._task, advance=nbytes, files=self._files)
+        with self._lock:
+            self._files += files
+            self._progress.update(self._task, advance=nbytes, files=self._files)
 
     def close(self) -> None:
         self._progress.stop()
