@@ -155,9 +155,9 @@ class PostgresCatalog(PostgresStatsQueries):
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
-        """Each transaction commits on its own; the stat-cache rows of each are sent on a
-        second connection once it has committed, while the next one runs (see
-        ``postgres_after``)."""
+        """Each transaction commits on its own; its stat-cache rows and ``ldb stats``
+        summaries are sent on a second connection once it has committed, while the next
+        one runs (see ``postgres_after``)."""
         if self._after_commit is not None:
             yield
             return
