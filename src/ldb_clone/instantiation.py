@@ -684,19 +684,16 @@ def _two_shares(files: list[OutFile]) -> tuple[list[OutFile], list[OutFile]] | N
         folders.setdefault(posixpath.dirname(out.path), []).append(out)
     if len(folders) < 2:
         return None
+    # NOTE: creating a file costs about as much as copying 64 KB of it here
+    weighed = [(sum(65_536 + _out_size(out) for out in group), group) for group in folders.values()]
+    weighed.sort(key=lambda pair: pair[0], reverse=True)
     shares: tuple[list[OutFile], list[OutFile]] = ([], [])
     costs = [0, 0]
-    by_cost = sorted(folders.values(), key=_folder_cost, reverse=True)
-    for group in by_cost:
+    for cost, group in weighed:
         lighter = 0 if costs[0] <= costs[1] else 1
         shares[lighter].extend(group)
-        costs[lighter] += _folder_cost(group)
+        costs[lighter] += cost
     return shares
-
-
-def _folder_cost(group: list[OutFile]) -> int:
-    # NOTE: creating a file costs about as much as copying 64 KB of it here
-    return sum(65_536 + _out_size(out) for out in group)
 
 
 def _is_local(url: str) -> bool:
