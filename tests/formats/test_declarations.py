@@ -255,6 +255,7 @@ def test_ldb_help_imports_no_format_code():
     """The -m help needs only the declarations: no parse/export module is imported."""
     code = (
         "import sys, ldb_clone.cli\n"
+        "ldb_clone.cli.app\n"  # every command, as ldb --help builds them
         "print('\\n'.join(m for m in sys.modules if m.startswith('ldb_clone.formats')))"
     )
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}  # this tree's ldb_clone

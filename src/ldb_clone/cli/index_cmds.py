@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ldb_clone.cli.app import command
+from ldb_clone.cli.apps import command
 from ldb_clone.cli.common import (
     held_workspace,
     in_workspace,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ldb_clone.cli.app import command
+from ldb_clone.cli.apps import command
 from ldb_clone.cli.common import count_selected, select
 from ldb_clone.cli.options import (
     Indent,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ldb_clone.cli.app import command
+from ldb_clone.cli.apps import command
 from ldb_clone.cli.common import open_default, open_or_create
 from ldb_clone.cli.options import JsonOut, check_choice, parse_bool, parse_options
 from ldb_clone.cli.output import emit, reporter
@@ -167,8 +167,9 @@ def completion(
     ] = "bash",
 ) -> None:
     """Print a shell completion script for ldb."""
-    from ldb_clone.cli.app import app
+    from ldb_clone.cli.entry import full_app
     from ldb_clone.completion import SHELLS, completion_script
 
     check_choice(shell, SHELLS, "--shell")
-    sys.stdout.write(completion_script(typer.main.get_command(app), shell).rstrip("\n") + "\n")
+    script = completion_script(typer.main.get_command(full_app()), shell)
+    sys.stdout.write(script.rstrip("\n") + "\n")

@@ -8,7 +8,7 @@ from typing import Annotated
 import click
 import typer
 
-from ldb_clone.cli.app import command
+from ldb_clone.cli.apps import command
 from ldb_clone.cli.common import open_default, select
 from ldb_clone.cli.options import JsonOut, SelectionCommand, Sources, filters
 from ldb_clone.cli.output import emit, reporter, warn

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import click
 import typer
 
-from ldb_clone.cli.app import command
+from ldb_clone.cli.apps import command
 from ldb_clone.cli.common import (
     in_workspace,
     open_or_quick_start,

@@ -1,4 +1,4 @@
-"""The typer apps, their options, error handling, and ``main``.
+"""The typer apps and their global options, marking commands, and error handling.
 
 Errors are ``LdbError``s, caught in one place (``_handle_errors``) and printed as
 ``error: <message>`` with exit code 1; a traceback only with ``-v``.
@@ -7,7 +7,6 @@ Errors are ``LdbError``s, caught in one place (``_handle_errors``) and printed a
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -85,21 +84,6 @@ def _typer(name: str, help_text: str, **kwargs: Any) -> typer.Typer:
     )
 
 
-app = _typer(
-    "ldb",
-    "Label Database: index, query, version and convert labelled data.",
-    suggest_commands=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-ds_app = _typer("ds", "List and delete saved datasets.", suggest_commands=False)
-storage_app = _typer(
-    "storage", "List and remove storage locations (add them with ldb add-storage)."
-)
-app.add_typer(ds_app, name="ds")
-app.add_typer(storage_app, name="storage")
-
-
 def _version(value: bool) -> None:
     if value:
         from ldb_clone.__main__ import print_version
@@ -108,7 +92,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     verbose: Annotated[
         int, typer.Option("-v", "--verbose", count=True, show_default=False, help=VERBOSE_HELP)
@@ -124,14 +107,27 @@ def _main(
     set_output(verbose, quiet)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if os.environ.get("LDB_DEBUG"):
-        _state["verbose"] = 2
-    instruction = os.environ.get("_LDB_COMPLETE")
-    if instruction:
-        # NOTE: typer would answer with its own instruction style; see ldb_clone.completion
-        from ldb_clone.completion import complete
+def new_app() -> typer.Typer:
+    """The ``ldb`` app with its global options and no commands yet (``entry`` adds them)."""
+    app = _typer(
+        "ldb",
+        "Label Database: index, query, version and convert labelled data.",
+        suggest_commands=False,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_main)
+    return app
 
-        sys.exit(complete(typer.main.get_command(app), instruction))
-    app(args=args, prog_name="ldb")
+
+GROUP_HELP = {
+    "ds": "List and delete saved datasets.",
+    "storage": "List and remove storage locations (add them with ldb add-storage).",
+}
+
+
+def new_group(name: str) -> typer.Typer:
+    """The sub-app of ``ldb ds`` or ``ldb storage``, without its commands."""
+    # NOTE: as before, only ds turns off typer's suggestions (click makes its own)
+    extra = {"suggest_commands": False} if name == "ds" else {}
+    return _typer(name, GROUP_HELP[name], **extra)
