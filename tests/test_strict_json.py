@@ -169,3 +169,37 @@ def test_query_stdin_that_is_not_utf8_is_one_line():
 )
 def test_escaped_surrogate_pairs_and_hangul_are_accepted(text, value):
     assert parse_json(text) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id": 123456789012345678901234567890}',  # beyond 64 bits: exact, not a float
+        '{"id": -9223372036854775809}',
+        "[18446744073709551615, 9223372036854775807, -9223372036854775808]",
+        '{"digits": "1234567890123456789012", "x": 0.12345678901234567890123}',
+        '{"a": 1.5e-320, "b": -0.0, "c": 1E5, "d": "\\u00e9\\ud83d\\ude00"}',
+    ],
+)
+def test_values_are_the_standard_librarys(text):
+    """orjson reads first; what it would read differently goes the standard library's way."""
+    for raw in (text, text.encode("utf-8")):
+        value = parse_json(raw)
+        assert json.dumps(value) == json.dumps(json.loads(text))
+        assert [type(v) for v in _leaves(value)] == [type(v) for v in _leaves(json.loads(text))]
+
+
+def test_utf16_and_a_bom_are_read_as_before():
+    assert parse_json('{"a": [1, "é"]}'.encode("utf-16")) == {"a": [1, "é"]}
+    assert parse_json('\ufeff{"bom": 1}'.encode()) == {"bom": 1}
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
