@@ -468,3 +468,57 @@ def test_many_files_in_worker_batches(monkeypatch, instance, data_dir, make_imag
 
     assert (result.found_objects, result.new_objects, result.new_annotations) == (100, 30, 30)
     assert by_path(instance) == {str(data_dir / f"{n}.png"): {"name": n} for n in names}
+
+
+def _stored(instance) -> tuple[dict, dict, dict]:
+    """Each object's annotation, and the catalog's texts and stats summaries of them."""
+    from ldb_clone.stats import SUMMARY_KIND
+    from tests.helpers import current
+
+    ids = {m.annotation_id for m in select_members(instance, ["ds:root"])}
+    catalog = instance.catalog
+    texts, summaries = (
+        catalog.annotation_texts(ids),
+        catalog.annotation_summaries(ids, SUMMARY_KIND),
+    )
+    return current(instance), texts, summaries
+
+
+def test_worker_processes_encode_and_summarise_as_this_process_does(tmp_path, monkeypatch):
+    """COCO annotations are built in memory: with worker processes they are encoded and
+    summarised there, not here; the catalog holds the same either way."""
+    from ldb_clone import loading
+    from ldb_clone.instance import init_instance, open_instance
+    from tests.formats.test_coco import write_coco
+
+    doc = {"images": [], "annotations": [], "categories": [{"id": 3, "name": "cat"}]}
+    for n in range(1, 81):
+        doc["images"].append({"id": n, "file_name": f"{n}.png", "width": 16, "height": 16})
+        box = {"id": n, "image_id": n, "category_id": 3, "bbox": [1, 2, n % 9 + 1, 3.5]}
+        doc["annotations"].extend([box] if n % 4 else [])
+    folder = tmp_path / "coco"
+    write_coco(folder, doc)
+    encoded_here = []
+    encode = ldb_clone.indexing.Indexer._inline_annotation_id
+    monkeypatch.setattr(
+        ldb_clone.indexing.Indexer,
+        "_inline_annotation_id",
+        lambda self, *args: encoded_here.append(1) or encode(self, *args),
+    )
+    stored, counts = [], []
+    for threshold in (10**9, 1):  # in this process, then in worker processes
+        monkeypatch.setattr(loading, "PROCESS_THRESHOLD", threshold)
+        encoded_here.clear()
+        init_instance(tmp_path / f"instance-{threshold}")
+        second = open_instance(tmp_path / f"instance-{threshold}")
+        try:
+            add_storage(second, str(folder))
+            run_index(second, folder, fmt="coco")
+            stored.append(_stored(second))
+        finally:
+            second.close()
+        counts.append(len(encoded_here))
+    assert counts == [80, 0]
+    assert stored[0] == stored[1]
+    annotations, texts, summaries = stored[1]
+    assert len(annotations) == 80 and len(texts) == len(summaries) == 80

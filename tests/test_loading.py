@@ -175,6 +175,42 @@ def test_every_way_of_loading_gives_the_same_result(tmp_path, count, expected_fi
     assert merged == expected("xxh3", data, annotations)
 
 
+VALUES = [
+    (0, {"label": "cat", "boxes": [{"label": "cat", "x": 1, "y": 2, "w": 3, "h": 4}]}),
+    (1, {"label": "dog", "size": {"width": 8, "height": 6}}),
+    (2, {"score": float("nan")}),  # no valid JSON form: left to the caller
+    (3, {"z": 1, "a": [1.5, "é"]}),
+]
+
+
+def test_values_are_encoded_and_every_annotation_summarised(tmp_path):
+    from ldb_clone.stats import summaries_of
+
+    data, annotations = files(tmp_path, 2, annotated=2)
+    hasher = Hasher("xxh3")
+    result = load_local("xxh3", data, annotations, VALUES, summarise=True)
+    assert result.values == {key: hasher.annotation_id(v) for key, v in VALUES if key != 2}
+    texts = dict([*result.annotations.values(), *result.values.values()])
+    assert len(texts) == 5
+    assert result.summaries == summaries_of(texts)
+    plain = load_local("xxh3", data, annotations, VALUES)
+    assert plain.summaries == {} and plain.values == result.values
+
+
+def test_values_go_to_worker_processes_only(tmp_path):
+    data, annotations = files(tmp_path, 80, annotated=1)
+    for expected_files, encoded in ((80, False), (loading.PROCESS_THRESHOLD, True)):
+        loader = Loader("xxh3", expected_files)
+        try:
+            result = loader.submit(data, annotations, values=VALUES, summarise=True).get()
+        finally:
+            loader.close()
+        assert result.digests == expected("xxh3", data, annotations).digests
+        # in-process the caller encodes and summarises as cheaply itself
+        assert sorted(result.values) == ([0, 1, 3] if encoded else [])
+        assert len(result.summaries) == (4 if encoded else 0)
+
+
 def test_a_failure_in_a_worker_comes_back(tmp_path):
     data, annotations = files(tmp_path, 70, annotated=1)
     Path(data[40][0]).unlink()

@@ -469,12 +469,20 @@ class Indexer:
             for e in annotation_files
             if e.protocol != LOCAL and (e.protocol, e.path) not in annotation_ids
         }
+        # annotations the format built (finalize needs the object id: computed later)
+        values = [
+            (position, item.annotation)
+            for position, item in enumerate(batch)
+            if item.annotation_file is None and item.finalize is None and item.has_annotation
+        ]
         future = loader.submit(
             list(local_data.items()),
             list(local_json),
             list(remote_data.values()),
             list(remote_json.values()),
             self.filesystem,
+            values=values,
+            summarise=not (self.dry_run or self.catalog.read_only),
         )
         return _Plan(object_ids, annotation_ids, future)
 
@@ -517,11 +525,12 @@ class Indexer:
         json_states: list[tuple[str, str, int, int, str]] = []
         records: list[ObjectRecord] = []
         unchanged: set[str] = set()
-        for item, oid in zip(batch, oids):
+        for position, (item, oid) in enumerate(zip(batch, oids)):
             inline = None
             if item.annotation_file is None and item.has_annotation:
                 value = item.finalize(oid, self.hasher.id_key) if item.finalize else item.annotation
-                inline = (*self._inline_annotation_id(item, oid, value), value)
+                encoded = loaded.values.get(position) if item.finalize is None else None
+                inline = (*(encoded or self._inline_annotation_id(item, oid, value)), value)
             if self._unchanged(item, oid, plan, states, inline):
                 unchanged.add(oid)
                 continue
@@ -579,7 +588,7 @@ class Indexer:
         if self.dry_run:
             counted(self._dry_counts(records, before))
             return
-        summaries = summaries_of(texts) if not self.catalog.read_only else {}
+        summaries = _summaries(texts, loaded) if not self.catalog.read_only else {}
 
         def write(catalog: CatalogBackend) -> RecordCounts:
             with catalog.transaction():
@@ -838,6 +847,16 @@ class _Plan:
     object_ids: dict[tuple[str, str], str]  # from the stat cache
     annotation_ids: dict[tuple[str, str], str]  # from the stat cache
     future: Any  # .get() -> LoadResult
+
+
+def _summaries(texts: dict[str, str], loaded: LoadResult) -> dict[str, str]:
+    """The summary of each annotation of ``texts``: those the loader's workers made, and
+    the others (from files read here, merged or finalized annotations) made here."""
+    ready = loaded.summaries
+    summaries = {aid: ready[aid] for aid in texts if aid in ready}
+    if len(summaries) < len(texts):
+        summaries.update(summaries_of({a: t for a, t in texts.items() if a not in ready}))
+    return summaries
 
 
 def _count_replaced(records: list[ObjectRecord], before: dict[str, tuple]) -> int:

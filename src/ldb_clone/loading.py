@@ -2,7 +2,10 @@
 
 For a large local batch the work goes to worker processes (one per core, forked), so
 hashing and JSON parsing of one batch overlap with the catalog writes of the previous
-one. Small batches and platforms without ``fork`` use threads in-process. Remote files
+one. There the workers also encode the annotations a format built in memory (COCO, YOLO,
+...: ``values``) canonically, and summarise every annotation for ``ldb stats``: work
+that would otherwise keep the indexer's own process busy while the other cores wait.
+Small batches and platforms without ``fork`` use threads in-process. Remote files
 (s3://, any fsspec protocol) are fetched by a pool of threads with many requests in
 flight, in the background as well; large objects are hashed as they stream in.
 """
@@ -28,18 +31,29 @@ CHUNK = 1 << 20
 
 @dataclass(slots=True)
 class LoadResult:
-    """Per batch: object id per data path, (annotation id, canonical text) per JSON path,
-    and the first error met, as (kind, path, message)."""
+    """Per batch: object id per data path, (annotation id, canonical text) per JSON path
+    and per key of a value, the ``ldb stats`` summary per annotation id (where asked
+    for), and the first error met, as (kind, path, message)."""
 
     digests: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    values: dict[Any, tuple[str, str]] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)
     error: tuple[str, str, str] | None = None
 
 
 def load_local(
-    algorithm: str, data: Sequence[tuple[str, int]], annotations: Sequence[str]
+    algorithm: str,
+    data: Sequence[tuple[str, int]],
+    annotations: Sequence[str],
+    values: Sequence[tuple[Any, Any]] = (),
+    summarise: bool = False,
 ) -> LoadResult:
-    """Hash local data files and parse local JSON files; stop at the first failure."""
+    """Hash local data files and parse local JSON files; stop at the first failure.
+
+    ``values``: (key, annotation value) pairs to encode; a value with no valid JSON form
+    is left out (the caller meets it again and says what is wrong). ``summarise``: also
+    the summary of each annotation read or encoded."""
     hasher = Hasher(algorithm)
     result = LoadResult()
     path = ""
@@ -58,6 +72,17 @@ def load_local(
         result.error = ("vanished", path, "file vanished before it was read")
     except OSError as exc:
         result.error = ("unreadable", path, str(exc.strerror or exc))
+    for key, value in values:
+        try:
+            result.values[key] = hasher.annotation_id(value)
+        except (ValueError, UnicodeEncodeError, RecursionError):
+            continue
+    if summarise:
+        from ldb_clone.stats import summaries_of
+
+        texts = dict(result.annotations.values())
+        texts.update(result.values.values())
+        result.summaries = summaries_of(texts)
     return result
 
 
@@ -179,10 +204,15 @@ class Loader:
         remote_data: Sequence[Any] = (),
         remote_annotations: Sequence[Any] = (),
         fs_for: Callable[[Any], Any] | None = None,
+        values: Sequence[tuple[Any, Any]] = (),
+        summarise: bool = False,
     ):
-        """Start loading local paths (path, size) and JSON paths, and remote entries."""
+        """Start loading local paths (path, size) and JSON paths, and remote entries.
+
+        ``values`` and ``summarise`` (see ``load_local``) are taken up only by worker
+        processes: in this process the caller does that work as cheaply itself."""
         if not (remote_data or remote_annotations):
-            return self._submit_local(data, annotations)
+            return self._submit_local(data, annotations, values, summarise)
         if fs_for is None:
             raise TypeError("fs_for is needed to load remote entries")
         if self._coordinator is None:
@@ -192,15 +222,27 @@ class Loader:
         remote = self._coordinator.submit(
             load_remote, self.algorithm, remote_data, remote_annotations, fs_for
         )
-        local = self._submit_local(data, annotations) if (data or annotations) else None
+        local = (
+            self._submit_local(data, annotations, values, summarise)
+            if (data or annotations or values)
+            else None
+        )
         return _Background(local, remote)
 
-    def _submit_local(self, data: Sequence[tuple[str, int]], annotations: Sequence[str]):
-        pool = self._process_pool() if len(data) + len(annotations) >= 64 else None
+    def _submit_local(
+        self,
+        data: Sequence[tuple[str, int]],
+        annotations: Sequence[str],
+        values: Sequence[tuple[Any, Any]] = (),
+        summarise: bool = False,
+    ):
+        work = len(data) + len(annotations) + len(values)
+        pool = self._process_pool() if work >= 64 else None
         if pool is not None:
             # NOTE: a few slices per batch, not one task per file: task overhead would
             # cost more than hashing a 10 KB file.
-            return _Split(pool, self.algorithm, data, annotations, self._workers)
+            parts = (data, annotations, values)
+            return _Split(pool, self.algorithm, parts, summarise, self._workers)
         return _Done(self._threaded(data, annotations))
 
     def _threaded(self, data, annotations) -> LoadResult:
@@ -233,16 +275,19 @@ class Loader:
 
 
 class _Split:
-    def __init__(self, pool: Any, algorithm: str, data, annotations, parts: int) -> None:
-        dstep = max(1, -(-len(data) // parts))
-        astep = max(1, -(-len(annotations) // parts))
+    """``load_local`` over ``parts`` slices of each list, one task each."""
+
+    def __init__(
+        self, pool: Any, algorithm: str, lists: tuple[Sequence, ...], summarise: bool, parts: int
+    ) -> None:
+        steps = [max(1, -(-len(items) // parts)) for items in lists]
         self._results = [
             pool.apply_async(
                 load_local,
                 (
                     algorithm,
-                    data[i * dstep : (i + 1) * dstep],
-                    annotations[i * astep : (i + 1) * astep],
+                    *(items[i * step : (i + 1) * step] for items, step in zip(lists, steps)),
+                    summarise,
                 ),
             )
             for i in range(parts)
@@ -257,6 +302,8 @@ def _merge(parts: list[LoadResult]) -> LoadResult:
     for part in parts:
         merged.digests.update(part.digests)
         merged.annotations.update(part.annotations)
+        merged.values.update(part.values)
+        merged.summaries.update(part.summaries)
         if part.error and merged.error is None:
             merged.error = part.error
     return merged
