@@ -522,3 +522,20 @@ def test_worker_processes_encode_and_summarise_as_this_process_does(tmp_path, mo
     assert stored[0] == stored[1]
     annotations, texts, summaries = stored[1]
     assert len(annotations) == 80 and len(texts) == len(summaries) == 80
+
+
+@pytest.mark.parametrize(
+    ("count", "batch_size", "sizes"),
+    [
+        (5000, 2000, [250, 2000, 2000, 750]),
+        (100, 2000, [100]),
+        (0, 2000, []),
+        (5, 2, [2, 2, 1]),  # batches smaller than the first one: all alike
+    ],
+)
+def test_a_small_first_batch_then_full_ones(monkeypatch, count, batch_size, sizes):
+    monkeypatch.setattr(ldb_clone.indexing, "BATCH_SIZE", batch_size)
+    items = list(range(count))
+    batches = ldb_clone.indexing._batches(items)
+    assert [len(batch) for batch in batches] == sizes
+    assert [item for batch in batches for item in batch] == items
