@@ -47,13 +47,13 @@ def _is_image(image: Any) -> bool:
     return True
 
 
+_NUMBER_TYPES = frozenset((int, float))  # exact types: bool is not a number here
+
+
 def _is_numbers(value: Any) -> bool:
-    if not isinstance(value, list):
-        return False
-    for item in value:  # noqa: SIM110
-        if not isinstance(item, (int, float)) or isinstance(item, bool):
-            return False
-    return True
+    # NOTE: exact types, compared in C (a parsed document holds no subclasses; one would
+    # only be sent to jsonschema)
+    return type(value) is list and _NUMBER_TYPES.issuperset(map(type, value))
 
 
 def _is_segmentation(value: Any) -> bool:
@@ -75,11 +75,17 @@ def _is_integer(value: Any) -> bool:
     return not isinstance(value, (bool, str)) and _is_id(value)
 
 
+_ID_TYPES = frozenset((int, str))  # the common ids, before _is_id's full answer
+
+
 def _is_annotation(annotation: Any) -> bool:
     if not isinstance(annotation, dict):
         return False
     for key in ("id", "image_id", "category_id"):
-        if key not in annotation or not _is_id(annotation[key]):
+        if key not in annotation:
+            return False
+        value = annotation[key]
+        if type(value) not in _ID_TYPES and not _is_id(value):
             return False
     bbox = annotation.get("bbox")
     if "bbox" not in annotation or not _is_numbers(bbox) or len(bbox) != 4:
