@@ -20,9 +20,11 @@ times, interleaved (so that drift in machine load hits every side alike):
 3. ``ldb instantiate -m yolo`` alone, from the instance of step 1, into a fresh folder;
 4. ``coco_yolo_floor.py``: read the COCO file, write the label files, copy the images.
 
-Prints the median wall-clock time of each and the ratios ldb/datum and instantiate/floor
-(targets: at most 0.5 and 1.3), and the median user CPU time of each (children's
-``ru_utime``, less sensitive to other load on the machine than wall-clock time).
+Each timed command starts after ``sync`` (untimed), so that none pays for the writeback
+of the files an earlier one wrote. Prints the median wall-clock time of each and the
+ratios ldb/datum and instantiate/floor (targets: at most 0.5 and 1.3), and the median
+user CPU time of each (children's ``ru_utime``, less sensitive to other load on the
+machine than wall-clock time).
 ``--ldb`` is split like a shell command; it defaults to ``ldb_clone`` run by the
 interpreter that runs this script (and the floor script), so that both start alike: a
 launcher such as pyenv's ``python3`` shim (a bash script) costs 0.1-0.2 s per command.
@@ -99,7 +101,13 @@ def make_data(root: Path, count: int, boxes: int) -> list[Path]:
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall-clock and user CPU seconds of one command (with the children it waited for)."""
+    """Wall-clock and user CPU seconds of one command (with the children it waited for).
+
+    NOTE: the page cache is flushed (untimed) first: each step writes 10,000 files, and
+    on this machine's disk the writeback of one step's files slowed the next step 2-5x
+    (a step's own creation of files then spent seconds of system time), so that a step's
+    time depended on which step ran before it."""
+    os.sync()
     user_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env)
