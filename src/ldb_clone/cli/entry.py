@@ -56,8 +56,10 @@ def command_function(module: str, function: str) -> Any:
     return getattr(importlib.import_module(f"ldb_clone.cli.{module}"), function)
 
 
+@functools.cache
 def build_app(only: str | None = None) -> Any:
-    """The ``ldb`` app with every command, or with only the command or group ``only``."""
+    """The ``ldb`` app with every command, or with only the command or group ``only``
+    (built once a process: tests run thousands of command lines in one)."""
     from ldb_clone.cli.apps import new_app, new_group, register
 
     app = new_app()
@@ -72,9 +74,8 @@ def build_app(only: str | None = None) -> Any:
     return app
 
 
-@functools.cache
 def full_app() -> Any:
-    return build_app()
+    return build_app(None)
 
 
 def command_name(args: list[str]) -> str | None:
