@@ -34,7 +34,7 @@ def holds_labels(value: Any) -> bool:
         return True
     if _plain_with_boxes(value):
         return True
-    shapes = read_shapes(value)
+    shapes = read_shapes(value, classes=False)
     if shapes is None:
         return True
     return bool(shapes.label or shapes.boxes or shapes.lost)

@@ -63,6 +63,7 @@ _ORJSON_OPTIONS = (
 # and null (orjson writes NaN and infinities as null where the standard library refuses
 # them). See ``_may_differ``.
 _DIGIT_E = re.compile(rb"[0-9][eE]")
+_DIGITS_AND_E = bytes.maketrans(b"123456789E", b"000000000e")
 _NUMBER_BYTES = b"0123456789.-"
 _VALUE_STARTS = b":,["
 
@@ -76,6 +77,10 @@ def _may_differ(data: bytes) -> bool:
     regex for the exact number syntax took longer than the standard library encoder."""
     if b"null" in data or b"0.0000" in data:
         return True
+    # NOTE: most texts hold no digit followed by an e: a translate and a substring search
+    # answer that in C (the regex scan alone took 60 us for a 5 KB COCO annotation)
+    if b"0e" not in data.translate(_DIGITS_AND_E):
+        return False
     for match in _DIGIT_E.finditer(data):
         start = match.start()
         while start > 0 and data[start - 1] in _NUMBER_BYTES:

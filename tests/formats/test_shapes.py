@@ -296,3 +296,35 @@ def test_conversions_between_pixels_and_percent():
     assert percent(32, 64) == 50
     assert percent(11, 64) == 17.1875
     assert tidy(14.000000000000002) == 14
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        {
+            "boxes": [
+                {"label": "cat", "x": 1, "y": 2, "w": 3, "h": 4, "coco": {"category_id": 17}}
+            ],
+            "coco": {"categories": [{"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}]},
+            "split": "val",
+        },
+        {"label": "dog", "yolo": {"names": ["cat", "dog"]}},
+        {
+            "task_type": "object_detection",
+            "classes": [{"id": 0, "name": "cat"}],
+            "annotations": [{"class_id": 0, "bbox": [1, 2, 3, 4]}],
+        },
+    ],
+)
+def test_shapes_without_the_class_list_are_the_same_otherwise(annotation):
+    """Counting labels skips reading a plain annotation's class list, and nothing else."""
+    full, light = read_shapes(annotation), read_shapes(annotation, classes=False)
+    assert full is not None and full.classes
+    assert (light.label, light.boxes, light.split, light.class_ids, light.lost) == (
+        full.label,
+        full.boxes,
+        full.split,
+        full.class_ids,
+        full.lost,
+    )
+    assert light.classes in (None, full.classes)  # the platform's classes name its boxes

@@ -78,20 +78,24 @@ class Shapes:
         self.lost[what] = self.lost.get(what, 0) + count
 
 
-def read_shapes(annotation: Any) -> Shapes | None:
+def read_shapes(annotation: Any, classes: bool = True) -> Shapes | None:
     """The label and boxes of an annotation, or None when it holds neither in a form
-    these readers know (an empty box list counts: an image known to have no boxes)."""
+    these readers know (an empty box list counts: an image known to have no boxes).
+
+    ``classes=False``: a caller that does not look at ``Shapes.classes`` (counting
+    labels) lets a plain annotation's recorded class list (COCO's 80 categories in every
+    image's record) go unread."""
     if not isinstance(annotation, dict):
         return None
     if is_label_studio_task(annotation):
         return _label_studio(annotation)
     if annotation.get("task_type") in PLATFORM_TASK_TYPES:
         return _platform(annotation)
-    return _plain(annotation)
+    return _plain(annotation, classes)
 
 
 def classification_label(annotation: Any) -> str | None:
-    shapes = read_shapes(annotation)
+    shapes = read_shapes(annotation, classes=False)
     return shapes.label if shapes is not None else None
 
 
@@ -135,7 +139,7 @@ def _size(annotation: dict[str, Any]) -> tuple[int | None, int | None]:
     return round(width), round(height)
 
 
-def _plain(annotation: dict[str, Any]) -> Shapes | None:
+def _plain(annotation: dict[str, Any], classes: bool = True) -> Shapes | None:
     has_label = "label" in annotation
     boxes = annotation.get("boxes")
     if not has_label and not isinstance(boxes, list):
@@ -146,7 +150,8 @@ def _plain(annotation: dict[str, Any]) -> Shapes | None:
     shapes.width, shapes.height = _size(annotation)
     if isinstance(annotation.get("split"), str):
         shapes.split = annotation["split"]
-    shapes.classes = _recorded_classes(annotation)
+    if classes:
+        shapes.classes = _recorded_classes(annotation)
     for record in boxes if isinstance(boxes, list) else []:
         box = _plain_box(record)
         if box is None:

@@ -41,7 +41,7 @@ def summarize(annotation: Any) -> Summary:
 
     if looks_like_document(annotation):
         return _document(annotation)
-    shapes = read_shapes(annotation)
+    shapes = read_shapes(annotation, classes=False)
     if shapes is None:
         return Summary()
     boxes = [box.label for box in shapes.boxes]

@@ -94,7 +94,7 @@ def cards_of(instance: Instance, members: Sequence[Member], values: dict[str, An
             summary = summarize(value)
             card.label = summary.label
             card.entity_types = list(dict.fromkeys(summary.entities))
-            shapes = read_shapes(value)
+            shapes = read_shapes(value, classes=False)
             if shapes is not None:
                 card.boxes = [(b.label, b.x, b.y, b.w, b.h) for b in shapes.boxes]
             key, spans = entity_spans(value)
