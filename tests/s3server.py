@@ -72,6 +72,11 @@ class _Recording:
     def __init__(self, app: Any, recorder: Recorder) -> None:
         self.app = app
         self.recorder = recorder
+        # NOTE: moto's handlers are not all thread-safe (a key's ETag is computed from its
+        # shared buffer without the key's lock): a CI run once got a 500 from two GETs at
+        # once. Requests are answered one at a time; the added latency (benchmarks) still
+        # overlaps, since it is slept before taking the lock.
+        self._serial = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         method = environ["REQUEST_METHOD"]
@@ -105,7 +110,13 @@ class _Recording:
         if fault is not None and not path.startswith("/moto-api"):
             start_response(f"{fault.status} Error", [("Content-Type", "application/xml")])
             return [_error_body(fault.code, fault.message)]
-        return self.app(environ, start_response)
+        with self._serial:
+            body = self.app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
 
 
 class S3Server:
