@@ -203,3 +203,19 @@ def _leaves(value):
             yield from _leaves(item)
     else:
         yield value
+
+
+def test_instantiate_writes_integers_beyond_64_bits_exactly(instance, data_dir, tmp_path):
+    """Annotations read back from the catalog keep such integers (orjson alone would make
+    them floats)."""
+    write_image(data_dir / "a.png")
+    write_json(data_dir / "a.json", {"n": 123456789012345678901234567890, "m": -(2**63) - 1})
+    run_index(instance, data_dir)
+    result = run("instantiate", "ds:root", "-t", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    [written] = (tmp_path / "out").glob("*.json")
+    assert b"123456789012345678901234567890" in written.read_bytes()
+    assert json.loads(written.read_bytes()) == {
+        "n": 123456789012345678901234567890,
+        "m": -(2**63) - 1,
+    }

@@ -375,9 +375,9 @@ def folder_names(folder: str) -> list[str]:
 
 
 def sibling_entry(entry: FileEntry, name: str, bounds: Sequence[str] = ()) -> FileEntry | None:
-    """The file ``name`` beside a local ``entry``, taken as ``sibling_entries`` takes one
-    (not itself, not hidden, a UTF-8 name, a symlink only when it leads inside ``bounds``),
-    or None."""
+    """The file ``name`` beside a local ``entry`` (for pulling in a pair's partner): not
+    itself, not hidden, a UTF-8 name, a symlink only when it leads inside ``bounds`` (real
+    paths, as in ``walk_local``); else None."""
     if entry.protocol != LOCAL or name == entry.name or name.startswith(".") or not is_utf8(name):
         return None
     path = f"{entry.parent}/{name}"

@@ -37,6 +37,7 @@ from ldb_clone.plugins import USER_TRANSFORMS_DIR, run_plugin
 from ldb_clone.reporting import Reporter
 from ldb_clone.selection import Member
 from ldb_clone.storage import find_location, load_locations, options_for
+from ldb_clone.strict_json import parse_stored
 from ldb_clone.swap import (
     MERGE,
     REPLACE,
@@ -375,18 +376,6 @@ def _check_target(target: Path, clean: bool, force: bool) -> bool:
 # the items ------------------------------------------------------------------------------
 
 
-def _load_annotation(text: str) -> Any:
-    """A stored annotation's value: orjson (several times faster than the standard
-    library on annotations that carry a source's class list), and the standard library
-    for what orjson refuses (NaN, integers beyond 64 bits)."""
-    import orjson
-
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportItem]:
     """What formats need of each member: annotation value, location, transforms."""
     catalog = instance.catalog
@@ -424,7 +413,7 @@ def export_items(instance: Instance, members: Sequence[Member]) -> list[ExportIt
         items.append(
             ExportItem(
                 object_id=m.object_id,
-                annotation=_load_annotation(texts[m.annotation_id]) if m.annotation_id else None,
+                annotation=parse_stored(texts[m.annotation_id]) if m.annotation_id else None,
                 has_annotation=m.annotation_id is not None,
                 url=join_url(protocol, path),
                 relative_path=relative or posixpath.basename(path),

@@ -253,14 +253,9 @@ def _summary_text(value: Any, unlabelled: bool) -> str:
 
 
 def _parse(text: str) -> Any:
-    import orjson
+    from ldb_clone.strict_json import parse_stored
 
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # NaN or Infinity: canonical JSON may hold them
-        import json
-
-        return json.loads(text)
+    return parse_stored(text)
 
 
 def _summarised_batches(batches: Iterable[list], count: int) -> Iterator[dict[str, str]]:

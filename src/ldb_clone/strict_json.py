@@ -116,6 +116,13 @@ def _fast_value(raw: bytes | str) -> Any:
     return value
 
 
+def parse_stored(text: bytes | str) -> Any:
+    """The value of a text ``ldb`` stored itself (canonical JSON from the catalog): read
+    as ``parse_json`` reads, without its checks (such a text may hold NaN or Infinity)."""
+    value = _fast_value(text)
+    return json.loads(text) if value is _NO_ANSWER else value
+
+
 def _maybe_lone_surrogate(text: str) -> bool:
     return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE.search(text) is not None
 
